@@ -47,6 +47,76 @@ def _cmd_data(args) -> int:
     return 0
 
 
+def _parse_assignments(items) -> dict:
+    out = {}
+    for it in items or []:
+        if "=" not in it:
+            raise ValueError(f"--set expects NAME=VALUE, got '{it}'")
+        k, v = it.split("=", 1)
+        try:
+            out[k.strip()] = float(v)
+        except ValueError:
+            out[k.strip()] = v
+    return out
+
+
+def _cmd_run(args) -> int:
+    from pathlib import Path
+
+    from .flowsheet.script import run
+
+    res = run(args.flowsheet, **_parse_assignments(args.set))
+    print(res.report())
+    if args.out:
+        paths = res.export(args.out)
+        print(f"\nwrote {len(paths)} files to {Path(args.out).resolve()}")
+    if args.json:
+        res.to_json(args.json)
+        print(f"wrote KPIs to {args.json}")
+    return 0 if res.converged else 1
+
+
+def _cmd_params(args) -> int:
+    from .flowsheet.script import script_parameters
+
+    params = script_parameters(args.flowsheet)
+    print(f"{'name':32s} {'default':>10s}  {'range':>17s}  description")
+    for name, p in params.items():
+        rng = "" if p.low is None and p.high is None else f"[{p.low}, {p.high}]"
+        kind = " (integer)" if p.integer else ""
+        print(f"{name:32s} {p.default!s:>10s}  {rng:>17s}  {p.description}{kind}")
+    return 0
+
+
+def _cmd_sweep(args) -> int:
+    from .sweep import parse_param_spec, save, sweep
+
+    grid, lhs = {}, {}
+    for spec in args.param or []:
+        name, rhs = spec.split("=", 1) if "=" in spec else (spec, "")
+        if args.lhs and ":" in rhs:
+            parts = [float(x) for x in rhs.split(":")]
+            lhs[name.strip()] = (parts[0], parts[1])
+        else:
+            grid.update(parse_param_spec(spec))
+    if not grid and not lhs:
+        raise ValueError("give at least one --param NAME=start:stop:step or NAME=v1,v2")
+    df = sweep(args.flowsheet, grid or None, lhs=lhs or None, n_lhs=args.lhs or 0,
+               workers=args.workers, executor=args.executor, scheduler=args.scheduler,
+               progress=not args.quiet, seed=args.seed)
+    n_fail = int((~df["converged"].astype(bool)).sum())
+    print(f"{len(df)} cases, {n_fail} failed or not converged")
+    if args.out:
+        save(df, args.out)
+        print(f"wrote {args.out}")
+    else:
+        import pandas as pd
+
+        with pd.option_context("display.max_rows", 50, "display.width", 200):
+            print(df.drop(columns=[c for c in df.columns if c == "traceback tail"]))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="reeproc",
@@ -61,6 +131,28 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("data", help="list property-data tables, or print one with its sources")
     t.add_argument("table", nargs="?", help="table name (file stem)")
     t.set_defaults(func=_cmd_data)
+    r = sub.add_parser("run", help="solve a flowsheet script and print its KPI report")
+    r.add_argument("flowsheet", help="flowsheet script, e.g. flowsheets/ndfeb_long_loop.py")
+    r.add_argument("--out", help="directory for tables (CSV) and plots (PNG)")
+    r.add_argument("--json", help="write the KPIs as JSON to this file")
+    r.add_argument("--set", action="append", metavar="NAME=VALUE",
+                   help="override a flowsheet parameter (see 'reeproc params')")
+    r.set_defaults(func=_cmd_run)
+    pa = sub.add_parser("params", help="list the parameters of a flowsheet script")
+    pa.add_argument("flowsheet")
+    pa.set_defaults(func=_cmd_params)
+    sw = sub.add_parser("sweep", help="run a flowsheet over a parameter grid or LHS sample")
+    sw.add_argument("flowsheet")
+    sw.add_argument("--param", action="append", metavar="NAME=start:stop:step|v1,v2,...",
+                    help="swept parameter (repeat); with --lhs a start:stop range sets LHS bounds")
+    sw.add_argument("--lhs", type=int, default=0, metavar="N", help="Latin-hypercube sample size")
+    sw.add_argument("--workers", type=int, default=1)
+    sw.add_argument("--executor", choices=["processes", "dask", "serial"], default="processes")
+    sw.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786)")
+    sw.add_argument("--seed", type=int, default=0, help="LHS seed")
+    sw.add_argument("--out", help="results file (.csv or .parquet)")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    sw.set_defaults(func=_cmd_sweep)
     return p
 
 

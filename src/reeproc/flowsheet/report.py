@@ -56,6 +56,7 @@ class FlowsheetResult:
     fixed_point: object
     error: object = None
     solve_time_s: float = float("nan")
+    parameters: dict = field(default_factory=dict)
     _cache: dict = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ convergence
@@ -246,6 +247,7 @@ class FlowsheetResult:
                             "meets_target": s.purity(list(p.target)) >= PURITY_TARGET}
         return {
             "flowsheet": self.flowsheet.name,
+            "parameters": dict(self.parameters),
             "converged": self.converged,
             "recycle": {"method": self.fixed_point.method, "iterations": self.iterations,
                         "residual": float(self.fixed_point.residual), "tears": list(self.tears)},

@@ -1,0 +1,1 @@
+"""Unit operations (roasting, leaching, precipitation, solid-liquid separation, calcination)."""
