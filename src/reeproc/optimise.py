@@ -1,0 +1,236 @@
+"""Design optimisation and Monte Carlo uncertainty for flowsheet scripts.
+
+:func:`optimise` minimises operating cost (or total stage count, or any KPI) subject to product
+purity >= 99.5 % and recovery targets, with ``scipy.optimize.differential_evolution``. Integer
+parameters (stage counts) are handled by its ``integrality`` option: the optimiser only ever
+evaluates whole stage counts, no rounding of a continuous optimum after the fact. Constraints are
+``NonlinearConstraint`` objects; a case that fails to solve counts as infeasible, never as good.
+
+:func:`monte_carlo` samples uncertain parameters and reports the distribution of purities and the
+probability of meeting the purity target for a fixed design.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .flowsheet.report import PURITY_TARGET
+from .flowsheet.script import check_params, script_parameters
+from .sweep import run_case, sweep
+
+__all__ = ["optimise", "OptimiseResult", "monte_carlo", "MonteCarloResult"]
+
+
+@dataclass
+class OptimiseResult:
+    """Outcome of :func:`optimise`.
+
+    Attributes
+    ----------
+    x : dict
+        Best parameter set found (integers for integer parameters).
+    objective : float
+        Objective at ``x`` (e.g. [USD/kg oxide]).
+    feasible : bool
+        True when ``x`` meets every constraint.
+    kpis : dict
+        The case row of ``x`` (purities, recoveries, cost, ...).
+    evaluations : int
+        Flowsheet solves used.
+    history : pandas.DataFrame
+        Every evaluated case.
+    message : str
+    """
+
+    x: dict
+    objective: float
+    feasible: bool
+    kpis: dict
+    evaluations: int
+    history: pd.DataFrame = field(repr=False)
+    message: str = ""
+
+
+def _objective_value(row: dict, objective, stage_params) -> float:
+    if callable(objective):
+        return float(objective(row))
+    if objective == "cost":
+        return float(row.get("cost [USD/kg oxide]", math.inf))
+    if objective == "stages":
+        return float(sum(row[p] for p in stage_params))
+    if objective in row:
+        return float(row[objective])
+    raise ValueError(f"objective must be 'cost', 'stages', a KPI column or a callable; got {objective!r}")
+
+
+def _violations(row: dict, purity_min, recovery_min) -> dict:
+    v = {}
+    if not row.get("converged", False) or row.get("error"):
+        return {"not solved": 1.0}
+    for k, val in row.items():
+        if k.startswith("purity ") and purity_min is not None:
+            v[k] = max(0.0, purity_min - float(val))
+    for el, rmin in (recovery_min or {}).items():
+        val = row.get(f"recovery {el} [-]")
+        v[f"recovery {el}"] = 1.0 if val is None or not np.isfinite(val) else max(0.0, rmin - float(val))
+    return v
+
+
+def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_TARGET,
+             recovery_min: dict | None = None, fixed: dict | None = None, maxiter: int = 30,
+             popsize: int = 8, seed: int = 0, tol: float = 1e-6, polish: bool = False) -> OptimiseResult:
+    """Find the operating point that minimises ``objective`` subject to purity and recovery.
+
+    Parameters
+    ----------
+    script : str or Path
+        Flowsheet script.
+    variables : list of str or dict
+        Parameters to optimise; bounds from each :class:`~reeproc.flowsheet.Param` (``low``,
+        ``high``) or given as {name: (low, high)}.
+    objective : {'cost', 'stages'} or str or callable
+        'cost' = operating cost [USD/kg oxide]; 'stages' = sum of the integer variables; a KPI
+        column name; or a function of the case row.
+    purity_min : float
+        Minimum purity of every product [-] (default 0.995).
+    recovery_min : dict, optional
+        {element: minimum recovery [-]}.
+    fixed : dict, optional
+        Other parameters held at given values.
+    maxiter, popsize, seed, tol, polish
+        Passed to ``scipy.optimize.differential_evolution``.
+
+    Returns
+    -------
+    OptimiseResult
+        The best *feasible* case seen (or, if none was feasible, the least infeasible one with
+        ``feasible=False``).
+    """
+    from scipy.optimize import NonlinearConstraint, differential_evolution
+
+    script = str(Path(script).resolve())
+    params = script_parameters(script)
+    if isinstance(variables, dict):
+        bounds = {k: tuple(map(float, v)) for k, v in variables.items()}
+    else:
+        bounds = {}
+        for k in variables:
+            if k not in params:
+                raise ValueError(f"unknown parameter '{k}'; known: {sorted(params)}")
+            p = params[k]
+            if p.low is None or p.high is None:
+                raise ValueError(f"parameter '{k}' has no bounds; pass variables as {{name: (low, high)}}")
+            bounds[k] = (float(p.low), float(p.high))
+    names = list(bounds)
+    for k in names:
+        if k not in params:
+            raise ValueError(f"unknown parameter '{k}'; known: {sorted(params)}")
+        lo, hi = bounds[k]
+        if not lo < hi:
+            raise ValueError(f"bounds for '{k}' must have low < high, got {bounds[k]}")
+    fixed = dict(fixed or {})
+    check_params(params, {**fixed})
+    integer = np.array([params[k].integer for k in names])
+    stage_params = [k for k in names if params[k].integer]
+    cache: dict = {}
+    rows: list = []
+
+    def evaluate(x):
+        key = tuple(int(round(v)) if i else float(v) for v, i in zip(x, integer))
+        if key not in cache:
+            case = {**fixed, **{k: v for k, v in zip(names, key)}}
+            row = run_case(script, case)
+            rows.append(row)
+            cache[key] = row
+        return cache[key]
+
+    def f(x):
+        row = evaluate(x)
+        if _violations(row, purity_min, recovery_min).get("not solved"):
+            return 1e30
+        val = _objective_value(row, objective, stage_params)
+        return val if np.isfinite(val) else 1e30
+
+    def g(x):
+        v = _violations(evaluate(x), purity_min, recovery_min)
+        return np.array([sum(v.values())])
+
+    t0 = time.perf_counter()
+    res = differential_evolution(
+        f, [bounds[k] for k in names], integrality=integer, constraints=[NonlinearConstraint(g, -np.inf, 0.0)],
+        maxiter=maxiter, popsize=popsize, seed=seed, tol=tol, polish=polish, updating="immediate")
+    hist = pd.DataFrame(rows)
+    best, best_val, best_feasible = None, math.inf, False
+    least_bad, least_v = None, math.inf
+    for row in rows:
+        v = sum(_violations(row, purity_min, recovery_min).values())
+        if v <= 0:
+            val = _objective_value(row, objective, stage_params)
+            if val < best_val:
+                best, best_val, best_feasible = row, val, True
+        elif v < least_v:
+            least_bad, least_v = row, v
+    if best is None:
+        best = least_bad
+        best_val = _objective_value(best, objective, stage_params) if best and best.get("converged") else math.inf
+    x = {k: best[k] for k in names} if best else {}
+    msg = (f"{res.message}; {len(rows)} flowsheet solves in {time.perf_counter() - t0:.1f} s; "
+           + ("feasible optimum" if best_feasible else "NO FEASIBLE DESIGN FOUND within the bounds"))
+    return OptimiseResult(x, best_val, best_feasible, dict(best or {}), len(rows), hist, msg)
+
+
+@dataclass
+class MonteCarloResult:
+    """Outcome of :func:`monte_carlo`: the sample table and summary statistics."""
+
+    samples: pd.DataFrame
+    summary: pd.DataFrame
+    probability_meeting_target: float
+
+
+def monte_carlo(script, design: dict, uncertain: dict, n: int = 200, seed: int = 0,
+                workers: int = 1, executor: str = "processes",
+                purity_min: float = PURITY_TARGET) -> MonteCarloResult:
+    """Propagate parameter uncertainty through a fixed design.
+
+    Parameters
+    ----------
+    script : str or Path
+    design : dict
+        Fixed parameter values of the design.
+    uncertain : dict
+        {parameter: ('uniform', low, high) | ('normal', mean, sd) | ('lognormal', median, gsd)}.
+        Ranges should come from the confidence ranges of the property data (the script's
+        ``PARAMETERS`` name which data each multiplier scales).
+    n : int
+        Number of samples.
+
+    Returns
+    -------
+    MonteCarloResult
+        ``probability_meeting_target`` = share of samples where every product meets
+        ``purity_min`` (failed solves count as not meeting it).
+    """
+    rng = np.random.default_rng(seed)
+    cols = {}
+    for k, spec in uncertain.items():
+        kind = spec[0]
+        if kind == "uniform":
+            cols[k] = rng.uniform(spec[1], spec[2], n)
+        elif kind == "normal":
+            cols[k] = rng.normal(spec[1], spec[2], n)
+        elif kind == "lognormal":
+            cols[k] = spec[1] * np.exp(rng.normal(0.0, math.log(spec[2]), n))
+        else:
+            raise ValueError(f"distribution for '{k}' must be uniform, normal or lognormal; got {kind!r}")
+    cases = [{**design, **{k: float(cols[k][i]) for k in cols}} for i in range(n)]
+    df = sweep(script, cases=cases, workers=workers, executor=executor, progress=False)
+    pur = [c for c in df.columns if c.startswith("purity ")]
+    ok = df["converged"].astype(bool) & (df[pur] >= purity_min).all(axis=1)
+    summary = df[pur].describe(percentiles=[0.05, 0.5, 0.95]).T
+    return MonteCarloResult(df, summary, float(ok.mean()))
