@@ -1,0 +1,18 @@
+"""Solvent-extraction (SX) cascade core.
+
+Counter-current mixer-settler cascades (extraction, scrub and strip sections in one organic
+train) solved by Newton's method with an analytical Jacobian and a block-tridiagonal solve in
+numba kernels; pluggable equilibrium models (constant D, pH/dosage correlations, loading-aware
+mass action); a scipy reference solver; and design tools (Kremser, Fenske, Xu minimum reflux,
+McCabe-Thiele, stage-count design). See ``docs/sx.md``.
+"""
+from .cascade import Cascade, CascadeResult, ConvergenceError, solve_batch
+from .design import (DesignResult, design, fenske, kremser, kremser_stages, mccabe_thiele,
+                     xu_minimum_reflux, xu_stages)
+from .models import (ConstantD, EquilibriumModel, Extractant, MassAction, PhCorrelation,
+                     load_extractant)
+
+__all__ = ["Cascade", "CascadeResult", "ConvergenceError", "solve_batch", "ConstantD",
+           "PhCorrelation", "MassAction", "EquilibriumModel", "Extractant", "load_extractant",
+           "kremser", "kremser_stages", "fenske", "xu_minimum_reflux", "xu_stages",
+           "mccabe_thiele", "design", "DesignResult"]
