@@ -10,12 +10,17 @@ One generic equilibrium kernel covers every model through per-species coefficien
 * ``PhCorrelation``:  k0 = B0, kf = B1, kh = m0, kfh = m1; f is the local free dosage [vol%].
 
 The local free extractant f_j solves the extractant balance of the equilibrium organic
-``f + sum_i sc_i * D_ij * x_ij = fT`` and the local H+ follows from the aqueous proton/charge
-invariant ``h + [HSO4-] + sum_i z_i x_ij = G_j`` (G_j is fixed by the aqueous inlets, see
-``docs/sx.md``), with ``[HSO4-] = T_j h / (h + Ka)``.
+``f + sum_i sc_i * D_ij * x_ij = fT`` (a monotone scalar equation, solved per stage). For
+pH-dependent models ``ln[H+]_j`` is a Newton unknown of its own, with the aqueous proton/charge
+invariant ``h + [HSO4-] - [OH-] + sum_i z_i x_ij = G_j`` as its equation (G_j is fixed by the
+aqueous inlets, see ``docs/sx.md``; ``[HSO4-] = T_j h / (h + Ka)``). Keeping ln h as an unknown
+instead of eliminating it avoids the cancellation G - sum z x of a saponified cascade, where
+[H+] is many decades below the cations it balances.
 
-Newton unknowns are the aqueous concentrations per stage (and the organic ones when a Murphree
-efficiency below one is used); the Jacobian is block tridiagonal and solved by block Thomas.
+Newton unknowns per stage are the aqueous concentrations, the organic ones when a Murphree
+efficiency below one is used, and ln h; the Jacobian is block tridiagonal and solved by block
+Thomas. The sub-diagonal coupling only reaches the organic-carrying unknowns and the
+super-diagonal only the aqueous ones, which the elimination exploits.
 """
 from __future__ import annotations
 
@@ -26,6 +31,11 @@ from numba import njit, prange
 
 LN10 = math.log(10.0)
 KW = 1.0e-14  # ionic product of water [mol2/L2] at 25 C (sx_constants.csv)
+PTC_MINFAC = 0.05  # smallest factor on 1/dt after an accepted pseudo-time step
+PTC_GROW = 100.0
+PTC_MAXFAC = 0.6
+PTC_REJECT = 3.0
+LH_STEP = 1.0 * LN10
 
 # status codes
 OK = 0
@@ -35,53 +45,46 @@ STALLED = 3
 
 
 @njit(cache=True)
-def _equilibrium(x, j, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, use_h, use_f, fguess,
-                 ystar, J, want_jac, lnA):
-    """Equilibrium organic ystar [mol/L] in contact with aqueous x [mol/L] at stage j.
+def _h_from_invariant(R, T, Ka):
+    """[H+] [mol/L] solving h + T h/(h + Ka) - Kw/h = R (free acid + bisulfate - hydroxide)."""
+    if R > 0.0:
+        if T > 0.0:
+            b = Ka + T - R
+            disc = math.sqrt(b * b + 4.0 * R * Ka)
+            if b > 0.0:
+                h = 2.0 * R * Ka / (b + disc)
+            else:
+                h = 0.5 * (-b + disc)
+        else:
+            h = R
+        if h < 1e-7:
+            h = 0.5 * (R + math.sqrt(R * R + 4.0 * KW))
+    else:
+        h = KW / (math.sqrt(R * R + 4.0 * KW) - R) * 2.0
+    for it in range(60):
+        Hh = h + T * h / (h + Ka) - KW / h
+        Hp = 1.0 + T * Ka / ((h + Ka) * (h + Ka)) + KW / (h * h)
+        dl = -(Hh - R) / (Hp * h)
+        if dl > 1.0:
+            dl = 1.0
+        elif dl < -1.0:
+            dl = -1.0
+        h *= math.exp(dl)
+        if abs(dl) < 1e-15:
+            break
+    return h
 
-    Fills ``ystar`` and (if want_jac) ``J = d ystar / d x``; returns (h [mol/L], f, D-vector
-    is implicit as ystar/x).
+
+@njit(cache=True)
+def _equilibrium(x, h, j, k0, kf, kh, kfh, sc, fT, use_h, use_f, fguess, ystar, J, Jh,
+                 want_jac, lnA):
+    """Equilibrium organic ystar [mol/L] in contact with aqueous x [mol/L] at [H+] = h, stage j.
+
+    Fills ``ystar`` and (if want_jac) ``J = d ystar / d x`` and ``Jh = d ystar / d ln h``;
+    returns the local free extractant f.
     """
     S = x.shape[0]
-    # ---------------------------------------------------------------- H+ from the invariant
-    h = 1.0
-    pH = 0.0
-    Hp = 1.0
-    if use_h:
-        # h + T h/(h+Ka) - Kw/h = R  (free acid + bisulfate - hydroxide = proton invariant)
-        R = G[j]
-        for i in range(S):
-            R -= z[i] * x[i]
-        T = Ts[j]
-        if R > 0.0:
-            if T > 0.0:
-                b = Ka + T - R
-                disc = math.sqrt(b * b + 4.0 * R * Ka)
-                if b > 0.0:
-                    h = 2.0 * R * Ka / (b + disc)
-                else:
-                    h = 0.5 * (-b + disc)
-            else:
-                h = R
-            if h < 1e-7:
-                h = 0.5 * (R + math.sqrt(R * R + 4.0 * KW))
-        else:
-            h = KW / (math.sqrt(R * R + 4.0 * KW) - R) * 2.0
-        for it in range(60):
-            Hh = h + T * h / (h + Ka) - KW / h
-            Hp = 1.0 + T * Ka / ((h + Ka) * (h + Ka)) + KW / (h * h)
-            dl = -(Hh - R) / (Hp * h)
-            if dl > 1.0:
-                dl = 1.0
-            elif dl < -1.0:
-                dl = -1.0
-            h *= math.exp(dl)
-            if abs(dl) < 1e-15:
-                break
-        Hp = 1.0 + T * Ka / ((h + Ka) * (h + Ka)) + KW / (h * h)
-        pH = -math.log10(h)
-    # ---------------------------------------------------------------- free extractant
-    # ln D_i = lnA_i + kf_i ln f + c_i f   (lnA_i, c_i fixed at this pH)
+    pH = -math.log10(h) if use_h else 0.0
     for i in range(S):
         lnA[i] = LN10 * (k0[j, i] + kh[i] * pH)
     f = fT
@@ -108,7 +111,7 @@ def _equilibrium(x, j, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, use_h, use_f, fgue
                 hi = f
             else:
                 lo = f
-            # Newton in log f (robust over many decades)
+            # Newton in log f (robust over many decades), safeguarded by bisection
             dlog = -F / (Fp * f)
             if dlog > 2.0:
                 dlog = 2.0
@@ -124,54 +127,61 @@ def _equilibrium(x, j, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, use_h, use_f, fgue
                 f = fn
                 break
             f = fn
-    # ---------------------------------------------------------------- D and ystar
     lf = math.log(f) if f > 0.0 else 0.0
     for i in range(S):
-        ystar[i] = math.exp(lnA[i] + kf[i] * lf + LN10 * kfh[i] * f * pH) * x[i]
+        D = math.exp(lnA[i] + kf[i] * lf + LN10 * kfh[i] * f * pH)
+        ystar[i] = D * x[i]
+        if want_jac:
+            lnA[i] = D  # reuse as storage of D_i
     if want_jac:
         for i in range(S):
             for k in range(S):
                 J[i, k] = 0.0
-        for i in range(S):
-            J[i, i] = math.exp(lnA[i] + kf[i] * lf + LN10 * kfh[i] * f * pH)
-        if use_h or use_f:
-            # d pH / d x_k = z_k / (Hp h ln10)
-            cph = 0.0
-            if use_h:
-                cph = 1.0 / (Hp * h * LN10)
-            sum_ph = 0.0
+            J[i, i] = lnA[i]
+            Jh[i] = 0.0
+        if use_h:
+            for i in range(S):
+                Jh[i] = -ystar[i] * (kh[i] + kfh[i] * f)
+        if use_f:
             Fp = 1.0
-            if use_f:
-                for i in range(S):
-                    t = sc[i] * ystar[i]
-                    Fp += t * (kf[i] / f + LN10 * kfh[i] * pH)
-                    sum_ph += t * LN10 * (kh[i] + kfh[i] * f)
+            Fh = 0.0
+            for i in range(S):
+                t = sc[i] * ystar[i]
+                Fp += t * (kf[i] / f + LN10 * kfh[i] * pH)
+                Fh -= t * (kh[i] + kfh[i] * f)
+            dfh = -Fh / Fp if use_h else 0.0
             for k in range(S):
-                dph = z[k] * cph
-                df = 0.0
-                if use_f:
-                    Fx = sc[k] * J[k, k] + sum_ph * dph
-                    df = -Fx / Fp
+                if sc[k] == 0.0:
+                    continue
+                dfk = -sc[k] * lnA[k] / Fp
                 for i in range(S):
-                    if ystar[i] == 0.0:
-                        continue
-                    a = kf[i] / f + LN10 * kfh[i] * pH
-                    b = LN10 * (kh[i] + kfh[i] * f)
-                    J[i, k] += ystar[i] * (a * df + b * dph)
-    return h, f
+                    if ystar[i] != 0.0:
+                        J[i, k] += ystar[i] * (kf[i] / f + LN10 * kfh[i] * pH) * dfk
+            if use_h:
+                for i in range(S):
+                    if ystar[i] != 0.0:
+                        Jh[i] += ystar[i] * (kf[i] / f + LN10 * kfh[i] * pH) * dfh
+    return f
 
 
 @njit(cache=True)
-def _residual(x, y, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
-              use_h, use_f, murphree, fst, hst, ystar_all, Jall, R, want_jac):
-    """Stage residuals R [mol/h] (and equilibrium Jacobians). Returns False if infeasible."""
+def _residual(x, y, lh, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
+              use_h, use_f, murphree, fst, ystar_all, Jall, Jh, Hd, R, want_jac, lnA):
+    """Stage residuals R [mol/h] (species balances, Murphree rows, proton invariant) and the
+    local Jacobians."""
     nst, S = x.shape
-    lnA = np.empty(S)
+    nbx = 2 * S if murphree else S
     for j in range(nst):
-        h, f = _equilibrium(x[j], j, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, use_h, use_f,
-                            fst[j], ystar_all[j], Jall[j], want_jac, lnA)
-        hst[j] = h
-        fst[j] = f
+        h = math.exp(lh[j]) if use_h else 1.0
+        fst[j] = _equilibrium(x[j], h, j, k0, kf, kh, kfh, sc, fT, use_h, use_f, fst[j],
+                              ystar_all[j], Jall[j], Jh[j], want_jac, lnA)
+        if use_h:
+            T = Ts[j]
+            e = h + T * h / (h + Ka) - KW / h - G[j]
+            for i in range(S):
+                e += z[i] * x[j, i]
+            R[j, nbx] = Lout[j] * e
+            Hd[j] = Lout[j] * h * (1.0 + T * Ka / ((h + Ka) * (h + Ka)) + KW / (h * h))
     for j in range(nst):
         for i in range(S):
             yj = ystar_all[j, i] if not murphree else y[j, i]
@@ -182,7 +192,6 @@ def _residual(x, y, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, K
             R[j, i] = r
             if murphree:
                 R[j, S + i] = O * (y[j, i] - (1.0 - eta[j]) * yprev - eta[j] * ystar_all[j, i])
-    return True
 
 
 @njit(cache=True)
@@ -225,14 +234,18 @@ def _gauss_solve(M, Rhs, nb, ncol):
 
 
 @njit(cache=True)
-def _newton_step(x, y, Lout, Lup, O, eta, murphree, Jall, R, dx, picard, Cp, dp, M, Rhs, ptc,
-                 Dd):
-    """Solve J dx = -R for the block-tridiagonal stage system (block Thomas)."""
-    nst, S = x.shape
-    nb = 2 * S if murphree else S
-    # forward sweep
+def _newton_step(S, Lout, Lup, O, eta, murphree, use_h, Jall, Jh, Hd, z, R, dx, picard, Cp,
+                 dp, M, Rhs, A, ptc, Dd):
+    """Solve J dx = -R for the block-tridiagonal stage system (block Thomas).
+
+    Stage unknowns: x (S), [y (S) if Murphree], [ln h if use_h]. The super-diagonal block is
+    Lup_j on the x part only, so the eliminated blocks Cp_j have S columns.
+    """
+    nst = R.shape[0]
+    nbx = 2 * S if murphree else S
+    nb = nbx + (1 if use_h else 0)
+    ih = nbx
     for j in range(nst):
-        # diagonal block B_j
         for a in range(nb):
             for b in range(nb):
                 M[a, b] = 0.0
@@ -244,6 +257,8 @@ def _newton_step(x, y, Lout, Lup, O, eta, murphree, Jall, R, dx, picard, Cp, dp,
                         Jab = 0.0
                     M[a, b] = -O * Jab
                 M[a, a] -= Lout[j] + ptc * (Lout[j] + O * Dd[j, a])
+                if use_h:
+                    M[a, ih] = -O * Jh[j, a]
         else:
             for a in range(S):
                 M[a, a] = -Lout[j] * (1.0 + ptc)
@@ -254,88 +269,88 @@ def _newton_step(x, y, Lout, Lup, O, eta, murphree, Jall, R, dx, picard, Cp, dp,
                     if picard and a != b:
                         Jab = 0.0
                     M[S + a, b] = -O * eta[j] * Jab
-        # rhs = -R_j - A_j dp_{j-1};  M -= A_j Cp_{j-1}
+                if use_h:
+                    M[S + a, ih] = -O * eta[j] * Jh[j, a]
+        if use_h:
+            for b in range(S):
+                M[ih, b] = Lout[j] * z[b]
+            M[ih, ih] = Hd[j]
         for a in range(nb):
-            Rhs[a, nb] = -R[j, a]
+            Rhs[a, S] = -R[j, a]
         if j > 0:
-            # A_j (sub-diagonal block): derivative w.r.t. stage j-1 unknowns
+            # A_j: derivative of stage j's rows w.r.t. stage j-1 unknowns (organic inflow)
+            for a in range(nb):
+                for b in range(nb):
+                    A[a, b] = 0.0
             if not murphree:
-                # A = O * J_{j-1} (w.r.t. x_{j-1})
                 for a in range(S):
                     for b in range(S):
                         Aab = Jall[j - 1, a, b]
                         if picard and a != b:
                             Aab = 0.0
-                        if Aab == 0.0:
-                            continue
-                        Aab *= O
-                        for c in range(nb):
-                            M[a, c] -= Aab * Cp[j - 1, b, c]
-                        Rhs[a, nb] -= Aab * dp[j - 1, b]
+                        A[a, b] = O * Aab
+                    if use_h:
+                        A[a, ih] = O * Jh[j - 1, a]
             else:
-                # A: dRm/dy_{j-1} = O I ; dRe/dy_{j-1} = -O (1-eta) I
                 for a in range(S):
-                    c1 = O
-                    c2 = -O * (1.0 - eta[j])
-                    for c in range(nb):
-                        M[a, c] -= c1 * Cp[j - 1, S + a, c]
-                        M[S + a, c] -= c2 * Cp[j - 1, S + a, c]
-                    Rhs[a, nb] -= c1 * dp[j - 1, S + a]
-                    Rhs[S + a, nb] -= c2 * dp[j - 1, S + a]
-        # C_j = Lup_j on the x-part
+                    A[a, S + a] = O
+                    A[S + a, S + a] = -O * (1.0 - eta[j])
+            for a in range(nb):
+                for b in range(nb):
+                    Aab = A[a, b]
+                    if Aab == 0.0:
+                        continue
+                    for c in range(S):
+                        M[a, c] -= Aab * Cp[j - 1, b, c]
+                    Rhs[a, S] -= Aab * dp[j - 1, b]
         for a in range(nb):
-            for c in range(nb):
+            for c in range(S):
                 Rhs[a, c] = 0.0
         if j + 1 < nst:
             for a in range(S):
                 Rhs[a, a] = Lup[j]
-        if not _gauss_solve(M, Rhs, nb, nb + 1):
+        if not _gauss_solve(M, Rhs, nb, S + 1):
             return False
         for a in range(nb):
-            for c in range(nb):
+            for c in range(S):
                 Cp[j, a, c] = Rhs[a, c]
-            dp[j, a] = Rhs[a, nb]
-    # back substitution
+            dp[j, a] = Rhs[a, S]
     for a in range(nb):
         dx[nst - 1, a] = dp[nst - 1, a]
     for j in range(nst - 2, -1, -1):
         for a in range(nb):
             s = dp[j, a]
-            for c in range(nb):
+            for c in range(S):
                 s -= Cp[j, a, c] * dx[j + 1, c]
             dx[j, a] = s
     return True
 
 
 @njit(cache=True)
-def _scaled_max(R, scale, S, murphree):
+def _scaled_max(R, rscale, nb):
     nst = R.shape[0]
-    nb = R.shape[1]
     best = 0.0
     wj = 0
-    wi = 0
+    wa = 0
     for j in range(nst):
         for a in range(nb):
-            i = a if a < S else a - S
-            v = abs(R[j, a]) / scale[i]
+            v = abs(R[j, a]) / rscale[a]
             if not (v <= best):  # also catches NaN
                 best = v
                 wj = j
-                wi = i
+                wa = a
                 if not np.isfinite(v):
-                    return np.inf, j, i
-    return best, wj, wi
+                    return np.inf, j, a
+    return best, wj, wa
 
 
 @njit(cache=True)
-def _merit(R, scale, S):
+def _merit(R, rscale, nb):
     nst = R.shape[0]
-    nb = R.shape[1]
     s = 0.0
     for j in range(nst):
         for a in range(nb):
-            i = a if a < S else a - S
-            v = R[j, a] / scale[i]
+            v = R[j, a] / rscale[a]
             s += v * v
     return s
 
@@ -358,38 +373,16 @@ def _update(v, d):
 
 
 @njit(cache=True)
-def _feasible(x):
-    nst, S = x.shape
-    for j in range(nst):
-        for i in range(S):
-            if not np.isfinite(x[j, i]):
-                return False
-    return True
-
-
-@njit(cache=True)
-def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
-                  use_h, use_f, x0, tol, max_iter, n_picard):
-    """Robust entry: Newton from a frozen-D (Picard) first step; if that fails, start again
-    with plain Newton (both fall back to pseudo-transient continuation). Same arguments and
-    returns as :func:`_solve_core`; iterations are summed over the attempts."""
-    st, it, res, wj, wi, x, y, h, f = _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc,
-                                                  z, fT, G, Ts, Ka, eta, use_h, use_f, x0, tol,
-                                                  max_iter, n_picard)
-    if st != OK and n_picard > 0:
-        st2, it2, res2, wj2, wi2, x2, y2, h2, f2 = _solve_core(
-            Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f,
-            x0, tol, max_iter, 0)
-        it2 += it
-        if st2 == OK or res2 < res:
-            return st2, it2, res2, wj2, wi2, x2, y2, h2, f2
-        return st, it2, res, wj, wi, x, y, h, f
-    return st, it, res, wj, wi, x, y, h, f
+def _species_index(a, S, nbx):
+    """Species index of row a (S means the proton invariant)."""
+    if a >= nbx:
+        return S
+    return a if a < S else a - S
 
 
 @njit(cache=True)
 def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
-                use_h, use_f, x0, tol, max_iter, n_picard):
+                use_h, use_f, x0, lh0, tol, max_iter, n_picard):
     """Solve one counter-current cascade.
 
     Parameters (arrays, stage index j = 0..nst-1, species i = 0..S-1)
@@ -402,35 +395,43 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
     fT : total extractant (same unit as f); G, Ts : (nst,) proton invariant and total sulfate
     [mol/L]; Ka : HSO4- dissociation constant [mol/L]; eta : (nst,) Murphree efficiency
     x0 : (nst, S) initial aqueous concentrations [mol/L] (all zeros -> internal start)
+    lh0 : (nst,) initial ln [H+] (NaN -> from the proton invariant at x0)
 
     Returns
     -------
-    status, iterations, residual (max scaled), worst stage, worst species, x, y, h, f
+    status, iterations, residual (max scaled), worst stage, worst row (species index; S is
+    the proton invariant), x, y, h, f
     """
     nst, S = ext.shape
     murphree = False
     for j in range(nst):
         if eta[j] < 1.0:
             murphree = True
-    nb = 2 * S if murphree else S
+    nbx = 2 * S if murphree else S
+    nb = nbx + (1 if use_h else 0)
     x = x0.copy()
     y = np.zeros((nst, S))
+    lh = np.zeros(nst)
     fst = np.full(nst, fT)
-    hst = np.ones(nst)
     ystar = np.zeros((nst, S))
     Jall = np.zeros((nst, S, S))
+    Jh = np.zeros((nst, S))
+    Hd = np.zeros(nst)
+    lnA = np.empty(S)
     R = np.zeros((nst, nb))
     dx = np.zeros((nst, nb))
-    Cp = np.zeros((nst, nb, nb))
+    Cp = np.zeros((nst, nb, S))
     dp = np.zeros((nst, nb))
     M = np.zeros((nb, nb))
-    Rhs = np.zeros((nb, nb + 1))
+    A = np.zeros((nb, nb))
+    Rhs = np.zeros((nb, S + 1))
     xt = np.zeros((nst, S))
     yt = np.zeros((nst, S))
+    lht = np.zeros(nst)
     ft = np.zeros(nst)
     Rt = np.zeros((nst, nb))
     Dd = np.zeros((nst, S))
-    # species scale: total inflow [mol/h]
+    # row scales: species total inflow [mol/h]; invariant: total equivalents in [mol/h]
     scale = np.zeros(S)
     for i in range(S):
         s = O * yin[i]
@@ -448,6 +449,23 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
             scale[i] = 1e-30 * smax
         if scale[i] < 1e-300:
             scale[i] = 1e-300
+    rscale = np.zeros(nb)
+    for a in range(nbx):
+        rscale[a] = scale[a if a < S else a - S]
+    if use_h:
+        sh = 0.0
+        for i in range(S):
+            sh += abs(z[i]) * scale[i]
+        gmax = 0.0
+        for j in range(nst):
+            v = abs(G[j]) * Lout[j]
+            if v > gmax:
+                gmax = v
+        if gmax > sh:
+            sh = gmax
+        if not sh > 0.0:
+            sh = smax
+        rscale[nbx] = sh
     # ---------------------------------------------------------------- initial guess
     zero_start = True
     for j in range(nst):
@@ -462,18 +480,28 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
                 if j + 1 < nst:
                     v += Lup[j] * x[j + 1, i]
                 x[j, i] = v / Lout[j] if Lout[j] > 0.0 else 0.0
+    if use_h:
+        for j in range(nst):
+            if np.isfinite(lh0[j]):
+                lh[j] = lh0[j]
+            else:
+                Rj = G[j]
+                for i in range(S):
+                    Rj -= z[i] * x[j, i]
+                lh[j] = math.log(_h_from_invariant(Rj, Ts[j], Ka))
     if murphree:
         for j in range(nst):
-            _equilibrium(x[j], j, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, use_h, use_f, fst[j],
-                         ystar[j], Jall[j], False, np.empty(S))
+            h = math.exp(lh[j]) if use_h else 1.0
+            fst[j] = _equilibrium(x[j], h, j, k0, kf, kh, kfh, sc, fT, use_h, use_f, fst[j],
+                                  ystar[j], Jall[j], Jh[j], False, lnA)
         for j in range(nst):
             for i in range(S):
                 yprev = yin[i] if j == 0 else y[j - 1, i]
                 y[j, i] = (1.0 - eta[j]) * yprev + eta[j] * ystar[j, i]
-    _residual(x, y, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
-              use_h, use_f, murphree, fst, hst, ystar, Jall, R, True)
-    res, wj, wi = _scaled_max(R, scale, S, murphree)
-    phi = _merit(R, scale, S)
+    _residual(x, y, lh, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
+              use_h, use_f, murphree, fst, ystar, Jall, Jh, Hd, R, True, lnA)
+    res, wj, wa = _scaled_max(R, rscale, nb)
+    phi = _merit(R, rscale, nb)
     status = MAXITER
     it = 0
     polished = False
@@ -486,13 +514,14 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
                 break
             polished = True
         picard = it < n_picard
-        for j in range(nst):
-            for i in range(S):
-                Dd[j, i] = ystar[j, i] / x[j, i] if x[j, i] > 0.0 else Jall[j, i, i]
-                if Dd[j, i] < 0.0:
-                    Dd[j, i] = 0.0
-        ok = _newton_step(x, y, Lout, Lup, O, eta, murphree, Jall, R, dx, picard, Cp, dp, M,
-                          Rhs, ptc, Dd)
+        if ptc > 0.0:
+            for j in range(nst):
+                for i in range(S):
+                    Dd[j, i] = ystar[j, i] / x[j, i] if x[j, i] > 0.0 else Jall[j, i, i]
+                    if Dd[j, i] < 0.0:
+                        Dd[j, i] = 0.0
+        ok = _newton_step(S, Lout, Lup, O, eta, murphree, use_h, Jall, Jh, Hd, z, R, dx,
+                          picard, Cp, dp, M, Rhs, A, ptc, Dd)
         it += 1
         if not ok:
             if ptc < 1e8:
@@ -511,27 +540,33 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
                     xt[j, i] = _update(x[j, i], alpha * dx[j, i])
                     if murphree:
                         yt[j, i] = _update(y[j, i], alpha * dx[j, S + i])
+                if use_h:
+                    d = alpha * dx[j, nbx]
+                    if d > LH_STEP:
+                        d = LH_STEP
+                    elif d < -LH_STEP:
+                        d = -LH_STEP
+                    lht[j] = lh[j] + d
                 ft[j] = fst[j]
-            if _feasible(xt):
-                _residual(xt, yt, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts,
-                          Ka, eta, use_h, use_f, murphree, ft, hst, ystar, Jall, Rt, True)
-                phit = _merit(Rt, scale, S)
-                if np.isfinite(phit):
-                    if ptc > 0.0:
-                        if phit <= 4.0 * phi:
-                            accepted = True
-                            break
-                    elif (phit <= (1.0 - 1e-4 * alpha) * phi or picard or phit < 1e-26):
+            _residual(xt, yt, lht, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts,
+                      Ka, eta, use_h, use_f, murphree, ft, ystar, Jall, Jh, Hd, Rt, True, lnA)
+            phit = _merit(Rt, rscale, nb)
+            if np.isfinite(phit):
+                if ptc > 0.0:
+                    if phit <= PTC_GROW * phi:
                         accepted = True
                         break
+                elif (phit <= (1.0 - 1e-4 * alpha) * phi or picard or phit < 1e-26):
+                    accepted = True
+                    break
             alpha *= 0.5
         if not accepted:
             if res <= tol:
                 status = OK
                 break
             # restore the Jacobians of the current iterate
-            _residual(x, y, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts,
-                      Ka, eta, use_h, use_f, murphree, fst, hst, ystar, Jall, R, True)
+            _residual(x, y, lh, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts,
+                      Ka, eta, use_h, use_f, murphree, fst, ystar, Jall, Jh, Hd, R, True, lnA)
             if ptc == 0.0:
                 # Newton line search failed: switch to pseudo-transient continuation
                 # (implicit-Euler steps of the stage dynamics, one Newton iteration each)
@@ -541,14 +576,20 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
                     status = STALLED
                     break
             else:
-                ptc *= 4.0
+                ptc *= PTC_REJECT
                 if ptc > 1e10:
                     status = STALLED
                     break
             continue
         if ptc > 0.0:
-            # accepted pseudo-time step: lengthen the next one
-            ptc *= 0.5
+            # accepted pseudo-time step: switched evolution relaxation (the time step grows
+            # as the residual falls), at most doubling per step
+            fac = math.sqrt(phit / phi) if phi > 0.0 else 0.5
+            if fac < PTC_MINFAC:
+                fac = PTC_MINFAC
+            elif fac > PTC_MAXFAC:
+                fac = PTC_MAXFAC
+            ptc *= fac
             if ptc < 1e-8:
                 ptc = 0.0
         for j in range(nst):
@@ -556,26 +597,106 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
                 x[j, i] = xt[j, i]
                 if murphree:
                     y[j, i] = yt[j, i]
+            lh[j] = lht[j]
             fst[j] = ft[j]
         for j in range(nst):
             for a in range(nb):
                 R[j, a] = Rt[j, a]
-        phi = _merit(R, scale, S)
-        res, wj, wi = _scaled_max(R, scale, S, murphree)
+        phi = phit
+        res, wj, wa = _scaled_max(R, rscale, nb)
     else:
         if res <= tol:
             status = OK
     # final state (organic outlet of each stage)
-    _residual(x, y, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
-              use_h, use_f, murphree, fst, hst, ystar, Jall, R, False)
-    res, wj, wi = _scaled_max(R, scale, S, murphree)
+    _residual(x, y, lh, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
+              use_h, use_f, murphree, fst, ystar, Jall, Jh, Hd, R, False, lnA)
+    res, wj, wa = _scaled_max(R, rscale, nb)
     if status == OK and res > tol:
         status = MAXITER
     if not murphree:
         for j in range(nst):
             for i in range(S):
                 y[j, i] = ystar[j, i]
-    return status, it, res, wj, wi, x, y, hst, fst
+    hst = np.ones(nst)
+    if use_h:
+        for j in range(nst):
+            hst[j] = math.exp(lh[j])
+    return status, it, res, wj, _species_index(wa, S, nbx), x, y, hst, fst
+
+
+@njit(cache=True)
+def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
+                  use_h, use_f, x0, tol, max_iter, n_picard):
+    """Robust entry.
+
+    1. Newton from a frozen-D (Picard) first step, falling back to pseudo-transient
+       continuation (PTC) when the line search fails;
+    2. if that fails, plain Newton (+ PTC) from the same start;
+    3. if that fails and the organic inlet carries solutes (saponification Na, recycled
+       metal), homotopy on the organic inlet: solve with ``lam * yin`` for lam rising from 0
+       to 1 in adaptive steps, each started from the previous solution.
+
+    Same arguments as :func:`_solve_core` (without lh0); ``max_iter`` bounds each attempt.
+    Returns status, iterations (summed over attempts), residual, worst stage, worst row,
+    x, y, h, f.
+    """
+    nst, S = ext.shape
+    lh0 = np.full(nst, np.nan)
+    st, it, res, wj, wi, x, y, h, f = _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc,
+                                                  z, fT, G, Ts, Ka, eta, use_h, use_f, x0, lh0,
+                                                  tol, max_iter, n_picard)
+    if st == OK:
+        return st, it, res, wj, wi, x, y, h, f
+    itot = it
+    if n_picard > 0:
+        st2, it2, res2, wj2, wi2, x2, y2, h2, f2 = _solve_core(
+            Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f,
+            x0, lh0, tol, max_iter, 0)
+        itot += it2
+        if st2 == OK:
+            return st2, itot, res2, wj2, wi2, x2, y2, h2, f2
+        if res2 < res:
+            st, res, wj, wi, x, y, h, f = st2, res2, wj2, wi2, x2, y2, h2, f2
+    has_org = False
+    for i in range(S):
+        if yin[i] > 0.0:
+            has_org = True
+    if not has_org:
+        return st, itot, res, wj, wi, x, y, h, f
+    # ------------------------------------------------------------ homotopy on the organic inlet
+    yl = np.zeros(S)
+    xc = x0.copy()
+    lhc = np.full(nst, np.nan)
+    lam = 0.0
+    step = 0.25
+    first = True
+    n_fail = 0
+    while True:
+        lt = 0.0 if first else min(1.0, lam + step)
+        for i in range(S):
+            yl[i] = lt * yin[i]
+        stc, itc, resc, wjc, wic, xn, yn, hn, fn = _solve_core(
+            Lout, Lup, O, ext, yl, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f,
+            xc, lhc, tol, max_iter, 0 if not first else n_picard)
+        itot += itc
+        if stc == OK:
+            lam = lt
+            first = False
+            for j in range(nst):
+                for i in range(S):
+                    xc[j, i] = xn[j, i]
+                lhc[j] = math.log(hn[j]) if use_h else np.nan
+            if lam >= 1.0:
+                return stc, itot, resc, wjc, wic, xn, yn, hn, fn
+            step = min(2.0 * step, 1.0)
+        else:
+            if first:
+                break
+            step *= 0.25
+            n_fail += 1
+            if step < 1e-4 or n_fail > 30:
+                break
+    return st, itot, res, wj, wi, x, y, h, f
 
 
 @njit(cache=True, parallel=True)

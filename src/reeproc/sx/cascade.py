@@ -381,14 +381,15 @@ class Cascade:
             from .reference import solve_reference
             status, it, res, wj, wi, x, y, h, f = solve_reference(a, asm["ext_h"], tol, max_iter)
         converged = status == K.OK
+        names = list(asm["active"]) + ["H+"]  # row S of the kernel is the proton invariant
         if not converged and raise_on_failure:
             why = {K.MAXITER: "maximum iterations reached", K.SINGULAR: "singular Jacobian",
                    K.STALLED: "line search stalled"}.get(status, f"status {status}")
             raise ConvergenceError(
                 f"SX cascade did not converge ({why}, method={method}): scaled residual "
                 f"{res:.3e} > tol {tol:.1e}, worst at stage {wj + 1}, species "
-                f"{asm['active'][wi]!r}, after {it} iterations",
-                residual=float(res), stage=int(wj) + 1, species=asm["active"][wi],
+                f"{names[wi]!r}, after {it} iterations",
+                residual=float(res), stage=int(wj) + 1, species=names[wi],
                 iterations=int(it))
         return self._result(asm, x, y, h, f, converged, int(it), float(res), method)
 

@@ -1,0 +1,141 @@
+"""Acid leaching: stoichiometry, shrinking-core kinetics, trends, published figures, balances."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from numpy.testing import assert_allclose
+from scipy.integrate import quad
+
+from reeproc import Stream, magnet_feed
+from reeproc.data import MissingDataError
+from reeproc.units import AcidLeach, Roaster
+from reeproc.units.leaching import conversion_from_theta, dissolution_stoichiometry
+
+
+@pytest.fixture(scope="module")
+def calcine():
+    return Roaster(800).run(magnet_feed("HDD", 100.0).stream).calcine
+
+
+def test_stoichiometry_literal():
+    assert dissolution_stoichiometry("Nd2O3") == {"Nd": 2, "H+": 6, "H2O": 3}
+    assert dissolution_stoichiometry("Fe2O3") == {"Fe+3": 2, "H+": 6, "H2O": 3}
+    assert dissolution_stoichiometry("Fe") == {"Fe+2": 1, "H+": 2, "H2O": 0, "H2": 1}
+    s = dissolution_stoichiometry("Nd2Fe14B")
+    assert s["H+"] == 34 and s["H2"] == 18.5 and s["H3BO3"] == 1 and s["H2O"] == -3
+    s = dissolution_stoichiometry("Pr6O11")
+    assert s["H+"] == 18 and s["O2"] == 1 and s["H2O"] == 9
+    assert dissolution_stoichiometry("B2O3") == {"H+": 0, "H2O": -3, "H3BO3": 2}
+    assert dissolution_stoichiometry("Cu") == {}  # copper metal does not dissolve in HCl
+
+
+def test_shrinking_core_inverse():
+    X = np.linspace(0, 1, 11)
+    g_r = 1 - (1 - X) ** (1 / 3)
+    g_d = 1 - 3 * (1 - X) ** (2 / 3) + 2 * (1 - X)
+    assert_allclose(conversion_from_theta(g_r, "surface"), X, atol=1e-12)
+    assert_allclose(conversion_from_theta(g_d, "diffusion"), X, atol=1e-7)
+    assert conversion_from_theta(3.0, "surface") == 1.0
+
+
+def test_single_cstr_matches_segregated_flow_integral():
+    """One CSTR, pure surface control, excess acid: X = 1 - int (1-X(t)) E(t) dt."""
+    tau_c_h = 1 / AcidLeach(acid_conc_mol_L=3.0, T_C=110, particle_d_um=75)._phase_params("Nd2O3")["base"]
+    for t_res in (0.3, 1.0, 3.0):
+        leach = AcidLeach("HCl", acid_conc_mol_L=3.0, T_C=110, residence_time_h=t_res, n_tanks=1,
+                          pulp_density_g_L=0.01)
+        res = leach.run(Stream.solid({"Nd2O3": 0.001}))
+        exact = 1 - quad(lambda t: (1 - t / tau_c_h) ** 3 * math.exp(-t / t_res) / t_res, 0, tau_c_h)[0]
+        assert abs(res.phase_conversion["Nd2O3"] - exact) < 2e-3
+
+
+def test_extraction_rises_with_time_temperature_acid(calcine):
+    def nd(**kw):
+        base = dict(acid="HCl", acid_conc_mol_L=1.0, T_C=60, residence_time_h=2.0,
+                    pulp_density_g_L=100)
+        base.update(kw)
+        return AcidLeach(**base).run(calcine).extraction["Nd"]
+    t = [nd(residence_time_h=h) for h in (0.5, 2, 8)]
+    T = [nd(T_C=c) for c in (40, 60, 80)]
+    a = [nd(acid_conc_mol_L=c) for c in (0.5, 1.0, 2.0)]
+    for series in (t, T, a):
+        assert series[0] < series[1] < series[2]
+    b = [AcidLeach("HCl", acid_conc_mol_L=1.0, T_C=60, residence_time_h=h, reactor="batch").run(
+        calcine).extraction["Nd"] for h in (0.5, 2, 8)]
+    assert b[0] < b[1] < b[2]
+
+
+def test_roasted_magnet_in_HCl_reproduces_jiang_2020(calcine):
+    """Jiang et al. 2020: 800 C calcine, HCl, 110 C, 30 min -> RE 96.27 %, Fe 13.33 %.
+
+    The HCl rate constants were derived from this point (leach_kinetics.csv), so this checks the
+    calibration chain; tolerance 1.5 pct-pt (acid depletion at 10 g/L, assumed 3 mol/L HCl).
+    """
+    res = AcidLeach("HCl", acid_conc_mol_L=3.0, T_C=110, residence_time_h=0.5, reactor="batch",
+                    pulp_density_g_L=10).run(calcine)
+    for el in ("Nd", "Pr", "Dy"):
+        assert abs(100 * res.extraction[el] - 96.27) < 1.5
+    assert abs(100 * res.extraction["Fe"] - 13.33) < 1.5
+
+
+def test_roasted_magnet_in_H2SO4_complete_after_4h(calcine):
+    """Yoon/Yoo (KIGAM): Nd completely leached after 4 h at 70 C, 3.0 M H2SO4, 110.8 g/L."""
+    res = AcidLeach("H2SO4", acid_conc_mol_L=3.0, T_C=70, residence_time_h=4.0, reactor="batch",
+                    pulp_density_g_L=110.8).run(calcine)
+    assert res.extraction["Nd"] > 0.99
+
+
+def test_selective_leach_roasted_vs_unroasted():
+    """Roasted feed + near-stoichiometric HCl (Vander Hoogerstraete et al. 2014: 3.5 mol HCl per
+    mol Ln, 80 C, 0.1 g/mL): RE dissolve, iron stays as hematite; unroasted feed evolves H2 and
+    consumes several times more acid (process-data.md s.2.3: about 4.6x)."""
+    feed = magnet_feed("HDD", 100.0).stream
+    roasted = Roaster(800).run(feed).calcine
+    kw = dict(acid="HCl", acid_ratio=3.5 / 3, T_C=80, residence_time_h=12.0, pulp_density_g_L=100)
+    r = AcidLeach(**kw).run(roasted)
+    assert r.extraction["Fe"] < 0.05  # iron stays as hematite
+    assert r.extraction["Nd"] > 0.5
+    assert r.extraction["Nd"] / r.extraction["Fe"] > 10
+    assert r.offgas.mol_h.get("H2", 0.0) == 0.0
+    # acid consumed per kg Nd dissolved: ~ 0.76 kg HCl (3 mol HCl/mol Nd) plus a little for Fe, Co
+    kg_nd = r.extraction["Nd"] * feed.element_kg_h()["Nd"]
+    assert r.acid_consumed_kg_h / kg_nd < 1.2
+    u = AcidLeach("HCl", acid_conc_mol_L=3.0, T_C=80, residence_time_h=12.0,
+                  pulp_density_g_L=50).run(feed)
+    assert u.offgas.mol_h["H2"] > 0
+    assert u.acid_consumed_kg_h > 3 * r.acid_consumed_kg_h
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(nd2o3=st.floats(0.01, 30), fe2o3=st.floats(0.0, 90), fe=st.floats(0.0, 20),
+       b2o3=st.floats(0.0, 3), coo=st.floats(0.0, 2), acid=st.sampled_from(["HCl", "H2SO4"]),
+       c=st.floats(0.05, 4.0), T=st.floats(20, 110), tau=st.floats(0.1, 24), n=st.integers(1, 4),
+       pd=st.floats(20, 400))
+def test_leach_conserves_elements(nd2o3, fe2o3, fe, b2o3, coo, acid, c, T, tau, n, pd):
+    feed = Stream.solid({"Nd2O3": nd2o3, "Fe2O3": fe2o3, "Fe": fe, "B2O3": b2o3, "CoO": coo,
+                         "Pr6O11": 0.1 * nd2o3, "Cu": 0.1})
+    res = AcidLeach(acid, acid_conc_mol_L=c, T_C=T, residence_time_h=tau, n_tanks=n,
+                    pulp_density_g_L=pd).run(feed)
+    assert res.balance["relative closure [-]"].max() < 1e-10
+    assert all(0.0 <= x <= 1.0 for x in res.extraction.values())
+    assert res.liquor.mol_h["H+"] >= 0.0
+
+
+def test_bad_input(calcine):
+    with pytest.raises(ValueError, match="acid"):
+        AcidLeach("HNO3", acid_conc_mol_L=1.0)
+    with pytest.raises(ValueError, match="exactly one"):
+        AcidLeach("HCl")
+    with pytest.raises(ValueError, match="acid_conc_mol_L"):
+        AcidLeach("HCl", acid_conc_mol_L=-1.0)
+    with pytest.raises(ValueError, match="T_C"):
+        AcidLeach("HCl", acid_conc_mol_L=1.0, T_C=250)
+    with pytest.raises(ValueError, match="n_tanks"):
+        AcidLeach("HCl", acid_conc_mol_L=1.0, n_tanks=0)
+    with pytest.raises(ValueError, match="particle_d_um"):
+        AcidLeach("HCl", acid_conc_mol_L=1.0, particle_d_um=0)
+    with pytest.raises(ValueError, match="solid"):
+        AcidLeach("HCl", acid_conc_mol_L=1.0).run(Stream.aqueous(1.0, {"Nd": 0.1}))
+    with pytest.raises(MissingDataError):
+        AcidLeach("HCl", acid_conc_mol_L=1.0).run(Stream.solid({"Fe3O4": 1.0}))
