@@ -57,3 +57,91 @@ def test_processes_and_dask_agree():
     cols = [c for c in a.columns if c not in ("solve time [s]", "traceback tail")]
     pd.testing.assert_frame_equal(a[cols], b[cols])
     assert (a["error"] != "").sum() == 8
+
+
+# ---------------------------------------------------------------- reference flowsheet acceptance
+ROOT = Path(__file__).resolve().parents[1]
+REF = ROOT / "flowsheets" / "ndfeb_long_loop.py"
+
+
+def test_reference_sweep_100_cases_processes_and_dask_agree():
+    """2-parameter, 100-case sweep of the reference flowsheet on 2 worker processes and on a
+    2-worker Dask LocalCluster (loopback): identical results; a case with an out-of-range
+    parameter fails with its error text, is kept, and does not stop the sweep."""
+    pytest.importorskip("dask.distributed")
+    import numpy as np
+
+    cases = grid_cases({"oxalate_dose": list(np.round(np.linspace(1.0, 2.0, 10), 6)),
+                        "fe_removal_pH": list(np.round(np.linspace(2.6, 4.4, 10), 6))})
+    cases[37] = {"oxalate_dose": 2.5, "fe_removal_pH": 3.0}  # outside [1, 2]: forced failure
+    a = sweep(REF, cases=cases, workers=2, executor="processes", progress=False)
+    b = sweep(REF, cases=cases, workers=2, executor="dask", progress=False)
+    assert len(a) == len(b) == 100
+    cols = [c for c in a.columns if c not in ("solve time [s]", "traceback tail")]
+    pd.testing.assert_frame_equal(a[cols], b[cols])
+    assert not a.loc[37, "converged"]
+    assert "outside" in a.loc[37, "error"] and "oxalate_dose" in a.loc[37, "error"]
+    others = a.drop(index=37)
+    assert others["converged"].all() and (others["error"] == "").all()
+    assert others["purity NdPr oxide [-]"].notna().all()
+
+
+# ---------------------------------------------------------------- plots and CLI
+def _map_table():
+    import numpy as np
+
+    rows = []
+    for x in np.linspace(0, 1, 6):
+        for y in np.linspace(0, 1, 5):
+            rows.append({"x": x, "y": y, "converged": not (x == 1 and y == 1),
+                         "purity P [-]": 0.99 + 0.01 * x * y, "cost [USD/kg oxide]": 1 + x + y,
+                         "recovery Nd [-]": 0.8 + 0.1 * x + 0.05 * y})
+    df = pd.DataFrame(rows)
+    df["all products meet 99.5 %"] = df["purity P [-]"] >= 0.995
+    return df
+
+
+def test_plot_map_and_pareto():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from reeproc.sweep import pareto_front, plot_map, plot_pareto
+
+    df = _map_table()
+    fig = plot_map(df, "x", "y", "purity P [-]")
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "x" and "99.5" in ax.get_title()
+    assert len(ax.collections) >= 2  # mesh + the 99.5 % contour
+    with pytest.raises(ValueError, match="not in the sweep table"):
+        plot_map(df, "x", "nope", "purity P [-]")
+    front = pareto_front(df, "cost [USD/kg oxide]", "recovery Nd [-]",
+                         feasible="all products meet 99.5 %")
+    assert front["all products meet 99.5 %"].all()
+    assert front["cost [USD/kg oxide]"].is_monotonic_increasing
+    assert front["recovery Nd [-]"].is_monotonic_increasing
+    # no feasible case dominates a front point (lower-or-equal cost and higher recovery)
+    feas = df[df["all products meet 99.5 %"]]
+    for _, p in front.iterrows():
+        dom = feas[(feas["cost [USD/kg oxide]"] <= p["cost [USD/kg oxide]"])
+                   & (feas["recovery Nd [-]"] > p["recovery Nd [-]"])]
+        assert dom.empty
+    fig2 = plot_pareto(df, "cost [USD/kg oxide]", "recovery Nd [-]",
+                       feasible="all products meet 99.5 %")
+    assert fig2.axes[0].get_legend() is not None
+
+
+def test_cli_sweep_out_and_plot(tmp_path, capsys):
+    from reeproc.cli import main
+
+    out = tmp_path / "s.csv"
+    rc = main(["sweep", str(TOY), "--param", "recycle_fraction=0:0.8:0.4",
+               "--param", "feed_L_h=1,5", "--executor", "serial", "--quiet",
+               "--out", str(out), "--plot", str(tmp_path / "plots")])
+    assert rc == 0
+    df = pd.read_csv(out)
+    assert len(df) == 6 and "error" in df.columns
+    pngs = sorted(p.name for p in (tmp_path / "plots").glob("*.png"))
+    assert any(p.startswith("map_purity") for p in pngs)
+    assert capsys.readouterr().out.count("wrote") >= 2
+    assert main(["params", str(TOY)]) == 0
+    assert "recycle_fraction" in capsys.readouterr().out

@@ -241,3 +241,15 @@ def test_convergence_error_carries_diagnostics():
     assert e.iterations >= 2
     r = cas.solve(feed=FEED, organic=ORG, scrub=SCRUB, max_iter=2, raise_on_failure=False)
     assert not r.converged
+
+
+def test_over_saponified_cascade_failure_names_the_base_excess():
+    """More Na base on the organic than acid + metal in the aqueous: no acidic steady state."""
+    model = sx.MassAction("PC88A", species=["Pr", "Nd"], saponification=0.4)
+    cas = sx.Cascade(model, extraction=20, scrub=20)
+    with pytest.raises(sx.ConvergenceError, match="turn alkaline") as e:
+        cas.solve(feed=Stream.aqueous(1.0, {"Pr": 0.05, "Nd": 0.15, "H+": 0.01, "Cl-": 0.61}),
+                  organic=Stream.organic(5.0, {"PC88A": 1.0}),
+                  scrub=Stream.aqueous(0.3, {"H+": 3.4, "Cl-": 3.4}), max_iter=300)
+    # 5 L/h x 0.4 mol/L Na = 2.0 eq/h > 0.3 x 3.4 + 0.01 = 1.03 eq/h acid + 0.6 eq/h metal
+    assert "2 eq/h of base" in str(e.value) and e.value.residual > 1e-12

@@ -71,3 +71,34 @@ def test_design_infeasible_raises():
         sx.design(model, feed=Stream.aqueous(1.0, {"A": 0.1, "B": 0.1}),
                   organic=Stream.organic(1.0, {}), scrub=Stream.aqueous(1.0, {}),
                   split=("B", "Nd"))
+
+
+def test_design_balanced_pr_nd_pc88a_reaches_995_with_at_least_fenske_stages():
+    """Pr/Nd with 40 % saponified PC88A (1 mol/L) in chloride: both products >= 99.5 %.
+
+    Flows from Xu's theory: beta(Nd/Pr) = 1.5 and f_Nd = 0.75 give W_min = 1.95 mol RE
+    scrubbed per mol fed; at W ~ 1.4 W_min the organic must load ~0.7 mol/h RE (2.1 eq/h of Na
+    at 0.4 mol/L -> ~5 L/h) and the scrub acid strip ~0.55 mol/h RE (1.6 eq/h of H+).
+    """
+    feed = Stream.aqueous(1.0, {"Pr": 0.05, "Nd": 0.15, "H+": 0.01, "Cl-": 0.61})
+    model = sx.MassAction("PC88A", species=["Pr", "Nd"], saponification=0.4)
+    xu = sx.xu_minimum_reflux(1.5, 0.75, purity_a=0.995)
+    assert xu["W_min"] == pytest.approx(1.955, abs=1e-3)
+    d = sx.design_balanced(model, feed, Stream.organic(1.0, {"PC88A": 1.0}),
+                           Stream.aqueous(1.0, {"H+": 3.4, "Cl-": 3.4}), ("Pr", "Nd"),
+                           organic_flows=[5.0], scrub_bracket=(0.42, 0.60), max_stages=80)
+    assert d.purity_light >= 0.995 and d.purity_heavy >= 0.995
+    assert d.recovery_light >= 0.95 and d.recovery_heavy >= 0.95
+    assert d.fenske_min == pytest.approx(sx.fenske(1.5, 0.995), rel=0.05)
+    assert d.total_stages >= d.fenske_min
+    r = d.result
+    assert r.converged and r.mass_balance_residual < 1e-10
+    # mass action: D_Nd / D_Pr = Kex ratio (1.5) at every stage
+    beta = (r.D_profile["Nd"] / r.D_profile["Pr"]).to_numpy()
+    assert beta == pytest.approx(1.5, rel=0.01)
+    # minimality: two stages fewer, re-balanced, misses a target
+    with pytest.raises(ValueError, match="infeasible"):
+        sx.design_balanced(model, feed, Stream.organic(1.0, {"PC88A": 1.0}),
+                           Stream.aqueous(1.0, {"H+": 3.4, "Cl-": 3.4}), ("Pr", "Nd"),
+                           organic_flows=[5.0], scrub_bracket=(0.42, 0.60),
+                           max_stages=d.total_stages - 2)

@@ -109,11 +109,127 @@ def _cmd_sweep(args) -> int:
     if args.out:
         save(df, args.out)
         print(f"wrote {args.out}")
-    else:
+    if args.plot:
+        for path in _sweep_plots(df, args.plot):
+            print(f"wrote {path}")
+    if not args.out:
         import pandas as pd
 
         with pd.option_context("display.max_rows", 50, "display.width", 200):
             print(df.drop(columns=[c for c in df.columns if c == "traceback tail"]))
+    return 0
+
+
+def _sweep_plots(df, directory) -> list:
+    """Purity/recovery maps over the first two swept parameters (99.5 % contour) and the Pareto
+    front cost vs recovery among cases meeting 99.5 % purity, as PNG files in ``directory``."""
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .sweep import plot_map, plot_pareto
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    first = list(df.columns).index("converged")
+    swept = [c for c in df.columns[:first] if df[c].nunique() > 1]
+    paths = []
+    if len(swept) >= 2:
+        x, y = swept[:2]
+        for z in [c for c in df.columns if c.startswith(("purity ", "recovery "))]:
+            if df[z].notna().sum() == 0:
+                continue
+            fig = plot_map(df, x, y, z)
+            p = out / f"map_{_slug(z)}.png"
+            fig.savefig(p, dpi=110, bbox_inches="tight")
+            plt.close(fig)
+            paths.append(p)
+    cost = "cost [USD/kg oxide]"
+    if cost in df.columns and "all products meet 99.5 %" in df.columns:
+        feas = df["all products meet 99.5 %"].fillna(False).astype(bool)
+        for rec in [c for c in df.columns if c.startswith("recovery ")]:
+            fig = plot_pareto(df, cost, rec, feasible=feas)
+            p = out / f"pareto_{_slug(rec)}.png"
+            fig.savefig(p, dpi=110, bbox_inches="tight")
+            plt.close(fig)
+            paths.append(p)
+    return paths
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9]+", "_", text.split("[")[0]).strip("_")
+
+
+def _bounds_specs(items) -> dict:
+    out = {}
+    for it in items or []:
+        if "=" not in it or ":" not in it:
+            raise ValueError(f"--var expects NAME or NAME=low:high, got '{it}'")
+        k, rhs = it.split("=", 1)
+        lo, hi = (float(v) for v in rhs.split(":")[:2])
+        out[k.strip()] = (lo, hi)
+    return out
+
+
+def _cmd_optimise(args) -> int:
+    from .optimise import optimise
+
+    names = [v for v in args.var or [] if "=" not in v]
+    bounds = _bounds_specs([v for v in args.var or [] if "=" in v])
+    if names and bounds:
+        from .flowsheet.script import script_parameters
+
+        ps = script_parameters(args.flowsheet)
+        for k in names:
+            if k not in ps or ps[k].low is None or ps[k].high is None:
+                raise ValueError(f"parameter '{k}' unknown or without bounds; give NAME=low:high")
+            bounds[k] = (float(ps[k].low), float(ps[k].high))
+    variables = bounds or names
+    if not variables:
+        raise ValueError("give at least one --var NAME or NAME=low:high")
+    rec = {}
+    for it in args.recovery or []:
+        k, v = it.split("=", 1)
+        rec[k.strip()] = float(v)
+    res = optimise(args.flowsheet, variables, objective=args.objective, purity_min=args.purity,
+                   recovery_min=rec or None, fixed=_parse_assignments(args.set),
+                   maxiter=args.maxiter, popsize=args.popsize, seed=args.seed)
+    print(res.message)
+    print(f"{'feasible' if res.feasible else 'NOT feasible'}; objective {res.objective:.6g}")
+    for k, v in res.x.items():
+        print(f"  {k} = {v}")
+    for k, v in res.kpis.items():
+        if k.startswith(("purity ", "recovery ", "cost ")):
+            print(f"  {k}: {v:.6g}")
+    if args.out:
+        from .sweep import save
+
+        save(res.history, args.out)
+        print(f"wrote every evaluated case to {args.out}")
+    return 0 if res.feasible else 1
+
+
+def _cmd_montecarlo(args) -> int:
+    from .optimise import monte_carlo
+
+    res = monte_carlo(args.flowsheet, _parse_assignments(args.set), n=args.n, seed=args.seed,
+                      workers=args.workers, executor=args.executor, purity_min=args.purity)
+    import pandas as pd
+
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(res.summary)
+    print(f"probability that every product meets {100 * args.purity:.1f} %: "
+          f"{res.probability_meeting_target:.3f} ({args.n} samples of the property-data ranges)")
+    if args.out:
+        from .sweep import save
+
+        save(res.samples, args.out)
+        print(f"wrote {args.out}")
     return 0
 
 
@@ -152,7 +268,35 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--seed", type=int, default=0, help="LHS seed")
     sw.add_argument("--out", help="results file (.csv or .parquet)")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    sw.add_argument("--plot", metavar="DIR", help="write purity/recovery maps (99.5 %% contour) "
+                    "over the first two swept parameters and cost-recovery Pareto fronts as PNG")
     sw.set_defaults(func=_cmd_sweep)
+    op = sub.add_parser("optimise", help="minimise cost (or stages) s.t. purity >= 99.5 %% and "
+                        "recovery targets (scipy differential evolution, integer stages)")
+    op.add_argument("flowsheet")
+    op.add_argument("--var", action="append", metavar="NAME[=low:high]",
+                    help="design variable (repeat); bounds default to the parameter's range")
+    op.add_argument("--objective", default="cost", help="'cost', 'stages' or a KPI column")
+    op.add_argument("--purity", type=float, default=0.995, help="minimum product purity [-]")
+    op.add_argument("--recovery", action="append", metavar="EL=MIN",
+                    help="minimum recovery of an element [-] (repeat)")
+    op.add_argument("--set", action="append", metavar="NAME=VALUE", help="fixed parameter")
+    op.add_argument("--maxiter", type=int, default=30)
+    op.add_argument("--popsize", type=int, default=8)
+    op.add_argument("--seed", type=int, default=0)
+    op.add_argument("--out", help="every evaluated case (.csv or .parquet)")
+    op.set_defaults(func=_cmd_optimise)
+    mc = sub.add_parser("montecarlo", help="purity distribution and probability of meeting "
+                        "99.5 %% of a design over the property-data confidence ranges")
+    mc.add_argument("flowsheet")
+    mc.add_argument("--set", action="append", metavar="NAME=VALUE", help="design parameter")
+    mc.add_argument("-n", type=int, default=200, help="samples")
+    mc.add_argument("--seed", type=int, default=0)
+    mc.add_argument("--purity", type=float, default=0.995)
+    mc.add_argument("--workers", type=int, default=1)
+    mc.add_argument("--executor", choices=["processes", "dask", "serial"], default="processes")
+    mc.add_argument("--out", help="samples (.csv or .parquet)")
+    mc.set_defaults(func=_cmd_montecarlo)
     return p
 
 

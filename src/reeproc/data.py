@@ -16,9 +16,12 @@ column.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import math
+import re
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -35,6 +38,8 @@ __all__ = [
     "list_tables",
     "require",
     "data_dir",
+    "perturbed",
+    "parse_perturbation_key",
 ]
 
 #: Allowed values of the ``confidence`` column.
@@ -224,7 +229,99 @@ def load_table(name: str) -> pd.DataFrame:
     df = _load_cached(name)
     out = df.copy()
     out.attrs = dict(df.attrs)
+    for match, column, kind, value in _OVERRIDES.get(name, ()):
+        out = _apply_override(out, name, match, column, kind, value)
     return out
+
+
+# ------------------------------------------------------------------ perturbations (Monte Carlo)
+#: Active perturbations: table -> list of (match dict, column, kind, value). Set only inside
+#: :func:`perturbed`.
+_OVERRIDES: dict = {}
+
+_KEY_RE = re.compile(r"^data:(add|mul):([A-Za-z0-9_]+)\[([^\]]*)\]:([A-Za-z0-9_]+)$")
+
+
+def _apply_override(df, table, match, column, kind, value):
+    if column not in df.columns:
+        raise DataError(f"perturbation of property_data/{table}.csv: no column '{column}'")
+    mask = pd.Series(True, index=df.index)
+    for k, v in match.items():
+        if k not in df.columns:
+            raise DataError(f"perturbation of property_data/{table}.csv: no column '{k}'")
+        mask &= df[k].astype(str) == str(v)
+    if not mask.any():
+        raise DataError(f"perturbation of property_data/{table}.csv: no row with {match}")
+    df = df.copy()
+    if kind == "add":
+        df.loc[mask, column] = df.loc[mask, column] + float(value)
+    elif kind == "mul":
+        df.loc[mask, column] = df.loc[mask, column] * float(value)
+    else:
+        raise ValueError(f"perturbation kind must be 'add' or 'mul', got {kind!r}")
+    return df
+
+
+def parse_perturbation_key(key: str):
+    """Parse ``data:KIND:TABLE[col=val;col=val]:COLUMN`` into (table, match, column, kind).
+
+    >>> parse_perturbation_key("data:add:sx_kex[extractant=PC88A;species=Dy]:log10_Kex__1")
+    ('sx_kex', {'extractant': 'PC88A', 'species': 'Dy'}, 'log10_Kex__1', 'add')
+    """
+    m = _KEY_RE.match(key)
+    if not m:
+        raise ValueError(f"property-data perturbation '{key}' must look like "
+                         "data:add|mul:TABLE[col=value;...]:COLUMN")
+    kind, table, sel, column = m.groups()
+    match = {}
+    for part in filter(None, sel.split(";")):
+        if "=" not in part:
+            raise ValueError(f"selector '{part}' in '{key}' must be col=value")
+        k, v = part.split("=", 1)
+        match[k.strip()] = v.strip()
+    return table, match, column, kind
+
+
+def _clear_derived_caches():
+    """Drop functools caches of reeproc functions that derive values from tables."""
+    for modname, mod in list(sys.modules.items()):
+        if not modname.startswith("reeproc") or mod is None:
+            continue
+        for obj in list(vars(mod).values()):
+            if obj is _load_cached:
+                continue
+            clear = getattr(obj, "cache_clear", None)
+            if callable(clear) and getattr(obj, "__module__", "") == modname:
+                clear()
+
+
+@contextlib.contextmanager
+def perturbed(perturbations):
+    """Temporarily perturb property data (for Monte Carlo over data uncertainty).
+
+    Parameters
+    ----------
+    perturbations : dict
+        {key: value} with keys ``data:add:TABLE[col=val;...]:COLUMN`` (adds ``value`` to the
+        column of the matching rows) or ``data:mul:...`` (multiplies). Every ``load_table`` call
+        inside the block sees the perturbed values; caches derived from tables are cleared on
+        entry and exit.
+    """
+    parsed = []
+    for key, value in perturbations.items():
+        table, match, column, kind = parse_perturbation_key(key)
+        _apply_override(_load_cached(table), table, match, column, kind, value)  # validate
+        parsed.append((table, (match, column, kind, float(value))))
+    saved = {k: list(v) for k, v in _OVERRIDES.items()}
+    try:
+        for table, ov in parsed:
+            _OVERRIDES.setdefault(table, []).append(ov)
+        _clear_derived_caches()
+        yield
+    finally:
+        _OVERRIDES.clear()
+        _OVERRIDES.update(saved)
+        _clear_derived_caches()
 
 
 def table_notes(name: str) -> list[str]:

@@ -23,7 +23,7 @@ from .flowsheet.report import PURITY_TARGET
 from .flowsheet.script import check_params, script_parameters
 from .sweep import run_case, sweep
 
-__all__ = ["optimise", "OptimiseResult", "monte_carlo", "MonteCarloResult"]
+__all__ = ["optimise", "OptimiseResult", "monte_carlo", "MonteCarloResult", "property_uncertainty"]
 
 
 @dataclass
@@ -83,7 +83,8 @@ def _violations(row: dict, purity_min, recovery_min) -> dict:
 
 def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_TARGET,
              recovery_min: dict | None = None, fixed: dict | None = None, maxiter: int = 30,
-             popsize: int = 8, seed: int = 0, tol: float = 1e-6, polish: bool = False) -> OptimiseResult:
+             popsize: int = 8, seed: int = 0, tol: float = 1e-6, polish: bool = False,
+             local_maxfev: int = 40) -> OptimiseResult:
     """Find the operating point that minimises ``objective`` subject to purity and recovery.
 
     Parameters
@@ -104,6 +105,10 @@ def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_
         Other parameters held at given values.
     maxiter, popsize, seed, tol, polish
         Passed to ``scipy.optimize.differential_evolution``.
+    local_maxfev : int
+        Flowsheet solves for a bounded Powell refinement of the continuous variables from the
+        best feasible DE point, integer variables held fixed (0 = none). Infeasible trial points
+        are penalised and never returned.
 
     Returns
     -------
@@ -164,6 +169,28 @@ def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_
     res = differential_evolution(
         f, [bounds[k] for k in names], integrality=integer, constraints=[NonlinearConstraint(g, -np.inf, 0.0)],
         maxiter=maxiter, popsize=popsize, seed=seed, tol=tol, polish=polish, updating="immediate")
+    n_de = len(rows)
+    # local refinement of the continuous variables (integers held at the DE optimum): bounded
+    # Powell on the objective with a penalty on violations, from the best feasible point; DE's
+    # random trial points rarely land on a bound, where cost optima often lie
+    cont = [i for i, isint in enumerate(integer) if not isint]
+    if local_maxfev and cont:
+        from scipy.optimize import minimize
+
+        start = _best_feasible(rows, purity_min, recovery_min, objective, stage_params)
+        if start is not None:
+            x_full = np.array([float(start[k]) for k in names])
+
+            def penalised(xc):
+                x = x_full.copy()
+                x[cont] = np.clip(xc, [bounds[names[i]][0] for i in cont],
+                                  [bounds[names[i]][1] for i in cont])
+                v = float(g(x)[0])
+                return f(x) if v <= 0 else 1e6 * (1.0 + v)
+
+            minimize(penalised, x_full[cont], method="Powell",
+                     bounds=[bounds[names[i]] for i in cont],
+                     options=dict(maxfev=int(local_maxfev), xtol=1e-4, ftol=1e-7))
     hist = pd.DataFrame(rows)
     best, best_val, best_feasible = None, math.inf, False
     least_bad, least_v = None, math.inf
@@ -179,9 +206,19 @@ def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_
         best = least_bad
         best_val = _objective_value(best, objective, stage_params) if best and best.get("converged") else math.inf
     x = {k: best[k] for k in names} if best else {}
-    msg = (f"{res.message}; {len(rows)} flowsheet solves in {time.perf_counter() - t0:.1f} s; "
+    msg = (f"{res.message}; {n_de} + {len(rows) - n_de} (local refinement) flowsheet solves in {time.perf_counter() - t0:.1f} s; "
            + ("feasible optimum" if best_feasible else "NO FEASIBLE DESIGN FOUND within the bounds"))
     return OptimiseResult(x, best_val, best_feasible, dict(best or {}), len(rows), hist, msg)
+
+
+def _best_feasible(rows, purity_min, recovery_min, objective, stage_params):
+    best, best_val = None, math.inf
+    for row in rows:
+        if sum(_violations(row, purity_min, recovery_min).values()) <= 0:
+            val = _objective_value(row, objective, stage_params)
+            if val < best_val:
+                best, best_val = row, val
+    return best
 
 
 @dataclass
@@ -193,44 +230,81 @@ class MonteCarloResult:
     probability_meeting_target: float
 
 
-def monte_carlo(script, design: dict, uncertain: dict, n: int = 200, seed: int = 0,
+def property_uncertainty(tables=None) -> dict:
+    """Confidence ranges of property data from ``property_data/property_uncertainty.csv``.
+
+    Returns
+    -------
+    dict
+        {perturbation key: ('uniform', low, high)}, keys as accepted by
+        :func:`reeproc.data.perturbed` (``data:add:sx_kex[extractant=PC88A;...]:log10_Kex__1``).
+    """
+    from .data import load_table
+
+    t = load_table("property_uncertainty")
+    out = {}
+    for r in t.itertuples(index=False):
+        if tables is not None and r.table not in tables:
+            continue
+        key = f"data:{r.kind}:{r.table}[{r.match}]:{r.column}"
+        out[key] = ("uniform", float(r.low__1), float(r.high__1))
+    return out
+
+
+def monte_carlo(script, design: dict, uncertain: dict | None = None, n: int = 200, seed: int = 0,
                 workers: int = 1, executor: str = "processes",
-                purity_min: float = PURITY_TARGET) -> MonteCarloResult:
-    """Propagate parameter uncertainty through a fixed design.
+                purity_min: float = PURITY_TARGET, property_data: bool | dict = True,
+                progress: bool | None = False) -> MonteCarloResult:
+    """Propagate property-data (and optionally parameter) uncertainty through a fixed design.
 
     Parameters
     ----------
     script : str or Path
     design : dict
         Fixed parameter values of the design.
-    uncertain : dict
-        {parameter: ('uniform', low, high) | ('normal', mean, sd) | ('lognormal', median, gsd)}.
-        Ranges should come from the confidence ranges of the property data (the script's
-        ``PARAMETERS`` name which data each multiplier scales).
+    uncertain : dict, optional
+        Flowsheet parameters to sample: {parameter: ('uniform', low, high) |
+        ('normal', mean, sd) | ('lognormal', median, gsd)}.
     n : int
         Number of samples.
+    property_data : bool or dict
+        True (default): sample every confidence range of ``property_data/property_uncertainty.csv``
+        (extraction constants / separation factors, kinetic constants; see
+        :func:`property_uncertainty`); each case re-reads the perturbed tables. A dict
+        {perturbation key: distribution} gives the ranges explicitly; False samples none.
 
     Returns
     -------
     MonteCarloResult
-        ``probability_meeting_target`` = share of samples where every product meets
-        ``purity_min`` (failed solves count as not meeting it).
+        ``samples`` (one row per sample: the sampled values, purities, ...),
+        ``summary`` (purity statistics) and ``probability_meeting_target`` = share of samples
+        where every product meets ``purity_min`` (failed solves count as not meeting it).
     """
+    if int(n) < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    spec = dict(uncertain or {})
+    if property_data is True:
+        spec.update(property_uncertainty())
+    elif isinstance(property_data, dict):
+        spec.update(property_data)
+    if not spec:
+        raise ValueError("nothing is uncertain: give 'uncertain' parameters or property_data ranges")
     rng = np.random.default_rng(seed)
     cols = {}
-    for k, spec in uncertain.items():
-        kind = spec[0]
+    for k, dist in spec.items():
+        kind = dist[0]
         if kind == "uniform":
-            cols[k] = rng.uniform(spec[1], spec[2], n)
+            cols[k] = rng.uniform(dist[1], dist[2], n)
         elif kind == "normal":
-            cols[k] = rng.normal(spec[1], spec[2], n)
+            cols[k] = rng.normal(dist[1], dist[2], n)
         elif kind == "lognormal":
-            cols[k] = spec[1] * np.exp(rng.normal(0.0, math.log(spec[2]), n))
+            cols[k] = dist[1] * np.exp(rng.normal(0.0, math.log(dist[2]), n))
         else:
             raise ValueError(f"distribution for '{k}' must be uniform, normal or lognormal; got {kind!r}")
     cases = [{**design, **{k: float(cols[k][i]) for k in cols}} for i in range(n)]
-    df = sweep(script, cases=cases, workers=workers, executor=executor, progress=False)
+    df = sweep(script, cases=cases, workers=workers, executor=executor, progress=progress)
     pur = [c for c in df.columns if c.startswith("purity ")]
     ok = df["converged"].astype(bool) & (df[pur] >= purity_min).all(axis=1)
+    df["meets target"] = ok
     summary = df[pur].describe(percentiles=[0.05, 0.5, 0.95]).T
     return MonteCarloResult(df, summary, float(ok.mean()))

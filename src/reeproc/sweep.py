@@ -110,13 +110,25 @@ def _flatten_kpis(k: dict) -> dict:
 
 
 def run_case(script: str, params: dict) -> dict:
-    """Solve one case; never raises: failures return ``converged=False`` and the error text."""
+    """Solve one case; never raises: failures return ``converged=False`` and the error text.
+
+    Keys ``data:add|mul:TABLE[col=value;...]:COLUMN`` perturb property data for this case
+    (:func:`reeproc.data.perturbed`); the other keys are flowsheet parameters.
+    """
     from .flowsheet.script import run
+
+    from .data import perturbed
 
     t0 = time.perf_counter()
     row = dict(params)
+    data = {k: v for k, v in params.items() if str(k).startswith("data:")}
+    params = {k: v for k, v in params.items() if k not in data}
     try:
-        res = run(script, raise_on_failure=False, **params)
+        if data:
+            with perturbed(data):
+                res = run(script, raise_on_failure=False, **params)
+        else:
+            res = run(script, raise_on_failure=False, **params)
         row.update(_flatten_kpis(res.kpis()))
         if res.error is not None:
             row["error"] = f"{type(res.error).__name__}: {res.error}"
@@ -204,8 +216,13 @@ def sweep(script, grid: dict | None = None, *, lhs: dict | None = None, n_lhs: i
             cases = [{**b, **s} for b in base for s in sample]
         else:
             cases = base
+    from .data import parse_perturbation_key
+
     for c in cases:
-        unknown = set(c) - set(params)
+        for k in c:
+            if str(k).startswith("data:"):
+                parse_perturbation_key(k)
+        unknown = {k for k in c if not str(k).startswith("data:")} - set(params)
         if unknown:
             raise ValueError(f"unknown parameter(s) {sorted(unknown)} for {Path(script).name}; "
                              f"known: {sorted(params)}")
@@ -295,7 +312,10 @@ def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
     """Sweep SX cascades alone with the batch solver (numba ``prange`` over cascades).
 
     Far cheaper than a flowsheet sweep: no unit operations, no recycle loop, no Python work per
-    stage. Cases that do not converge are kept with ``converged=False``.
+    stage; jobs that differ only in flows are assembled once per cascade shape
+    (:func:`reeproc.sx.batch.solve_many`). ``make_job`` may return the same Cascade and Stream
+    objects for many cases (cache them), which keeps job construction cheap. Cases that do not
+    converge are kept with ``converged=False`` and an ``error`` text.
 
     Parameters
     ----------
@@ -304,7 +324,9 @@ def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
     cases : list of dict
         Parameter sets.
     evaluate : callable
-        ``evaluate(case, CascadeResult) -> dict`` of figures to record (purities, recoveries).
+        ``evaluate(case, result) -> dict`` of figures to record (purities, recoveries);
+        ``result`` is a :class:`reeproc.sx.batch.BatchItem` (``recovery``, ``purity``,
+        ``outlet_mol_h``, arrays; ``result.full()`` gives the full CascadeResult).
     threads : int, optional
         Numba threads (default: numba's current setting).
     chunk : int
@@ -317,7 +339,7 @@ def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
     """
     import numba
 
-    from .sx import solve_batch
+    from .sx.batch import solve_many
 
     old = numba.get_num_threads()
     if threads is not None:
@@ -329,13 +351,19 @@ def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
         for i in range(0, len(cases), chunk):
             part = cases[i:i + chunk]
             jobs = [make_job(c) for c in part]
-            results = solve_batch(jobs, tol=tol, max_iter=max_iter, raise_on_failure=False)
+            results = solve_many(jobs, tol=tol, max_iter=max_iter)
             for c, r in zip(part, results):
                 row = dict(c)
                 row["converged"] = bool(r.converged)
                 row["iterations"] = int(r.iterations)
+                row["error"] = "" if r.converged else (
+                    f"ConvergenceError: scaled residual {r.residual:.3e} after "
+                    f"{r.iterations} iterations")
                 if r.converged:
-                    row.update(evaluate(c, r))
+                    try:
+                        row.update(evaluate(c, r))
+                    except Exception as exc:  # recorded, never dropped
+                        row["error"] = f"{type(exc).__name__}: {exc}"
                 rows.append(row)
     finally:
         numba.set_num_threads(old)

@@ -7,7 +7,9 @@ flowsheet as a product, waste or off-gas. Solving:
 1. order the units so that each runs after the units feeding it (depth-first search); the streams
    that close a cycle become tear streams (one per back edge, chosen automatically unless given);
 2. converge the tear streams with Wegstein, Anderson or direct substitution
-   (:mod:`reeproc.flowsheet.convergence`); non-convergence raises with the residual history;
+   (:mod:`reeproc.flowsheet.convergence`); non-convergence raises with the residual history.
+   Within one solve a unit whose inlet streams are exactly those of its previous run is not rerun
+   (units upstream of every recycle run once);
 3. audit the element balance over the whole flowsheet: external feeds + reagents dosed inside
    units = streams leaving the flowsheet. The audit is reported separately from "converged".
 
@@ -240,7 +242,7 @@ class Flowsheet:
         for n in self._nodes:
             if state.get(n) is None:
                 visit(n)
-        return order, list(dict.fromkeys([*forced, *back]))
+        return order, list(dict.fromkeys([*sorted(forced), *back]))
 
     # ------------------------------------------------------------------ solving
     def solve(self, method: str = "wegstein", tol: float = 1e-10, maxiter: int = 200,
@@ -312,6 +314,8 @@ class Flowsheet:
                 item[4] = st.T_C
             return np.asarray(vec)
 
+        memo: dict = {}  # unit -> (inlet key, result): units whose inlets did not change are not rerun
+
         def sweep(x):
             streams = dict(self._feeds)
             streams.update(unpack(x))
@@ -319,10 +323,16 @@ class Flowsheet:
             for n in order:
                 node = self._nodes[n]
                 kwargs = {port: streams[s] for port, s in node.inlets.items()}
-                try:
-                    r = node.unit.run(**kwargs)
-                except Exception as exc:
-                    raise UnitFailure(f"unit '{n}' ({type(node.unit).__name__}) failed: {exc}") from exc
+                key = tuple(sorted((port, _stream_key(st)) for port, st in kwargs.items()))
+                hit = memo.get(n)
+                if hit is not None and hit[0] == key:
+                    r = hit[1]
+                else:
+                    try:
+                        r = node.unit.run(**kwargs)
+                    except Exception as exc:
+                        raise UnitFailure(f"unit '{n}' ({type(node.unit).__name__}) failed: {exc}") from exc
+                    memo[n] = (key, r)
                 results[n] = r
                 outs = getattr(r, "outlets", None)
                 for port, s in node.outlets.items():
@@ -351,10 +361,13 @@ class Flowsheet:
                     fp = FixedPointResult(np.zeros(0), "none (no recycle)", 1, True, 0.0, [0.0])
                 break
             except _LayoutGrew as grow:
-                # a recycle picked up species absent from its guess: widen the layout, restart
+                # a recycle picked up species absent from its guess: widen the layout (of every
+                # tear stream that grew in the last sweep, not just the first one found), restart
                 for item in layout:
                     if item[0] == grow.stream:
                         item[2] = sorted(set(item[2]) | grow.species)
+                    elif item[0] in state["streams"]:
+                        item[2] = sorted(set(item[2]) | set(state["streams"][item[0]].species))
                 x0 = list(pack(state["streams"])) if state["streams"] else x0
                 names = []
                 for s, _, species, has_flow, _ in layout:
@@ -397,6 +410,11 @@ class Flowsheet:
             for s in node.inlets.values():
                 sink[s] = node.name
         return [(src[s], s, sink.get(s)) for s in src]
+
+
+def _stream_key(st: Stream):
+    """Exact identity of a stream's state (phase, flow, temperature, species flows)."""
+    return (st.phase, st.flow_L_h, st.T_K, tuple(sorted(st._mol.items())))
 
 
 class _LayoutGrew(Exception):

@@ -44,7 +44,7 @@ SINGULAR = 2
 STALLED = 3
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _h_from_invariant(R, T, Ka):
     """[H+] [mol/L] solving h + T h/(h + Ka) - Kw/h = R (free acid + bisulfate - hydroxide)."""
     if R > 0.0:
@@ -75,7 +75,7 @@ def _h_from_invariant(R, T, Ka):
     return h
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _equilibrium(x, h, j, k0, kf, kh, kfh, sc, fT, use_h, use_f, fguess, ystar, J, Jh,
                  want_jac, lnA):
     """Equilibrium organic ystar [mol/L] in contact with aqueous x [mol/L] at [H+] = h, stage j.
@@ -164,7 +164,7 @@ def _equilibrium(x, h, j, k0, kf, kh, kfh, sc, fT, use_h, use_f, fguess, ystar, 
     return f
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _residual(x, y, lh, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
               use_h, use_f, murphree, fst, ystar_all, Jall, Jh, Hd, R, want_jac, lnA):
     """Stage residuals R [mol/h] (species balances, Murphree rows, proton invariant) and the
@@ -194,7 +194,7 @@ def _residual(x, y, lh, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, T
                 R[j, S + i] = O * (y[j, i] - (1.0 - eta[j]) * yprev - eta[j] * ystar_all[j, i])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _gauss_solve(M, Rhs, nb, ncol):
     """Solve M X = Rhs in place (Rhs becomes X), partial pivoting. False if singular."""
     for c in range(nb):
@@ -233,7 +233,7 @@ def _gauss_solve(M, Rhs, nb, ncol):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _newton_step(S, Lout, Lup, O, eta, murphree, use_h, Jall, Jh, Hd, z, R, dx, picard, Cp,
                  dp, M, Rhs, A, ptc, Dd):
     """Solve J dx = -R for the block-tridiagonal stage system (block Thomas).
@@ -277,24 +277,31 @@ def _newton_step(S, Lout, Lup, O, eta, murphree, use_h, Jall, Jh, Hd, z, R, dx, 
             M[ih, ih] = Hd[j]
         for a in range(nb):
             Rhs[a, S] = -R[j, a]
-        if j > 0:
-            # A_j: derivative of stage j's rows w.r.t. stage j-1 unknowns (organic inflow)
-            for a in range(nb):
+        if j > 0 and not murphree:
+            # A_j = O [J_{j-1} | Jh_{j-1}] on the species rows (organic inflow from stage
+            # j-1); applied directly: M -= A_j Cp_{j-1}, rhs -= A_j dp_{j-1}
+            for a in range(S):
                 for b in range(nb):
-                    A[a, b] = 0.0
-            if not murphree:
-                for a in range(S):
-                    for b in range(S):
+                    if b < S:
                         Aab = Jall[j - 1, a, b]
                         if picard and a != b:
                             Aab = 0.0
-                        A[a, b] = O * Aab
-                    if use_h:
-                        A[a, ih] = O * Jh[j - 1, a]
-            else:
-                for a in range(S):
-                    A[a, S + a] = O
-                    A[S + a, S + a] = -O * (1.0 - eta[j])
+                    else:
+                        Aab = Jh[j - 1, a]
+                    if Aab == 0.0:
+                        continue
+                    Aab *= O
+                    for c in range(S):
+                        M[a, c] -= Aab * Cp[j - 1, b, c]
+                    Rhs[a, S] -= Aab * dp[j - 1, b]
+        elif j > 0:
+            # Murphree: A_j couples to y_{j-1} only (dRm/dy = O I, dRe/dy = -O (1 - eta) I)
+            for a in range(nb):
+                for b in range(nb):
+                    A[a, b] = 0.0
+            for a in range(S):
+                A[a, S + a] = O
+                A[S + a, S + a] = -O * (1.0 - eta[j])
             for a in range(nb):
                 for b in range(nb):
                     Aab = A[a, b]
@@ -326,7 +333,7 @@ def _newton_step(S, Lout, Lup, O, eta, murphree, use_h, Jall, Jh, Hd, z, R, dx, 
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _scaled_max(R, rscale, nb):
     nst = R.shape[0]
     best = 0.0
@@ -344,7 +351,7 @@ def _scaled_max(R, rscale, nb):
     return best, wj, wa
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _merit(R, rscale, nb):
     nst = R.shape[0]
     s = 0.0
@@ -355,7 +362,7 @@ def _merit(R, rscale, nb):
     return s
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _update(v, d):
     """Positivity-preserving update: additive when increasing, multiplicative (log-space
     Newton, same first-order step) when decreasing."""
@@ -372,7 +379,7 @@ def _update(v, d):
     return v * math.exp(r)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _species_index(a, S, nbx):
     """Species index of row a (S means the proton invariant)."""
     if a >= nbx:
@@ -380,7 +387,7 @@ def _species_index(a, S, nbx):
     return a if a < S else a - S
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
                 use_h, use_f, x0, lh0, tol, max_iter, n_picard):
     """Solve one counter-current cascade.
@@ -509,7 +516,7 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
     n_ptc = 0
     while it < max_iter:
         if res <= tol:
-            if polished or res < 1e-15:
+            if polished or res <= 0.1 * tol or res < 1e-15:
                 status = OK
                 break
             polished = True
@@ -624,7 +631,7 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
     return status, it, res, wj, _species_index(wa, S, nbx), x, y, hst, fst
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
                   use_h, use_f, x0, tol, max_iter, n_picard):
     """Robust entry.
@@ -699,7 +706,25 @@ def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
     return st, itot, res, wj, wi, x, y, h, f
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, error_model="numpy")
+def aqueous_tracer(e, Lup, Lout):
+    """Concentration [mol/L] of solutes that no phase change touches (inert tracers) along the
+    aqueous train: c_j = (e_j + Lup_j c_{j+1}) / Lout_j, from the last stage down.
+
+    e : (nst, K) stage inflows [mol/h]; Lup, Lout : (nst,) [L/h]. Returns (nst, K).
+    """
+    nst, K = e.shape
+    c = np.zeros((nst, K))
+    for j in range(nst - 1, -1, -1):
+        for k in range(K):
+            v = e[j, k]
+            if j + 1 < nst:
+                v += Lup[j] * c[j + 1, k]
+            c[j, k] = v / Lout[j]
+    return c
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
 def solve_batch_kernel(nst_arr, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts,
                        Ka, eta, use_h, use_f, tol, max_iter, n_picard):
     """Solve B cascades in parallel; arrays padded along the stage axis to nmax stages.

@@ -73,8 +73,9 @@ class CascadeResult:
 
     Attributes
     ----------
-    raffinate, loaded_organic : Stream
-        Aqueous leaving stage 1; organic leaving the last scrub stage (n+m).
+    raffinate, loaded_organic : Stream or None
+        Aqueous leaving stage 1; organic leaving the last scrub stage (n+m). None (like every
+        outlet) when the solve did not converge and ``raise_on_failure=False`` was asked.
     strip_liquor, stripped_organic : Stream or None
         Aqueous leaving stage n+m+1 and organic leaving the last stage (strip section only).
     aqueous_profile, organic_profile : DataFrame
@@ -97,8 +98,8 @@ class CascadeResult:
     method : str
     """
 
-    raffinate: Stream
-    loaded_organic: Stream
+    raffinate: Stream | None
+    loaded_organic: Stream | None
     strip_liquor: Stream | None
     stripped_organic: Stream | None
     aqueous_profile: pd.DataFrame
@@ -118,7 +119,9 @@ class CascadeResult:
 
     @property
     def outlets(self) -> dict:
-        """Outlet streams by name (only those that exist)."""
+        """Outlet streams by name (only those that exist; none when not converged)."""
+        if not self.converged:
+            return {}
         out = {"raffinate": self.raffinate, "loaded_organic": self.loaded_organic}
         if self.strip_liquor is not None:
             out["strip_liquor"] = self.strip_liquor
@@ -126,6 +129,11 @@ class CascadeResult:
         return out
 
     def _outlet(self, outlet):
+        if not self.converged:
+            raise ValueError(
+                f"the cascade did not converge (scaled residual {self.residual:.3e} after "
+                f"{self.iterations} iterations): it has no outlet streams; the profiles hold "
+                "the last iterate for diagnosis only")
         outs = self.outlets
         if outlet not in outs:
             raise ValueError(f"outlet={outlet!r} is not an outlet of this cascade; "
@@ -300,11 +308,9 @@ class Cascade:
             ext_cl[j] += mol.get("Cl-", 0.0)
 
         def tracer(e):
-            c = np.zeros_like(e)
-            for j in range(nst - 1, -1, -1):
-                v = e[j] + (Lup[j] * c[j + 1] if j + 1 < nst else 0.0)
-                c[j] = v / Lout[j]
-            return c
+            e2 = np.ascontiguousarray(e, dtype=float)
+            c = K.aqueous_tracer(e2.reshape(nst, -1), Lup, Lout)
+            return c.reshape(e2.shape)
 
         chloride = tracer(ext_cl)
         Ts = tracer(ext_t)
@@ -388,10 +394,33 @@ class Cascade:
             raise ConvergenceError(
                 f"SX cascade did not converge ({why}, method={method}): scaled residual "
                 f"{res:.3e} > tol {tol:.1e}, worst at stage {wj + 1}, species "
-                f"{names[wi]!r}, after {it} iterations",
+                f"{names[wi]!r}, after {it} iterations{self._base_excess_note(asm)}",
                 residual=float(res), stage=int(wj) + 1, species=names[wi],
                 iterations=int(it))
         return self._result(asm, x, y, h, f, converged, int(it), float(res), method)
+
+    def _base_excess_note(self, asm) -> str:
+        """Diagnosis for a failed solve: does the saponified organic bring more base than the
+        loaded section's aqueous inlets bring acid and extractable metal?"""
+        a = asm["arrays"]
+        if not a["use_h"]:
+            return ""
+        nm = self.extraction + self.scrub
+        z = a["z"]
+        base = a["O"] * float(sum(z[i] * a["yin"][i] for i, sp in enumerate(asm["active"])
+                                  if sp in ("Na", "NH4+")))
+        if base <= 0:
+            return ""
+        acid = float(asm["ext_h"][:nm].sum())
+        metal = float(sum(z[i] * a["ext"][:nm, i].sum() for i, sp in enumerate(asm["active"])
+                          if sp not in ("Na", "NH4+")))
+        if base <= acid + metal:
+            return ""
+        return (f"; the saponified organic brings {base:.4g} eq/h of base but the feed and "
+                f"scrub bring only {acid:.4g} eq/h of acid and {metal:.4g} eq/h of extractable "
+                "metal, so at steady state the raffinate would turn alkaline (rare-earth "
+                "hydroxides precipitate), outside this model: lower the saponification or the "
+                "organic flow, or raise the scrub acid")
 
     # ------------------------------------------------------------------ results
     def _result(self, asm, x, y, h, f, converged, it, res, method):
@@ -400,19 +429,22 @@ class Cascade:
         nst = self.n_stages
         active, inert = asm["active"], asm["inert"]
         idx = pd.RangeIndex(1, nst + 1, name="stage")
-        aq = pd.DataFrame(x, index=idx, columns=list(active))
-        for i, sp in enumerate(inert):
-            aq[sp] = asm["inert_conc"][:, i]
+        # aqueous profile: active species, inert tracers, then the acid species
+        cols = list(active) + list(inert)
+        blocks = [x, asm["inert_conc"]]
         Ts = a["Ts"]
         if a["use_h"]:
-            hso4 = Ts * h / (h + a["Ka"])
-            aq["H+"] = h
-            if np.any(Ts > 0):
-                aq["HSO4-"] = hso4
-                aq["SO4-2"] = Ts - hso4
+            cols.append("H+")
+            blocks.append(h[:, None])
             pH = pd.Series(-np.log10(h), index=idx, name="pH")
+            if np.any(Ts > 0):
+                hso4 = Ts * h / (h + a["Ka"])
+                cols += ["HSO4-", "SO4-2"]
+                blocks += [hso4[:, None], (Ts - hso4)[:, None]]
         else:
             pH = pd.Series(np.nan, index=idx, name="pH")
+        aq_arr = np.hstack(blocks)
+        aq = pd.DataFrame(aq_arr, index=idx, columns=cols)
         org = pd.DataFrame(y, index=idx, columns=list(active))
         fser = pd.Series(f if a["use_f"] else np.nan, index=idx,
                          name="free_extractant")
@@ -429,9 +461,10 @@ class Cascade:
         ext_sp = self.model.extractant_species
         if ext_sp and ext_sp in asm["org_conc"]:
             org_extra[ext_sp] = asm["org_conc"][ext_sp]
+        active_set = set(active)
 
         def aq_stream(j, flow, name):
-            conc = {sp: float(v) for sp, v in aq.iloc[j].items() if v > 0 or sp in active}
+            conc = {sp: float(v) for sp, v in zip(cols, aq_arr[j]) if v > 0 or sp in active_set}
             return Stream.aqueous(flow, conc, T_C=T, name=name)
 
         def org_stream(j, name):
@@ -439,10 +472,14 @@ class Cascade:
             conc.update(org_extra)
             return Stream.organic(O, conc, T_C=T, name=name)
 
-        raff = aq_stream(0, fl["F"] + fl["Sc"], "raffinate")
-        loaded = org_stream(n + m - 1, "loaded organic")
-        liquor = aq_stream(n + m, fl["St"], "strip liquor") if k > 0 else None
-        stripped = org_stream(nst - 1, "stripped organic") if k > 0 else None
+        if converged:
+            raff = aq_stream(0, fl["F"] + fl["Sc"], "raffinate")
+            loaded = org_stream(n + m - 1, "loaded organic")
+            liquor = aq_stream(n + m, fl["St"], "strip liquor") if k > 0 else None
+            stripped = org_stream(nst - 1, "stripped organic") if k > 0 else None
+        else:
+            # a non-converged iterate is no steady state: no outlet Streams are made from it
+            raff = loaded = liquor = stripped = None
         # overall balance per active species
         inflow = a["ext"].sum(axis=0) + O * a["yin"]
         out = (a["Lout"][0] * x[0] + O * y[nst - 1]
