@@ -4,12 +4,47 @@
 oxidative roasting -> selective HCl leach (iron stays as hematite) -> filtration and wash ->
 iron removal by NaOH to pH 3.5 -> filtration -> SX circuit 1 (PC88A in kerosene, mass action with
 loading): Dy (heavy) extracted and separated from Nd/Pr (light) in extraction + scrub sections,
-stripped with HCl -> oxalate precipitation of each product liquor -> filtration and wash ->
-calcination at 900 °C in air -> NdPr oxide and Dy2O3.
+stripped with HCl -> SX circuit 3 (D2EHPA): Nd+Pr loaded from the SX1 raffinate, scrubbed,
+stripped into a clean, concentrated NdPr chloride liquor -> oxalate precipitation of each
+product liquor (Dy strip liquor, SX3 strip liquor) -> filtration and wash -> calcination at
+900 °C in air -> NdPr oxide and Dy2O3.
 
-Recycles (two tear streams, converged by Wegstein):
+SX circuit 3 (NdPr load-strip; parameters ``sx3_*``, switch ``sx3=0`` to precipitate straight
+from the SX1 raffinate as before):
 
-* the stripped organic returns to SX1 stage 1 (tear ``SX1 organic``);
+* **Why.** The SX1 raffinate carries everything PC88A leaves behind: ~0.38 M Na from the
+  Fe-removal NaOH, ~0.055 M boric acid, trace Fe(III), at only ~0.09 M Nd+Pr. Precipitating the
+  oxalate from it puts the cake liquor's NaCl and H3BO3 into the oxide (NdPr oxide 99.70 %, with
+  ~0.25 % Na2O and ~0.04 % B2O3). Circuit 3 loads Nd+Pr (and the trace Dy/Fe, which would end in
+  the NdPr product anyway) onto the organic; Na and B stay in the SX3 raffinate, a bleed
+  (stream ``SX3 raffinate (Na/B bleed)``). NdPr oxide rises to ~99.99 % (Na2O ~1e-16 kg/h; the
+  rest is the 0.01 % Dy2O3 SX1 lets through), the oxalate liquor is ~5x smaller (0.43 M Nd+Pr,
+  136 instead of 681 L/h).
+* **Extractant.** 1 M D2EHPA, *unsaponified*: it is strong enough (log Kex Nd 0.46 vs -1.80 for
+  PC88A, sx_kex.csv, estimated) to load >= 99.9 % of the Nd+Pr at O/A 1 in 5 stages although each
+  RE3+ loaded releases 3 H+ (the raffinate ends at ~0.36 M H+, pH ~0.4), so there is no base
+  balance to hold. Saponified PC88A was scanned and rejected: loading only passes 99 % when the
+  Na on the organic nearly equals the feed acid + 3 x RE (e.g. O/A 1.2: 99.27 % loaded at
+  s = 0.30, while at s = 0.35 the base exceeds the acid and ~31 mol/h Na goes to the strip
+  liquor), a knife edge that moves with every upstream parameter. Unsaponified PC88A loads
+  only ~40 % (O/A 1) to ~55 % (O/A 2) of the Nd in 5 stages. ``SX3_SPECIES`` lists Na
+  (saponification 0): unsaponified D2EHPA co-loads a little Na (estimated constant), which the
+  scrub (0.5 M HCl, 0.03 L/L, 3 stages) washes back; without the scrub ~0.005 mol/h Na reaches
+  the strip liquor.
+* **Strip.** D2EHPA holds RE harder than PC88A, and Dy hardest (D_Dy/D_Nd ~260): at 4 M HCl x 0.15
+  L/L the trace Dy is hardly stripped and builds up on the recycled organic (the SX3 organic tear
+  did not converge in 100 Wegstein iterations). 6 M HCl at 0.2 L/L strips it (stripped organic
+  ~2e-5 M Dy) and the recycle converges in ~6 iterations. The price is acid: the strip liquor
+  leaves with ~4.7 M free HCl, which doubles the flowsheet's HCl (2.1 -> 4.5 kg per kg oxide; cost
+  2.46 -> 3.05 USD/kg oxide). Recycling the NdPr barren liquor as strip make-up is not modelled.
+* **Scrub with strip-liquor reflux** (as in SX1) was not used: the SX3 strip liquor is ~4.7 M
+  HCl and would strip NdPr in the scrub section; dilute fresh HCl suffices because the only
+  co-loaded impurity in this feed is Na. The EV feed has no Co, Al or Ni analyses (feeds.csv),
+  so none reach SX3; Co is listed in ``SX3_SPECIES`` for feeds that carry it.
+
+Recycles (three tear streams, converged by Wegstein):
+
+* the stripped organics return to SX1 and SX3 stage 1 (tears ``SX1 organic``, ``SX3 organic``);
 * product reflux: a fraction ``sx1_reflux_fraction`` of the Dy strip liquor returns as the SX1
   scrub solution (tear ``Dy reflux``), topped up with a little fresh make-up; the Dy in it crowds
   Nd/Pr off the loaded organic and its acid scrubs. This is the non-trivial recycle: it carries
@@ -18,12 +53,15 @@ Recycles (two tear streams, converged by Wegstein):
   make-up of 0.01 M x 5 % of the feed flow, reflux fractions 0.03 (too little scrub: Dy2O3
   ~88 %) and 0.10 (too much acid: Dy leaks to the NdPr raffinate, NdPr oxide ~95 %) both miss
   the target; 0.06 gives NdPr oxide 99.70 % and Dy2O3 99.9994 % at ~91.4 % recovery each
-  (scan of reflux fraction x make-up acid x make-up flow with this script).
+  (scan of reflux fraction x make-up acid x make-up flow with this script, before SX3 was
+  added; SX3 now takes the NdPr oxide to ~99.99 %, so the Dy2O3 purity is the binding one).
 
 Design choices not taken (and why):
 
 * **No Dy/Tb circuit (SX2):** the feed data hold no Tb, so there is no Tb4O7 product.
-* **No Pr/Nd circuit (SX3); NdPr oxide is the light product.** The NdPr raffinate carries
+* **No Pr/Nd split; the NdPr oxide is a didymium product** (Nd2O3 + Pr6O11; the purity counts
+  Nd and Pr together). SX circuit 3 above only purifies and concentrates NdPr; it does not split
+  it. Why not (the Pr/Nd split was examined as a separate circuit): the NdPr raffinate carries
   Nd 58.6 mol/h and Pr only 2.07 mol/h (Pr/(Nd+Pr) = 3.4 %). With PC88A (beta Nd/Pr = 1.5, derived
   in sx_kex.csv) Nd, the majority, must be extracted: Fenske gives >= 32 stages, Xu's minimum
   reflux ~2.9 mol RE loaded per mol fed (O/A ~2.5 at 1 M PC88A, ~40 % Na-saponified, HCl scrub
@@ -34,11 +72,11 @@ Design choices not taken (and why):
   the cascade solves near that edge take 10^3-10^4 Newton/pseudo-transient iterations (0.3-7 s,
   some stall). A fixed-ratio flowsheet cannot hold such a spec as the upstream parameters
   (leach acid, Fe-removal pH, oxalate dose) move; it needs a feed-forward flow controller
-  (scrub or saponification set from the measured SX3 feed), which the engine does not have yet.
+  (scrub or saponification set from the measured Pr/Nd feed), which the engine does not have yet.
   Besides, the Pr raffinate carries ~1 M Na from saponification (plus the Fe-removal NaOH): the
   oxalate cake liquor would put ~0.5 % Na2O into a Pr6O11 product at the filter's 80 % wash
-  efficiency, so a Pr product needs a Pr transfer (load/strip) step or NH3 saponification
-  (no NH4+ constant in sx_kex.csv: a data gap).
+  efficiency, so a Pr product needs a Pr transfer (load/strip) step like SX3 or NH3
+  saponification (no NH4+ constant in sx_kex.csv: a data gap).
 
 Run it:  ``python flowsheets/ndfeb_long_loop.py``  or  ``reeproc run flowsheets/ndfeb_long_loop.py``.
 Parameters (``reeproc params flowsheets/ndfeb_long_loop.py``) are the knobs sweeps turn.
@@ -68,6 +106,17 @@ PARAMETERS = {
     "sx1_strip_ratio": Param(0.1, "SX1 strip flow per feed flow [L/L]", 0.01, 2.0),
     "sx1_reflux_fraction": Param(0.06, "fraction of the Dy strip liquor returned as SX1 scrub "
                                  "(product reflux) [-]", 0.0, 0.9),
+    "sx3": Param(1, "SX circuit 3 (NdPr load-strip) in the flowsheet: 1 yes, 0 no (NdPr oxalate "
+                 "straight from the SX1 raffinate) [-]", 0, 1, integer=True),
+    "sx3_extraction_stages": Param(5, "SX3 extraction (loading) stages [-]", 1, 30, integer=True),
+    "sx3_scrub_stages": Param(3, "SX3 scrub stages [-]", 0, 30, integer=True),
+    "sx3_strip_stages": Param(5, "SX3 strip stages [-]", 1, 30, integer=True),
+    "sx3_OA": Param(1.0, "SX3 organic flow per SX3 aqueous feed (SX1 raffinate) flow [L/L]", 0.1, 10.0),
+    "sx3_extractant_mol_L": Param(1.0, "D2EHPA in the SX3 organic [mol/L, monomer]", 0.1, 2.0),
+    "sx3_scrub_HCl_mol_L": Param(0.5, "SX3 scrub acid [mol/L HCl]", 0.01, 6.0),
+    "sx3_scrub_ratio": Param(0.03, "SX3 scrub flow per SX3 feed flow [L/L]", 0.005, 1.0),
+    "sx3_strip_HCl_mol_L": Param(6.0, "SX3 strip acid [mol/L HCl]", 0.5, 8.0),
+    "sx3_strip_ratio": Param(0.2, "SX3 strip flow per SX3 feed flow [L/L]", 0.01, 2.0),
     "oxalate_dose": Param(1.4, "oxalic acid dose [x stoichiometric 1.5 mol/mol RE]", 1.0, 2.0),
     "wash_ratio": Param(3.0, "cake wash water per entrained liquor [L/L]", 0.0, 20.0),
     "calcine_T_C": Param(900.0, "calcination temperature [°C]", 700.0, 1100.0),
@@ -77,6 +126,10 @@ SOLVE_OPTIONS = {"method": "wegstein", "tol": 1e-10, "maxiter": 100}
 
 #: Metals PC88A takes up that can reach SX1 in this feed (the model refuses to ignore any).
 SX1_SPECIES = ["Nd", "Pr", "Dy", "Co", "Fe+3"]
+#: Metals D2EHPA takes up that can reach SX3 (the SX1 raffinate), plus Na: unsaponified D2EHPA
+#: co-extracts a little Na (estimated constant), which the SX3 scrub washes back; listing it keeps
+#: the Na from the iron-removal NaOH balanced through the circuit.
+SX3_SPECIES = ["Nd", "Pr", "Dy", "Co", "Fe+3", "Na"]
 
 
 def _hcl(L_h, conc, name):
@@ -94,7 +147,9 @@ def _sizing_flow(fs, stream):
 def build(feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C, particle_d_um,
           fe_removal_pH, sx1_extraction_stages, sx1_scrub_stages, sx1_strip_stages, sx1_OA,
           sx1_extractant_mol_L, sx1_scrub_HCl_mol_L, sx1_scrub_ratio, sx1_strip_HCl_mol_L,
-          sx1_strip_ratio, sx1_reflux_fraction, oxalate_dose, wash_ratio, calcine_T_C):
+          sx1_strip_ratio, sx1_reflux_fraction, sx3, sx3_extraction_stages, sx3_scrub_stages,
+          sx3_strip_stages, sx3_OA, sx3_extractant_mol_L, sx3_scrub_HCl_mol_L, sx3_scrub_ratio,
+          sx3_strip_HCl_mol_L, sx3_strip_ratio, oxalate_dose, wash_ratio, calcine_T_C):
     feed = magnet_feed("EV_traction", feed_kg_h)
     fs = Flowsheet("NdFeB long loop: EV magnets to NdPr oxide and Dy2O3")
     fs.notes.append(feed.describe())
@@ -154,8 +209,30 @@ def build(feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C, parti
     fs.set_tear_guess("Dy reflux", _hcl(sx1_reflux_fraction * sx1_strip_ratio * sx_feed_L_h,
                                         sx1_strip_HCl_mol_L, "Dy reflux"))
 
+    # --- SX circuit 3: NdPr load-strip (purification and concentration) with unsaponified D2EHPA
+    ndpr_liquor = "NdPr raffinate"
+    if sx3:
+        # SX3 feed flow = SX1 feed + SX1 scrub (fresh + reflux): the cascade keeps phase volumes
+        sx3_feed_L_h = sx_feed_L_h * (1.0 + sx1_scrub_ratio + sx1_reflux_fraction * sx1_strip_ratio)
+        model3 = sx.MassAction("D2EHPA", concentration_mol_L=sx3_extractant_mol_L, species=SX3_SPECIES)
+        cas3 = sx.Cascade(model3, extraction=sx3_extraction_stages, scrub=sx3_scrub_stages,
+                          strip=sx3_strip_stages)
+        ins = {"feed": "NdPr raffinate", "organic": "SX3 organic", "strip": "SX3 strip acid"}
+        if sx3_scrub_stages:
+            fs.add_feed("SX3 scrub acid", _hcl(sx3_scrub_ratio * sx3_feed_L_h, sx3_scrub_HCl_mol_L,
+                                               "SX3 scrub acid"), reagent="HCl")
+            ins["scrub"] = "SX3 scrub acid"
+        fs.add_feed("SX3 strip acid", _hcl(sx3_strip_ratio * sx3_feed_L_h, sx3_strip_HCl_mol_L,
+                                           "SX3 strip acid"), reagent="HCl")
+        fs.add_unit("SX3 NdPr load-strip", SXCircuit(cas3), ins,
+                    {"raffinate": "SX3 raffinate (Na/B bleed)",
+                     "strip_liquor": "NdPr strip liquor (SX3)", "stripped_organic": "SX3 organic"})
+        fs.set_tear_guess("SX3 organic", Stream.organic(sx3_OA * sx3_feed_L_h,
+                                                        {"D2EHPA": sx3_extractant_mol_L}))
+        ndpr_liquor = "NdPr strip liquor (SX3)"
+
     # --- products: oxalate, filter, calcine
-    for tag, liquor, target, oxide in (("NdPr", "NdPr raffinate", ["Nd", "Pr"], "NdPr oxide"),
+    for tag, liquor, target, oxide in (("NdPr", ndpr_liquor, ["Nd", "Pr"], "NdPr oxide"),
                                        ("Dy", "Dy strip liquor", ["Dy"], "Dy2O3")):
         fs.add_unit(f"{tag} oxalate", OxalatePrecipitator(dose_factor=oxalate_dose), {"liquor": liquor},
                     {"liquor": f"{tag} oxalate slurry liquor", "precipitate": f"{tag} oxalate"})

@@ -107,8 +107,9 @@ def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_
         Passed to ``scipy.optimize.differential_evolution``.
     local_maxfev : int
         Flowsheet solves for a bounded Powell refinement of the continuous variables from the
-        best feasible DE point, integer variables held fixed (0 = none). Infeasible trial points
-        are penalised and never returned.
+        best feasible DE point, integer variables held fixed (0 = none), then one evaluation
+        with the variables that end within 1 % of a bound snapped onto it. Infeasible trial
+        points are penalised and never returned.
 
     Returns
     -------
@@ -191,6 +192,20 @@ def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_
             minimize(penalised, x_full[cont], method="Powell",
                      bounds=[bounds[names[i]] for i in cont],
                      options=dict(maxfev=int(local_maxfev), xtol=1e-4, ftol=1e-7))
+            # active bounds: Powell stops a tolerance short of a bound it presses against;
+            # snap the variables within 1 % of their range to that bound and evaluate the
+            # corner too (kept only if feasible and cheaper, like every other point)
+            end = _best_feasible(rows, purity_min, recovery_min, objective, stage_params)
+            x_end = np.array([float(end[k]) for k in names])
+            snapped = x_end.copy()
+            for i in cont:
+                lo, hi = bounds[names[i]]
+                if x_end[i] - lo < 0.01 * (hi - lo):
+                    snapped[i] = lo
+                elif hi - x_end[i] < 0.01 * (hi - lo):
+                    snapped[i] = hi
+            if not np.array_equal(snapped, x_end):
+                evaluate(snapped)
     hist = pd.DataFrame(rows)
     best, best_val, best_feasible = None, math.inf, False
     least_bad, least_v = None, math.inf

@@ -509,6 +509,7 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
               use_h, use_f, murphree, fst, ystar, Jall, Jh, Hd, R, True, lnA)
     res, wj, wa = _scaled_max(R, rscale, nb)
     phi = _merit(R, rscale, nb)
+    linear = not use_h and not use_f
     status = MAXITER
     it = 0
     polished = False
@@ -542,11 +543,22 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
         phit = np.inf
         n_ls = 1 if ptc > 0.0 else 12
         for ls in range(n_ls):
+            # a linear model (constant D: no pH, no loading) has an exact, constant Jacobian:
+            # its full additive Newton step lands on the solution, so take it for every
+            # concentration it keeps non-negative (round-off can push a vanishing one below
+            # zero: that one takes the positivity-preserving update and the next step)
+            additive = ls == 0 and ptc == 0.0
             for j in range(nst):
                 for i in range(S):
-                    xt[j, i] = _update(x[j, i], alpha * dx[j, i])
+                    if additive and x[j, i] + dx[j, i] >= 0.0:
+                        xt[j, i] = x[j, i] + dx[j, i]
+                    else:
+                        xt[j, i] = _update(x[j, i], alpha * dx[j, i])
                     if murphree:
-                        yt[j, i] = _update(y[j, i], alpha * dx[j, S + i])
+                        if additive and y[j, i] + dx[j, S + i] >= 0.0:
+                            yt[j, i] = y[j, i] + dx[j, S + i]
+                        else:
+                            yt[j, i] = _update(y[j, i], alpha * dx[j, S + i])
                 if use_h:
                     d = alpha * dx[j, nbx]
                     if d > LH_STEP:

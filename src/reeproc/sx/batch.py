@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from . import _kernels as K
+from .cascade import pack_batch
 
 __all__ = ["solve_many", "BatchItem", "assemble_many"]
 
@@ -209,7 +210,7 @@ def _k0_depends_on_chloride(model, active, chloride, k0):
     return not np.array_equal(probe, k0)
 
 
-def solve_many(jobs, tol: float = 1e-12, max_iter: int = 3000, chunksize: int | None = 1):
+def solve_many(jobs, tol: float = 1e-12, max_iter: int = 3000, chunksize: int | str | None = "auto"):
     """Solve many cascades with the numba batch kernel; fast Python side (see module doc).
 
     Parameters
@@ -218,9 +219,11 @@ def solve_many(jobs, tol: float = 1e-12, max_iter: int = 3000, chunksize: int | 
         As for :func:`reeproc.sx.solve_batch`; all jobs must extract the same ordered species.
     tol, max_iter
         As for :meth:`Cascade.solve`.
-    chunksize : int or None
-        Numba parallel chunk size for the ``prange`` over cascades (1 = dynamic, one cascade at a
-        time: balances cascades whose iteration counts differ a lot). None keeps numba's default.
+    chunksize : int, 'auto' or None
+        Numba parallel chunk size for the ``prange`` over cascades. 'auto' (default) hands out
+        about eight chunks per thread, which balances cascades whose iteration counts differ a
+        lot without paying the scheduling cost of one cascade at a time (chunk size 1 made a
+        10,000-case constant-D sweep five times slower). None keeps numba's static schedule.
 
     Returns
     -------
@@ -238,34 +241,18 @@ def solve_many(jobs, tol: float = 1e-12, max_iter: int = 3000, chunksize: int | 
         if asm["active"] != species:
             raise ValueError(f"all jobs must extract the same species; got {asm['active']} "
                              f"and {species}")
-    B, S = len(asms), len(species)
     nst = np.array([c.n_stages for c, _ in jobs], dtype=np.int64)
-    nmax = int(nst.max())
-    Lout = np.ones((B, nmax)); Lup = np.zeros((B, nmax)); G = np.zeros((B, nmax))
-    Ts = np.zeros((B, nmax)); eta = np.ones((B, nmax))
-    ext = np.zeros((B, nmax, S)); k0 = np.zeros((B, nmax, S))
-    O = np.zeros(B); fT = np.zeros(B)
-    yin = np.zeros((B, S)); kf = np.zeros((B, S)); kh = np.zeros((B, S)); kfh = np.zeros((B, S))
-    sc = np.zeros((B, S)); z = np.zeros((B, S))
-    use_h = np.zeros(B, dtype=np.bool_); use_f = np.zeros(B, dtype=np.bool_)
-    Ka = asms[0]["arrays"]["Ka"]
-    for b, asm in enumerate(asms):
-        a = asm["arrays"]
-        n = nst[b]
-        Lout[b, :n] = a["Lout"]; Lup[b, :n] = a["Lup"]; G[b, :n] = a["G"]; Ts[b, :n] = a["Ts"]
-        eta[b, :n] = a["eta"]; ext[b, :n] = a["ext"]; k0[b, :n] = a["k0"]
-        O[b] = a["O"]; fT[b] = a["fT"]; yin[b] = a["yin"]; kf[b] = a["kf"]; kh[b] = a["kh"]
-        kfh[b] = a["kfh"]; sc[b] = a["sc"]; z[b] = a["z"]
-        use_h[b] = a["use_h"]; use_f[b] = a["use_f"]
+    args = pack_batch([asm["arrays"] for asm in asms], nst)
     import numba
 
+    if chunksize == "auto":
+        chunksize = max(1, len(jobs) // (8 * numba.get_num_threads()))
     old = numba.get_parallel_chunksize() if chunksize is not None else None
     if chunksize is not None:
         numba.set_parallel_chunksize(int(chunksize))
     try:
         status, iters, resid, X, Y, H, Fr = K.solve_batch_kernel(
-            nst, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h,
-            use_f, float(tol), int(max_iter), 1)
+            *args, float(tol), int(max_iter), 1)
     finally:
         if chunksize is not None:
             numba.set_parallel_chunksize(old)

@@ -502,6 +502,33 @@ class Cascade:
             inflow_mol_h=inflow_d, basis_species=basis)
 
 
+def pack_batch(arrays: list, nst: np.ndarray) -> tuple:
+    """Kernel inputs of many assembled cascades, padded along the stage axis to the longest.
+
+    ``arrays`` holds each cascade's ``_assemble(...)["arrays"]``; ``nst`` (B,) their stage
+    counts. Returns the leading arguments of :func:`_kernels.solve_batch_kernel` (nst through
+    use_f). Padding stages carry unit aqueous flow and no inflow; the kernel never reads them.
+    """
+    B, nmax = len(arrays), int(nst.max())
+    S = arrays[0]["ext"].shape[1]
+    Lout = np.ones((B, nmax)); Lup = np.zeros((B, nmax)); G = np.zeros((B, nmax))
+    Ts = np.zeros((B, nmax)); eta = np.ones((B, nmax))
+    ext = np.zeros((B, nmax, S)); k0 = np.zeros((B, nmax, S))
+    O = np.zeros(B); fT = np.zeros(B)
+    yin = np.zeros((B, S)); kf = np.zeros((B, S)); kh = np.zeros((B, S)); kfh = np.zeros((B, S))
+    sc = np.zeros((B, S)); z = np.zeros((B, S))
+    use_h = np.zeros(B, dtype=np.bool_); use_f = np.zeros(B, dtype=np.bool_)
+    for b, a in enumerate(arrays):
+        n = nst[b]
+        Lout[b, :n] = a["Lout"]; Lup[b, :n] = a["Lup"]; G[b, :n] = a["G"]; Ts[b, :n] = a["Ts"]
+        eta[b, :n] = a["eta"]; ext[b, :n] = a["ext"]; k0[b, :n] = a["k0"]
+        O[b] = a["O"]; fT[b] = a["fT"]; yin[b] = a["yin"]; kf[b] = a["kf"]; kh[b] = a["kh"]
+        kfh[b] = a["kfh"]; sc[b] = a["sc"]; z[b] = a["z"]
+        use_h[b] = a["use_h"]; use_f[b] = a["use_f"]
+    return (nst, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, arrays[0]["Ka"],
+            eta, use_h, use_f)
+
+
 def solve_batch(jobs, tol: float = 1e-12, max_iter: int = 3000, raise_on_failure: bool = True):
     """Solve many cascades in one call (numba ``prange`` over cascades).
 
@@ -533,28 +560,9 @@ def solve_batch(jobs, tol: float = 1e-12, max_iter: int = 3000, raise_on_failure
             raise ValueError(f"all jobs must extract the same species; got {asm['active']} "
                              f"and {species}")
     B = len(asms)
-    S = len(species)
-    nmax = max(c.n_stages for c, _ in asms)
     nst = np.array([c.n_stages for c, _ in asms], dtype=np.int64)
-    Lout = np.ones((B, nmax)); Lup = np.zeros((B, nmax)); G = np.zeros((B, nmax))
-    Ts = np.zeros((B, nmax)); eta = np.ones((B, nmax))
-    ext = np.zeros((B, nmax, S)); k0 = np.zeros((B, nmax, S))
-    O = np.zeros(B); fT = np.zeros(B)
-    yin = np.zeros((B, S)); kf = np.zeros((B, S)); kh = np.zeros((B, S)); kfh = np.zeros((B, S))
-    sc = np.zeros((B, S)); z = np.zeros((B, S))
-    use_h = np.zeros(B, dtype=np.bool_); use_f = np.zeros(B, dtype=np.bool_)
-    Ka = asms[0][1]["arrays"]["Ka"]
-    for b, (cas, asm) in enumerate(asms):
-        a = asm["arrays"]
-        n = cas.n_stages
-        Lout[b, :n] = a["Lout"]; Lup[b, :n] = a["Lup"]; G[b, :n] = a["G"]; Ts[b, :n] = a["Ts"]
-        eta[b, :n] = a["eta"]; ext[b, :n] = a["ext"]; k0[b, :n] = a["k0"]
-        O[b] = a["O"]; fT[b] = a["fT"]; yin[b] = a["yin"]; kf[b] = a["kf"]; kh[b] = a["kh"]
-        kfh[b] = a["kfh"]; sc[b] = a["sc"]; z[b] = a["z"]
-        use_h[b] = a["use_h"]; use_f[b] = a["use_f"]
     status, iters, resid, X, Y, H, Fr = K.solve_batch_kernel(
-        nst, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f,
-        float(tol), int(max_iter), 1)
+        *pack_batch([asm["arrays"] for _, asm in asms], nst), float(tol), int(max_iter), 1)
     out = []
     for b, (cas, asm) in enumerate(asms):
         n = cas.n_stages

@@ -263,6 +263,31 @@ class DesignResult:
         return self.extraction + self.scrub
 
 
+def _check_split(model, feed, split, purity, recovery):
+    """Validated (light, heavy, purity, recovery) of a binary-split design request."""
+    if not (isinstance(split, (tuple, list)) and len(split) == 2):
+        raise ValueError(f"split={split!r} must be a (light, heavy) pair of species")
+    for sp in split:
+        if sp not in model.species:
+            raise ValueError(f"split species {sp!r} is not extracted by {model!r}")
+        if feed.mol_h.get(sp, 0.0) <= 0:
+            raise ValueError(f"split species {sp!r} is not in the feed")
+    return (split[0], split[1], _num(purity, "purity", 0.0, 1.0),
+            _num(recovery, "recovery", 0.0, 1.0))
+
+
+def _design_result(best, split, purity, n_solves) -> DesignResult:
+    """DesignResult from the winning (key, n, m, O, Sc, result, scores) of a design search; the
+    Fenske minimum uses the model's separation factor at the feed stage."""
+    _, n, m, O, Sc, r, s = best
+    light, heavy = split
+    beta = float((r.D_profile[heavy] / r.D_profile[light]).iloc[model_stage(r)])
+    return DesignResult(extraction=n, scrub=m, organic_flow=float(O), scrub_flow=float(Sc),
+                        purity_light=s[0], purity_heavy=s[1], recovery_light=s[2],
+                        recovery_heavy=s[3], fenske_min=fenske(beta, purity) if beta > 1
+                        else math.nan, result=r, n_solves=n_solves)
+
+
 def design(model, feed: Stream, organic: Stream, scrub: Stream, split: tuple,
            purity: float = 0.995, recovery: float = 0.95, organic_flows=None, scrub_flows=None,
            max_stages: int = 150) -> DesignResult:
@@ -296,16 +321,7 @@ def design(model, feed: Stream, organic: Stream, scrub: Stream, split: tuple,
     """
     from .cascade import Cascade, ConvergenceError
 
-    if not (isinstance(split, (tuple, list)) and len(split) == 2):
-        raise ValueError(f"split={split!r} must be a (light, heavy) pair of species")
-    light, heavy = split
-    for sp in split:
-        if sp not in model.species:
-            raise ValueError(f"split species {sp!r} is not extracted by {model!r}")
-        if feed.mol_h.get(sp, 0.0) <= 0:
-            raise ValueError(f"split species {sp!r} is not in the feed")
-    purity = _num(purity, "purity", 0.0, 1.0)
-    recovery = _num(recovery, "recovery", 0.0, 1.0)
+    light, heavy, purity, recovery = _check_split(model, feed, split, purity, recovery)
     F = feed.flow_L_h
     if organic_flows is None:
         organic_flows = F * np.array([1.0, 1.5, 2.0, 3.0, 4.0])
@@ -391,12 +407,7 @@ def design(model, feed: Stream, organic: Stream, scrub: Stream, split: tuple,
             f"infeasible target: no organic flow in {list(organic_flows)} L/h and scrub flow in "
             f"{list(scrub_flows)} L/h reaches purity {purity} and recovery {recovery} for "
             f"{light}/{heavy} within {max_stages} extraction and {max_stages} scrub stages")
-    _, n, m, O, Sc, r, s = best
-    beta = float((r.D_profile[heavy] / r.D_profile[light]).iloc[model_stage(r)])
-    return DesignResult(extraction=n, scrub=m, organic_flow=float(O), scrub_flow=float(Sc),
-                        purity_light=s[0], purity_heavy=s[1], recovery_light=s[2],
-                        recovery_heavy=s[3], fenske_min=fenske(beta, purity) if beta > 1
-                        else math.nan, result=r, n_solves=n_solves)
+    return _design_result(best, split, purity, n_solves)
 
 
 def model_stage(r) -> int:
@@ -452,16 +463,7 @@ def design_balanced(model, feed: Stream, organic: Stream, scrub: Stream, split: 
 
     from .cascade import Cascade, ConvergenceError
 
-    if not (isinstance(split, (tuple, list)) and len(split) == 2):
-        raise ValueError(f"split={split!r} must be a (light, heavy) pair of species")
-    light, heavy = split
-    for sp in split:
-        if sp not in model.species:
-            raise ValueError(f"split species {sp!r} is not extracted by {model!r}")
-        if feed.mol_h.get(sp, 0.0) <= 0:
-            raise ValueError(f"split species {sp!r} is not in the feed")
-    purity = _num(purity, "purity", 0.0, 1.0)
-    recovery = _num(recovery, "recovery", 0.0, 1.0)
+    light, heavy, purity, recovery = _check_split(model, feed, split, purity, recovery)
     section_ratio = _num(section_ratio, "section_ratio", 0.0)
     F = feed.flow_L_h
     lo_b, hi_b = scrub_bracket if scrub_bracket is not None else (0.01 * F, 5.0 * F)
@@ -564,9 +566,4 @@ def design_balanced(model, feed: Stream, organic: Stream, scrub: Stream, split: 
             f"infeasible target: no organic flow in {organic_flows} L/h balances {light}/{heavy} "
             f"to purity {purity} and recovery {recovery} within {max_stages} stages and scrub "
             f"flows {lo_b}-{hi_b} L/h (best balanced purity reached {best_seen:.5f})")
-    _, n, m, O, Sc, r, s = best
-    beta = float((r.D_profile[heavy] / r.D_profile[light]).iloc[model_stage(r)])
-    return DesignResult(extraction=n, scrub=m, organic_flow=float(O), scrub_flow=float(Sc),
-                        purity_light=s[0], purity_heavy=s[1], recovery_light=s[2],
-                        recovery_heavy=s[3], fenske_min=fenske(beta, purity) if beta > 1
-                        else math.nan, result=r, n_solves=n_solves)
+    return _design_result(best, split, purity, n_solves)
