@@ -15,7 +15,6 @@ import time
 
 import numba
 import numpy as np
-import pytest
 
 from reeproc import Stream, sx
 from reeproc.data import load_table

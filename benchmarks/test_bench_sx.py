@@ -6,7 +6,6 @@ Run: python -m pytest benchmarks/test_bench_sx.py --benchmark-only
 import time
 
 import numpy as np
-import pytest
 
 from reeproc import Stream, sx
 from reeproc.sx import _kernels as K

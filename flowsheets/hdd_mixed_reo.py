@@ -14,9 +14,8 @@ flowsheet is solved in one sequential pass.
 Run it:  ``reeproc run flowsheets/hdd_mixed_reo.py``.
 """
 from reeproc import magnet_feed
-from reeproc.flowsheet import Flowsheet, Mixer, Param, run
-from reeproc.units import (AcidLeach, Calciner, HydroxidePrecipitator, OxalatePrecipitator,
-                           Roaster, SolidLiquidSeparator)
+from reeproc.flowsheet import Flowsheet, Param, run
+from reeproc.flowsheet.trains import add_front_end, add_oxide_train
 
 PARAMETERS = {
     "feed_kg_h": Param(10.0, "HDD magnet scrap feed [kg/h]", 0.1, 1e5),
@@ -40,36 +39,12 @@ def build(feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C, parti
     fs = Flowsheet("HDD magnets to mixed rare-earth oxide")
     fs.notes.append(feed.describe())
     fs.add_feed("magnet scrap", feed.stream)
-    fs.add_unit("roaster", Roaster(T_C=roast_T_C), {"feed": "magnet scrap"},
-                {"calcine": "calcine", "offgas": "roaster off-gas"})
-    fs.add_unit("leach", AcidLeach("HCl", acid_ratio=leach_acid_ratio, T_C=leach_T_C,
-                                   residence_time_h=leach_time_h, particle_d_um=particle_d_um),
-                {"feed": "calcine"},
-                {"liquor": "leach slurry liquor", "residue": "leach solids", "offgas": "leach off-gas"})
-    fs.add_unit("leach filter", SolidLiquidSeparator(cake_moisture=0.3, wash_ratio=wash_ratio),
-                {"solids": "leach solids", "liquor": "leach slurry liquor"},
-                {"cake": "leach residue (hematite)", "cake_liquor": "leach residue liquor",
-                 "filtrate": "pregnant leach liquor", "wash_filtrate": "leach wash filtrate"})
-    fs.add_unit("PLS mixer", Mixer(2), {"in1": "pregnant leach liquor", "in2": "leach wash filtrate"},
-                {"out": "PLS"})
-    fs.add_unit("iron removal", HydroxidePrecipitator(pH=fe_removal_pH, base="NaOH"), {"liquor": "PLS"},
-                {"liquor": "neutralised slurry liquor", "precipitate": "iron hydroxide",
-                 "offgas": "iron removal off-gas"})
-    fs.add_unit("iron filter", SolidLiquidSeparator(cake_moisture=0.5, wash_ratio=wash_ratio),
-                {"solids": "iron hydroxide", "liquor": "neutralised slurry liquor"},
-                {"cake": "iron cake", "cake_liquor": "iron cake liquor", "filtrate": "iron filtrate",
-                 "wash_filtrate": "iron wash filtrate"})
-    fs.add_unit("RE liquor mixer", Mixer(2), {"in1": "iron filtrate", "in2": "iron wash filtrate"},
-                {"out": "RE liquor"})
-    fs.add_unit("oxalate", OxalatePrecipitator(dose_factor=oxalate_dose), {"liquor": "RE liquor"},
-                {"liquor": "oxalate slurry liquor", "precipitate": "RE oxalate"})
-    fs.add_unit("oxalate filter", SolidLiquidSeparator(cake_moisture=0.3, wash_ratio=wash_ratio),
-                {"solids": "RE oxalate", "liquor": "oxalate slurry liquor"},
-                {"cake": "RE oxalate cake", "cake_liquor": "RE cake liquor",
-                 "filtrate": "barren liquor", "wash_filtrate": "oxalate wash filtrate"})
-    fs.add_unit("calciner", Calciner(T_C=calcine_T_C),
-                {"feed": "RE oxalate cake", "liquor": "RE cake liquor"},
-                {"product": "mixed REO", "offgas": "calciner off-gas"})
+    add_front_end(fs, "magnet scrap", "RE liquor", roast_T_C=roast_T_C,
+                  leach_acid_ratio=leach_acid_ratio, leach_time_h=leach_time_h,
+                  leach_T_C=leach_T_C, particle_d_um=particle_d_um, fe_removal_pH=fe_removal_pH,
+                  wash_ratio=wash_ratio)
+    add_oxide_train(fs, "RE", "RE liquor", "mixed REO", oxalate_dose=oxalate_dose,
+                    wash_ratio=wash_ratio, calcine_T_C=calcine_T_C)
     fs.add_product("mixed REO", "mixed REO", ["Nd", "Pr", "Dy"], "mixed REO")
     return fs
 

@@ -84,8 +84,7 @@ Parameters (``reeproc params flowsheets/ndfeb_long_loop.py``) are the knobs swee
 from reeproc import Stream, magnet_feed, sx
 from reeproc.flowsheet import Flowsheet, Mixer, Param, Splitter, run
 from reeproc.flowsheet.sx_units import SXCircuit
-from reeproc.units import (AcidLeach, Calciner, HydroxidePrecipitator, OxalatePrecipitator,
-                           Roaster, SolidLiquidSeparator)
+from reeproc.flowsheet.trains import add_front_end, add_oxide_train
 
 PARAMETERS = {
     "feed_kg_h": Param(41.67, "magnet scrap feed [kg/h] (41.67 kg/h = 1 t/day)", 0.1, 1e5),
@@ -157,30 +156,11 @@ def build(feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C, parti
                     "see property_data/feeds.csv")
     fs.add_feed("magnet scrap", feed.stream)
 
-    # --- roasting and leaching
-    fs.add_unit("roaster", Roaster(T_C=roast_T_C), {"feed": "magnet scrap"},
-                {"calcine": "calcine", "offgas": "roaster off-gas"})
-    fs.add_unit("leach", AcidLeach("HCl", acid_ratio=leach_acid_ratio, T_C=leach_T_C,
-                                   residence_time_h=leach_time_h, particle_d_um=particle_d_um),
-                {"feed": "calcine"},
-                {"liquor": "leach slurry liquor", "residue": "leach solids", "offgas": "leach off-gas"})
-    fs.add_unit("leach filter", SolidLiquidSeparator(cake_moisture=0.3, wash_ratio=wash_ratio),
-                {"solids": "leach solids", "liquor": "leach slurry liquor"},
-                {"cake": "leach residue (hematite)", "cake_liquor": "leach residue liquor",
-                 "filtrate": "pregnant leach liquor", "wash_filtrate": "leach wash filtrate"})
-    fs.add_unit("PLS mixer", Mixer(2), {"in1": "pregnant leach liquor", "in2": "leach wash filtrate"},
-                {"out": "PLS"})
-
-    # --- iron removal
-    fs.add_unit("iron removal", HydroxidePrecipitator(pH=fe_removal_pH, base="NaOH"), {"liquor": "PLS"},
-                {"liquor": "neutralised slurry liquor", "precipitate": "iron hydroxide",
-                 "offgas": "iron removal off-gas"})
-    fs.add_unit("iron filter", SolidLiquidSeparator(cake_moisture=0.5, wash_ratio=wash_ratio),
-                {"solids": "iron hydroxide", "liquor": "neutralised slurry liquor"},
-                {"cake": "iron cake", "cake_liquor": "iron cake liquor", "filtrate": "iron filtrate",
-                 "wash_filtrate": "iron wash filtrate"})
-    fs.add_unit("SX feed mixer", Mixer(2), {"in1": "iron filtrate", "in2": "iron wash filtrate"},
-                {"out": "SX feed"})
+    # --- roasting, selective HCl leach, iron removal: the clarified SX feed
+    add_front_end(fs, "magnet scrap", "SX feed", roast_T_C=roast_T_C,
+                  leach_acid_ratio=leach_acid_ratio, leach_time_h=leach_time_h,
+                  leach_T_C=leach_T_C, particle_d_um=particle_d_um, fe_removal_pH=fe_removal_pH,
+                  wash_ratio=wash_ratio)
 
     # --- SX circuit 1: Dy from Nd/Pr with PC88A
     # sizing basis: organic, scrub and strip flows are set per litre of SX feed, computed once by
@@ -234,15 +214,8 @@ def build(feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C, parti
     # --- products: oxalate, filter, calcine
     for tag, liquor, target, oxide in (("NdPr", ndpr_liquor, ["Nd", "Pr"], "NdPr oxide"),
                                        ("Dy", "Dy strip liquor", ["Dy"], "Dy2O3")):
-        fs.add_unit(f"{tag} oxalate", OxalatePrecipitator(dose_factor=oxalate_dose), {"liquor": liquor},
-                    {"liquor": f"{tag} oxalate slurry liquor", "precipitate": f"{tag} oxalate"})
-        fs.add_unit(f"{tag} filter", SolidLiquidSeparator(cake_moisture=0.3, wash_ratio=wash_ratio),
-                    {"solids": f"{tag} oxalate", "liquor": f"{tag} oxalate slurry liquor"},
-                    {"cake": f"{tag} oxalate cake", "cake_liquor": f"{tag} cake liquor",
-                     "filtrate": f"{tag} barren liquor", "wash_filtrate": f"{tag} wash filtrate"})
-        fs.add_unit(f"{tag} calciner", Calciner(T_C=calcine_T_C),
-                    {"feed": f"{tag} oxalate cake", "liquor": f"{tag} cake liquor"},
-                    {"product": f"{tag} product", "offgas": f"{tag} calciner off-gas"})
+        add_oxide_train(fs, tag, liquor, f"{tag} product", oxalate_dose=oxalate_dose,
+                        wash_ratio=wash_ratio, calcine_T_C=calcine_T_C)
         fs.add_product(oxide, f"{tag} product", target, oxide)
     return fs
 

@@ -1,5 +1,4 @@
 """Hydroxide and oxalate precipitation: solubility, proton balance, dose response, balances."""
-import math
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..stream import Stream, element_closure
+from ..stream import Stream
 from .convergence import FixedPointResult, solve_fixed_point
 
 __all__ = ["Flowsheet", "FlowsheetError", "UnitFailure"]

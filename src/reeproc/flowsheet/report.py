@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import load_table
-from ..stream import Stream, element_closure
+from ..stream import element_closure
 
 __all__ = ["FlowsheetResult", "PURITY_TARGET"]
 

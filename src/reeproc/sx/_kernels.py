@@ -509,7 +509,6 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
               use_h, use_f, murphree, fst, ystar, Jall, Jh, Hd, R, True, lnA)
     res, wj, wa = _scaled_max(R, rscale, nb)
     phi = _merit(R, rscale, nb)
-    linear = not use_h and not use_f
     status = MAXITER
     it = 0
     polished = False
@@ -543,10 +542,10 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
         phit = np.inf
         n_ls = 1 if ptc > 0.0 else 12
         for ls in range(n_ls):
-            # a linear model (constant D: no pH, no loading) has an exact, constant Jacobian:
-            # its full additive Newton step lands on the solution, so take it for every
-            # concentration it keeps non-negative (round-off can push a vanishing one below
-            # zero: that one takes the positivity-preserving update and the next step)
+            # first trial: the plain additive Newton step for every concentration it keeps
+            # non-negative (a linear, constant-D cascade lands on its solution in one step; a
+            # vanishing one pushed below zero by round-off, and every backtracked trial, takes
+            # the positivity-preserving update)
             additive = ls == 0 and ptc == 0.0
             for j in range(nst):
                 for i in range(S):

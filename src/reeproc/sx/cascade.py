@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..data import MissingDataError
-from ..species import get_species
 from ..stream import Stream
 from . import _kernels as K
 from .models import EquilibriumModel, _ka2
@@ -559,7 +557,6 @@ def solve_batch(jobs, tol: float = 1e-12, max_iter: int = 3000, raise_on_failure
         if asm["active"] != species:
             raise ValueError(f"all jobs must extract the same species; got {asm['active']} "
                              f"and {species}")
-    B = len(asms)
     nst = np.array([c.n_stages for c, _ in asms], dtype=np.int64)
     status, iters, resid, X, Y, H, Fr = K.solve_batch_kernel(
         *pack_batch([asm["arrays"] for _, asm in asms], nst), float(tol), int(max_iter), 1)

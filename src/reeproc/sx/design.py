@@ -199,6 +199,7 @@ def mccabe_thiele(beta: float, f_a: float, purity_a: float, purity_b: float, S: 
     x = xr
     n = m = 0
     in_scrub = False
+    ax_prev = x  # y of the previous step's horizontal line (the first riser starts on y = x)
     for _ in range(max_stages):
         y = eq(x)
         if in_scrub:
@@ -206,13 +207,13 @@ def mccabe_thiele(beta: float, f_a: float, purity_a: float, purity_b: float, S: 
         else:
             n += 1
         if y >= yp:
-            ax.plot([x, x], [x if n + m == 1 else ax_prev, y], "g-", lw=0.8)
+            ax.plot([x, x], [ax_prev, y], "g-", lw=0.8)
             break
         xn = ((S * y + (W + 1 - S) * xr) / (W + 1)) if not in_scrub else (S * y - (S - W) * yp) / W
         if not in_scrub and xn >= fa:
             in_scrub = True
             xn = (S * y - (S - W) * yp) / W
-        ax.plot([x, x, xn], [x if n + m == 1 else ax_prev, y, y], "g-", lw=0.8)
+        ax.plot([x, x, xn], [ax_prev, y, y], "g-", lw=0.8)
         ax_prev = y
         if xn <= x:
             raise ValueError(f"pinch: operating lines touch the equilibrium curve (S={S}, W={W}"

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..data import MissingDataError, load_table, require
+from ..data import load_table, require
 from ..stream import Stream
 from ._balance import element_balance, assert_closed
 

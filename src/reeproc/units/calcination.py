@@ -41,12 +41,12 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..data import MissingDataError, load_table
-from ..species import get_species, parse_formula, rare_earths, reporting_oxide
+from ..species import parse_formula, rare_earths, reporting_oxide
 from ..stream import Stream
 from ._balance import check_number, check_stream
 from ._common import UnitResult, air_O2_fraction, with_solvent_water

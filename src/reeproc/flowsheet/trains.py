@@ -1,0 +1,110 @@
+"""Standard trains of the NdFeB long loop, for flowsheet scripts to build on.
+
+* :func:`add_front_end`: magnet scrap -> oxidative roasting -> selective HCl leach -> filtration
+  and wash -> iron removal by NaOH -> filtration and wash: a clarified rare-earth chloride liquor.
+* :func:`add_oxide_train`: a rare-earth liquor -> oxalate precipitation -> filtration and wash ->
+  calcination in air: an oxide product.
+
+Both only wire units of :mod:`reeproc.units` into a :class:`~reeproc.flowsheet.Flowsheet` under
+fixed stream names (listed in each docstring); the physics lives in the units.
+"""
+from __future__ import annotations
+
+from ..units import (AcidLeach, Calciner, HydroxidePrecipitator, OxalatePrecipitator, Roaster,
+                     SolidLiquidSeparator)
+from .junctions import Mixer
+
+__all__ = ["add_front_end", "add_oxide_train"]
+
+
+def add_front_end(fs, feed: str, out: str, *, roast_T_C: float, leach_acid_ratio: float,
+                  leach_time_h: float, leach_T_C: float, particle_d_um: float,
+                  fe_removal_pH: float, wash_ratio: float, leach_cake_moisture: float = 0.3,
+                  iron_cake_moisture: float = 0.5) -> None:
+    """Roast, leach in HCl, filter, remove iron with NaOH and filter again.
+
+    Parameters
+    ----------
+    fs : Flowsheet
+    feed : str
+        Name of the magnet-scrap solid stream (already added as a feed).
+    out : str
+        Name given to the clarified liquor (iron filtrate + wash filtrate) [L/h].
+    roast_T_C : float
+        Roasting temperature [°C].
+    leach_acid_ratio : float
+        HCl supplied per H+ the rare earths need [-].
+    leach_time_h, leach_T_C, particle_d_um : float
+        Leach residence time over 3 CSTRs [h], temperature [°C], particle diameter [µm].
+    fe_removal_pH : float
+        Iron-removal target pH [-].
+    wash_ratio : float
+        Cake wash water per entrained liquor [L/L].
+    leach_cake_moisture, iron_cake_moisture : float
+        Liquor fraction of each filter cake [kg/kg].
+
+    Streams made: calcine, leach residue (hematite), leach residue liquor, PLS,
+    iron cake, iron cake liquor, ``out``, and the off-gases of the roaster, leach and iron removal.
+    """
+    fs.add_unit("roaster", Roaster(T_C=roast_T_C), {"feed": feed},
+                {"calcine": "calcine", "offgas": "roaster off-gas"})
+    fs.add_unit("leach", AcidLeach("HCl", acid_ratio=leach_acid_ratio, T_C=leach_T_C,
+                                   residence_time_h=leach_time_h, particle_d_um=particle_d_um),
+                {"feed": "calcine"},
+                {"liquor": "leach slurry liquor", "residue": "leach solids",
+                 "offgas": "leach off-gas"})
+    fs.add_unit("leach filter",
+                SolidLiquidSeparator(cake_moisture=leach_cake_moisture, wash_ratio=wash_ratio),
+                {"solids": "leach solids", "liquor": "leach slurry liquor"},
+                {"cake": "leach residue (hematite)", "cake_liquor": "leach residue liquor",
+                 "filtrate": "pregnant leach liquor", "wash_filtrate": "leach wash filtrate"})
+    fs.add_unit("PLS mixer", Mixer(2),
+                {"in1": "pregnant leach liquor", "in2": "leach wash filtrate"}, {"out": "PLS"})
+    fs.add_unit("iron removal", HydroxidePrecipitator(pH=fe_removal_pH, base="NaOH"),
+                {"liquor": "PLS"},
+                {"liquor": "neutralised slurry liquor", "precipitate": "iron hydroxide",
+                 "offgas": "iron removal off-gas"})
+    fs.add_unit("iron filter",
+                SolidLiquidSeparator(cake_moisture=iron_cake_moisture, wash_ratio=wash_ratio),
+                {"solids": "iron hydroxide", "liquor": "neutralised slurry liquor"},
+                {"cake": "iron cake", "cake_liquor": "iron cake liquor",
+                 "filtrate": "iron filtrate", "wash_filtrate": "iron wash filtrate"})
+    fs.add_unit(f"{out} mixer", Mixer(2), {"in1": "iron filtrate", "in2": "iron wash filtrate"},
+                {"out": out})
+
+
+def add_oxide_train(fs, tag: str, liquor: str, product: str, *, oxalate_dose: float,
+                    wash_ratio: float, calcine_T_C: float, cake_moisture: float = 0.3) -> str:
+    """Precipitate oxalates from ``liquor``, filter and wash, calcine: returns the product stream.
+
+    Parameters
+    ----------
+    fs : Flowsheet
+    tag : str
+        Prefix of the unit and stream names (``"{tag} oxalate"``, ``"{tag} filter"``,
+        ``"{tag} calciner"``, ``"{tag} barren liquor"``, ``"{tag} wash filtrate"``, ...).
+    liquor : str
+        Rare-earth liquor to precipitate [L/h].
+    product : str
+        Name of the calcined oxide stream.
+    oxalate_dose : float
+        Oxalic acid dose [x stoichiometric 1.5 mol/mol RE].
+    wash_ratio : float
+        Cake wash water per entrained liquor [L/L].
+    calcine_T_C : float
+        Calcination temperature [°C].
+    cake_moisture : float
+        Liquor fraction of the oxalate cake [kg/kg]; its solutes end in the oxide.
+    """
+    fs.add_unit(f"{tag} oxalate", OxalatePrecipitator(dose_factor=oxalate_dose),
+                {"liquor": liquor},
+                {"liquor": f"{tag} oxalate slurry liquor", "precipitate": f"{tag} oxalate"})
+    fs.add_unit(f"{tag} filter",
+                SolidLiquidSeparator(cake_moisture=cake_moisture, wash_ratio=wash_ratio),
+                {"solids": f"{tag} oxalate", "liquor": f"{tag} oxalate slurry liquor"},
+                {"cake": f"{tag} oxalate cake", "cake_liquor": f"{tag} cake liquor",
+                 "filtrate": f"{tag} barren liquor", "wash_filtrate": f"{tag} wash filtrate"})
+    fs.add_unit(f"{tag} calciner", Calciner(T_C=calcine_T_C),
+                {"feed": f"{tag} oxalate cake", "liquor": f"{tag} cake liquor"},
+                {"product": product, "offgas": f"{tag} calciner off-gas"})
+    return product
