@@ -100,3 +100,38 @@ def test_bench_sx_sweep_10k(benchmark):
           f"{feasible} meet 99.5 % for both products; time split: jobs {t_jobs:.2f} s, "
           f"assembly {t_asm:.2f} s, assembly + kernel {t_solve:.2f} s")
     assert conv == len(cases)
+
+
+def test_bench_sx_sweep_mass_action_warm_vs_cold(benchmark):
+    """182 saponified-PC88A Pr/Nd cascades with strip (stages x O/A x scrub flow around the
+    balance point, where a cold start needs hundreds to thousands of pseudo-transient steps):
+    chained warm starts (default) vs cold starts, same process. Cases without an acidic steady
+    state (more Na base than acid + metal) fail either way and are kept as failures."""
+    import itertools
+
+    from reeproc.sx.batch import solve_many
+
+    feed = Stream.aqueous(1.0, {"Pr": 0.05, "Nd": 0.15, "H+": 0.01, "Cl-": 0.61})
+    model = sx.MassAction("PC88A", species=["Pr", "Nd"], saponification=0.4)
+    strip = Stream.aqueous(1.0, {"H+": 4.0, "Cl-": 4.0})
+    cascades = {n: sx.Cascade(model, extraction=n, scrub=n, strip=6) for n in (30, 35)}
+    jobs = [(cascades[n], dict(feed=feed, organic=Stream.organic(O, {"PC88A": 1.0}),
+                               scrub=Stream.aqueous(Sc, {"H+": 3.4, "Cl-": 3.4}), strip=strip))
+            for n, O, Sc in itertools.product((30, 35), np.linspace(4.8, 5.4, 7),
+                                              np.linspace(0.44, 0.56, 13))]
+    solve_many(jobs[:2])
+    solve_many(jobs[:2], warm_start=False)
+    t0 = time.perf_counter()
+    cold = solve_many(jobs, warm_start=False)
+    t_cold = time.perf_counter() - t0
+    warm = benchmark.pedantic(solve_many, args=(jobs,), rounds=1, iterations=1)
+    t_warm = benchmark.stats.stats.mean
+    n_ok = sum(r.converged for r in warm)
+    assert n_ok == sum(r.converged for r in cold)
+    it_w, it_c = sum(r.iterations for r in warm), sum(r.iterations for r in cold)
+    benchmark.extra_info.update(cases=len(jobs), converged=n_ok, warm_s=t_warm, cold_s=t_cold,
+                                speedup=t_cold / t_warm, iterations_warm=it_w,
+                                iterations_cold=it_c)
+    print(f"\nmass-action SX sweep, {len(jobs)} cascades ({n_ok} converge): warm-started "
+          f"{len(jobs) / t_warm:.0f} cases/s, cold {len(jobs) / t_cold:.0f} cases/s "
+          f"({t_cold / t_warm:.1f}x); iterations {it_w} vs {it_c}")

@@ -308,7 +308,8 @@ def save(df: pd.DataFrame, path) -> Path:
 
 # ---------------------------------------------------------------------------- SX-only sweeps
 def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
-             chunk: int = 2048, tol: float = 1e-10, max_iter: int = 3000) -> pd.DataFrame:
+             chunk: int = 2048, tol: float = 1e-10, max_iter: int = 3000,
+             warm_start: bool = True) -> pd.DataFrame:
     """Sweep SX cascades alone with the batch solver (numba ``prange`` over cascades).
 
     Far cheaper than a flowsheet sweep: no unit operations, no recycle loop, no Python work per
@@ -331,6 +332,10 @@ def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
         Numba threads (default: numba's current setting).
     chunk : int
         Cascades per batch call.
+    warm_start : bool
+        Start each case from its predecessor's solution when the stage counts match (see
+        :func:`reeproc.sx.batch.solve_many`); order the cases so that neighbours are close
+        (``grid_cases`` does: its last parameter varies fastest).
 
     Returns
     -------
@@ -351,14 +356,15 @@ def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
         for i in range(0, len(cases), chunk):
             part = cases[i:i + chunk]
             jobs = [make_job(c) for c in part]
-            results = solve_many(jobs, tol=tol, max_iter=max_iter)
+            results = solve_many(jobs, tol=tol, max_iter=max_iter, warm_start=warm_start)
             for c, r in zip(part, results):
                 row = dict(c)
                 row["converged"] = bool(r.converged)
                 row["iterations"] = int(r.iterations)
                 row["error"] = "" if r.converged else (
                     f"ConvergenceError: scaled residual {r.residual:.3e} after "
-                    f"{r.iterations} iterations")
+                    f"{r.iterations} iterations" + (f"; {r.failure_note}" if r.failure_note
+                                                    else ""))
                 if r.converged:
                     try:
                         row.update(evaluate(c, r))

@@ -654,9 +654,10 @@ def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
        metal), homotopy on the organic inlet: solve with ``lam * yin`` for lam rising from 0
        to 1 in adaptive steps, each started from the previous solution.
 
-    Same arguments as :func:`_solve_core` (without lh0); ``max_iter`` bounds each attempt.
-    Returns status, iterations (summed over attempts), residual, worst stage, worst row,
-    x, y, h, f.
+    Same arguments as :func:`_solve_core` (without lh0); ``max_iter`` bounds each attempt and
+    all attempts together take at most 4 x ``max_iter`` iterations, so a cascade without a
+    steady state fails in bounded time. Returns status, iterations (summed over attempts),
+    residual, worst stage, worst row, x, y, h, f.
     """
     nst, S = ext.shape
     lh0 = np.full(nst, np.nan)
@@ -693,9 +694,12 @@ def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
         lt = 0.0 if first else min(1.0, lam + step)
         for i in range(S):
             yl[i] = lt * yin[i]
+        budget = 4 * max_iter - itot
+        if budget <= 0:
+            break
         stc, itc, resc, wjc, wic, xn, yn, hn, fn = _solve_core(
             Lout, Lup, O, ext, yl, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f,
-            xc, lhc, tol, max_iter, 0 if not first else n_picard)
+            xc, lhc, tol, min(max_iter, budget), 0 if not first else n_picard)
         itot += itc
         if stc == OK:
             lam = lt
@@ -737,11 +741,17 @@ def aqueous_tracer(e, Lup, Lout):
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def solve_batch_kernel(nst_arr, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts,
-                       Ka, eta, use_h, use_f, tol, max_iter, n_picard):
+                       Ka, eta, use_h, use_f, tol, max_iter, n_picard, chain):
     """Solve B cascades in parallel; arrays padded along the stage axis to nmax stages.
 
     Shapes: nst_arr (B,), Lout/Lup/G/Ts/eta (B, nmax), O/fT (B,), ext/k0 (B, nmax, S),
-    yin/kf/kh/kfh/sc/z (B, S). Returns status (B,), iterations (B,), residual (B,),
+    yin/kf/kh/kfh/sc/z (B, S). ``chain`` > 1 hands out runs of ``chain`` consecutive cascades
+    to the threads and starts each cascade from the solution of the one before it in its run
+    when both have the same stage count (a sweep changes one parameter at a time, so the
+    neighbour is close: a few Newton steps instead of a cold start); a warm start that does not
+    converge within min(max_iter, 100) iterations is dropped for a cold start, so results do
+    not depend on the order. ``chain`` <= 1 solves every cascade from a cold start.
+    Returns status (B,), iterations (B,, warm and cold attempts summed), residual (B,),
     x (B, nmax, S), y (B, nmax, S), h (B, nmax), f (B, nmax).
     """
     B = nst_arr.shape[0]
@@ -754,18 +764,37 @@ def solve_batch_kernel(nst_arr, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, 
     Y = np.zeros((B, nmax, S))
     H = np.zeros((B, nmax))
     F = np.zeros((B, nmax))
-    for b in prange(B):
-        n = nst_arr[b]
-        x0 = np.zeros((n, S))
-        st, it, res, wj, wi, x, y, h, f = solve_cascade(
-            Lout[b, :n], Lup[b, :n], O[b], ext[b, :n], yin[b], k0[b, :n], kf[b], kh[b],
-            kfh[b], sc[b], z[b], fT[b], G[b, :n], Ts[b, :n], Ka, eta[b, :n], use_h[b],
-            use_f[b], x0, tol, max_iter, n_picard)
-        status[b] = st
-        iters[b] = it
-        resid[b] = res
-        X[b, :n] = x
-        Y[b, :n] = y
-        H[b, :n] = h
-        F[b, :n] = f
+    size = chain if chain > 1 else 1
+    n_runs = (B + size - 1) // size
+    warm_iter = max_iter if max_iter < 100 else 100
+    for c in prange(n_runs):
+        b0 = c * size
+        b1 = min(B, b0 + size)
+        for b in range(b0, b1):
+            n = nst_arr[b]
+            st = MAXITER
+            it_warm = 0
+            if b > b0 and status[b - 1] == OK and nst_arr[b - 1] == n:
+                lh0 = np.full(n, np.nan)
+                for j in range(n):
+                    if use_h[b - 1] and use_h[b]:
+                        lh0[j] = math.log(H[b - 1, j])
+                st, it_warm, res, wj, wi, x, y, h, f = _solve_core(
+                    Lout[b, :n], Lup[b, :n], O[b], ext[b, :n], yin[b], k0[b, :n], kf[b],
+                    kh[b], kfh[b], sc[b], z[b], fT[b], G[b, :n], Ts[b, :n], Ka, eta[b, :n],
+                    use_h[b], use_f[b], X[b - 1, :n].copy(), lh0, tol, warm_iter, 0)
+            if st != OK:
+                x0 = np.zeros((n, S))
+                st, it, res, wj, wi, x, y, h, f = solve_cascade(
+                    Lout[b, :n], Lup[b, :n], O[b], ext[b, :n], yin[b], k0[b, :n], kf[b], kh[b],
+                    kfh[b], sc[b], z[b], fT[b], G[b, :n], Ts[b, :n], Ka, eta[b, :n], use_h[b],
+                    use_f[b], x0, tol, max_iter, n_picard)
+                it_warm += it
+            status[b] = st
+            iters[b] = it_warm
+            resid[b] = res
+            X[b, :n] = x
+            Y[b, :n] = y
+            H[b, :n] = h
+            F[b, :n] = f
     return status, iters, resid, X, Y, H, F

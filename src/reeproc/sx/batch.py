@@ -70,8 +70,20 @@ class BatchItem:
     def outlets(self) -> tuple:
         return tuple(self._outs)
 
+    @property
+    def failure_note(self) -> str:
+        """Why a cascade that did not converge cannot have converged, where that is known
+        (a saponified organic bringing more base than the aqueous brings acid + metal); ''
+        otherwise or when converged."""
+        if self.converged:
+            return ""
+        return self.cascade._base_excess_note(self._asm).lstrip("; ")
+
     def outlet_mol_h(self, outlet: str) -> dict:
         """Molar flows [mol/h] of the active species in ``outlet``."""
+        if not self.converged:
+            raise ValueError(f"the cascade did not converge (scaled residual "
+                             f"{self.residual:.3e}): it has no outlet flows")
         if outlet not in self._outs:
             raise ValueError(f"outlet={outlet!r} is not an outlet of this cascade; "
                              f"allowed: {list(self._outs)}")
@@ -210,7 +222,8 @@ def _k0_depends_on_chloride(model, active, chloride, k0):
     return not np.array_equal(probe, k0)
 
 
-def solve_many(jobs, tol: float = 1e-12, max_iter: int = 3000, chunksize: int | str | None = "auto"):
+def solve_many(jobs, tol: float = 1e-12, max_iter: int = 3000,
+               chunksize: int | str | None = "auto", warm_start: bool = True):
     """Solve many cascades with the numba batch kernel; fast Python side (see module doc).
 
     Parameters
@@ -224,6 +237,13 @@ def solve_many(jobs, tol: float = 1e-12, max_iter: int = 3000, chunksize: int | 
         about eight chunks per thread, which balances cascades whose iteration counts differ a
         lot without paying the scheduling cost of one cascade at a time (chunk size 1 made a
         10,000-case constant-D sweep five times slower). None keeps numba's static schedule.
+    warm_start : bool
+        Solve each run of ``chunksize`` consecutive jobs in order, starting every cascade from
+        the solution of the one before it when their stage counts match (default). Sweeps
+        that change one parameter at a time then need a few Newton steps per case instead of a
+        cold start: on saponified PC88A Pr/Nd cascades near the balance point, 11x fewer
+        iterations. A warm start that fails falls back to a cold start; results agree with
+        cold-started ones to the solver tolerance.
 
     Returns
     -------
@@ -247,12 +267,16 @@ def solve_many(jobs, tol: float = 1e-12, max_iter: int = 3000, chunksize: int | 
 
     if chunksize == "auto":
         chunksize = max(1, len(jobs) // (8 * numba.get_num_threads()))
+    chain = 0
+    if warm_start and chunksize is not None and int(chunksize) > 1:
+        # runs of `chunksize` jobs become the parallel work items, handed out one at a time
+        chain, chunksize = int(chunksize), 1
     old = numba.get_parallel_chunksize() if chunksize is not None else None
     if chunksize is not None:
         numba.set_parallel_chunksize(int(chunksize))
     try:
         status, iters, resid, X, Y, H, Fr = K.solve_batch_kernel(
-            *args, float(tol), int(max_iter), 1)
+            *args, float(tol), int(max_iter), 1, chain)
     finally:
         if chunksize is not None:
             numba.set_parallel_chunksize(old)

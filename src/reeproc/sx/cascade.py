@@ -559,7 +559,7 @@ def solve_batch(jobs, tol: float = 1e-12, max_iter: int = 3000, raise_on_failure
                              f"and {species}")
     nst = np.array([c.n_stages for c, _ in asms], dtype=np.int64)
     status, iters, resid, X, Y, H, Fr = K.solve_batch_kernel(
-        *pack_batch([asm["arrays"] for _, asm in asms], nst), float(tol), int(max_iter), 1)
+        *pack_batch([asm["arrays"] for _, asm in asms], nst), float(tol), int(max_iter), 1, 0)
     out = []
     for b, (cas, asm) in enumerate(asms):
         n = cas.n_stages
