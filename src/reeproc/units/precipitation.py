@@ -182,21 +182,25 @@ class HydroxidePrecipitator:
         h = 10.0 ** (-self.pH)
 
         def state(nb):
+            """Liquor volume [L/h] and metal precipitated [mol/h] at base dose nb [mol/h].
+
+            What stays dissolved is computed first (never below zero, also not by round-off)
+            and the precipitate is what is left of the inflow."""
             V = V0 + (nb / cb if form == "solution" else 0.0)
-            prec = {}
+            left = {}
             for sp, n in metals.items():
                 _, z, logK, _ = sol[sp]
-                cap = 10.0 ** (logK - z * self.pH) * V
-                prec[sp] = max(n - cap, 0.0)
-            # RE co-precipitation with Fe(III)/Al(III) hydroxides
-            n_host = prec.get("Fe+3", 0.0) + prec.get("Al", 0.0)
-            re_left = {sp: metals[sp] - prec[sp] for sp in metals if sp in re_set}
-            tot_re = sum(re_left.values())
-            lost = min(r * n_host, tot_re)
+                left[sp] = min(n, 10.0 ** (logK - z * self.pH) * V)
+            # RE co-precipitation with Fe(III)/Al(III) hydroxides: a share of the dissolved RE
+            n_host = (metals.get("Fe+3", 0.0) - left.get("Fe+3", 0.0)
+                      + metals.get("Al", 0.0) - left.get("Al", 0.0))
+            tot_re = sum(left[sp] for sp in metals if sp in re_set)
             if tot_re > 0:
-                for sp in re_left:
-                    prec[sp] += lost * re_left[sp] / tot_re
-            return V, prec
+                keep = 1.0 - min(r * n_host / tot_re, 1.0)
+                for sp in metals:
+                    if sp in re_set:
+                        left[sp] *= keep
+            return V, {sp: metals[sp] - left[sp] for sp in metals}
 
         def resid(nb):
             V, prec = state(nb)
