@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from . import _kernels as K
-from .cascade import pack_batch
+from .cascade import molar_purity, pack_batch
 
 __all__ = ["solve_many", "BatchItem", "assemble_many"]
 
@@ -100,14 +100,8 @@ class BatchItem:
     def purity(self, species, outlet: str, basis=None) -> float:
         """Molar purity [-] of ``species`` (str or list) among ``basis`` species in ``outlet``
         (default basis: the extracted metals, saponification Na excluded)."""
-        mol = self.outlet_mol_h(outlet)
-        basis = tuple(basis) if basis is not None else self.basis_species
-        targets = [species] if isinstance(species, str) else list(species)
-        for t in targets:
-            if t not in basis:
-                raise ValueError(f"species={t!r} is not in the purity basis {basis}")
-        tot = sum(mol.get(s, 0.0) for s in basis)
-        return float(sum(mol.get(s, 0.0) for s in targets) / tot) if tot > 0 else math.nan
+        return molar_purity(self.outlet_mol_h(outlet), species,
+                            tuple(basis) if basis is not None else self.basis_species)
 
     def full(self):
         """The full :class:`~reeproc.sx.CascadeResult` (re-assembles this job exactly)."""

@@ -65,6 +65,17 @@ def _positive_int(value, name, minimum):
     return int(value)
 
 
+def molar_purity(mol_h: dict, species, basis: tuple) -> float:
+    """Molar purity [-] of ``species`` (a name or a list) among the ``basis`` species of a
+    stream's molar flows ``mol_h`` [mol/h]; NaN when the basis flows sum to zero."""
+    targets = [species] if isinstance(species, str) else list(species)
+    for t in targets:
+        if t not in basis:
+            raise ValueError(f"species={t!r} is not in the purity basis {basis}")
+    tot = sum(mol_h.get(s, 0.0) for s in basis)
+    return float(sum(mol_h.get(s, 0.0) for s in targets) / tot) if tot > 0 else math.nan
+
+
 @dataclass
 class CascadeResult:
     """Result of :meth:`Cascade.solve`.
@@ -151,15 +162,8 @@ class CascadeResult:
 
         The default basis is the extracted metals of the model (saponification Na excluded).
         """
-        st = self._outlet(outlet)
-        basis = tuple(basis) if basis is not None else self.basis_species
-        targets = [species] if isinstance(species, str) else list(species)
-        for t in targets:
-            if t not in basis:
-                raise ValueError(f"species={t!r} is not in the purity basis {basis}")
-        mol = st.mol_h
-        tot = sum(mol.get(s, 0.0) for s in basis)
-        return sum(mol.get(s, 0.0) for s in targets) / tot if tot > 0 else math.nan
+        return molar_purity(self._outlet(outlet).mol_h, species,
+                            tuple(basis) if basis is not None else self.basis_species)
 
     def recovery_table(self) -> pd.DataFrame:
         """Recovery [-] of each entering species (rows) in each outlet (columns)."""
