@@ -619,22 +619,60 @@ def element_distribution(res, elements=None):
     return fig
 
 
+_SECTION_SHADE = {"extraction": "#e8f0fb", "scrub": "#fdf2e0", "strip": "#e9f6ec"}
+_PROFILE_FLOOR = 1e-12  # [mol/L]; smaller concentrations are left out of the log plot
+
+
+def _shade_sections(ax, sections):
+    for name, span in (sections or {}).items():
+        if not span:
+            continue
+        lo, hi = span
+        ax.axvspan(lo - 0.5, hi + 0.5, color=_SECTION_SHADE.get(name, "#f2f2f2"), zorder=0)
+        ax.text((lo + hi) / 2, 1.0, name, transform=ax.get_xaxis_transform(), ha="center",
+                va="bottom", fontsize=7, color="#555")
+
+
+def _log_lines(ax, prof, columns, styles=None):
+    for col in columns:
+        y = prof[col].to_numpy(dtype=float)
+        if not np.nanmax(y, initial=0.0) > _PROFILE_FLOOR:
+            continue
+        ax.semilogy(prof.index, np.where(y > _PROFILE_FLOOR, y, np.nan), marker=".", ms=3,
+                    lw=1.2, label=str(col), **(styles or {}).get(col, {}))
+
+
 def sx_profiles(res):
-    """Aqueous stage profiles of every SX cascade in the flowsheet (log scale, mol/L)."""
+    """Stage profiles of every SX cascade in the flowsheet: aqueous (left) and organic (right)
+    concentrations [mol/L] on a log scale over the stages, extraction / scrub / strip sections
+    shaded, [H+] and the free extractant dashed. Solvent water and spectator anions are left
+    out; concentrations below 1e-12 mol/L are not drawn (said on the axis)."""
     sx = [(n, r) for n, r in res.unit_results.items() if hasattr(r, "aqueous_profile")]
     if not sx:
         return None
-    fig, axes = plt.subplots(len(sx), 1, figsize=(8, 3.0 * len(sx)), squeeze=False)
-    for ax, (n, r) in zip(axes[:, 0], sx):
-        prof = r.aqueous_profile
-        for col in prof.columns:
-            y = prof[col].to_numpy(dtype=float)
-            if np.nanmax(y) > 0:
-                ax.semilogy(prof.index, np.maximum(y, 1e-12), label=str(col))
-        ax.set_ylabel("aqueous [mol/L]")
-        ax.set_title(f"SX cascade '{n}': stage profile", fontsize=9)
-        ax.legend(fontsize=6, ncol=4)
-    axes[-1, 0].set_xlabel("stage")
+    fig, axes = plt.subplots(len(sx), 2, figsize=(12, 3.4 * len(sx)), squeeze=False)
+    spectators = {"H2O", "Cl-", "SO4-2", "HSO4-", "NO3-"}
+    for (ax_a, ax_o), (n, r) in zip(axes, sx):
+        aq, org = r.aqueous_profile, r.organic_profile
+        sections = getattr(r, "sections", None)
+        metals = [c for c in aq.columns if c not in spectators and c != "H+"]
+        _log_lines(ax_a, aq, metals)
+        if "H+" in aq.columns:
+            _log_lines(ax_a, aq, ["H+"], {"H+": dict(color="k", ls="--")})
+        _log_lines(ax_o, org, list(org.columns))
+        fe = getattr(r, "free_extractant", None)
+        if fe is not None and np.isfinite(fe.to_numpy(dtype=float)).any():
+            fdf = fe.to_frame("free extractant")
+            _log_lines(ax_o, fdf, ["free extractant"],
+                       {"free extractant": dict(color="k", ls="--")})
+        for ax, what in ((ax_a, "aqueous"), (ax_o, "organic")):
+            _shade_sections(ax, sections)
+            ax.set_ylabel(f"{what} [mol/L] (< 1e-12 not drawn)", fontsize=8)
+            ax.set_xlabel("stage (organic enters at 1)", fontsize=8)
+            ax.tick_params(labelsize=7)
+            ax.legend(fontsize=6, ncol=3, loc="lower left")
+        ax_a.set_title(f"{n}: aqueous", fontsize=9, pad=12)
+        ax_o.set_title(f"{n}: organic", fontsize=9, pad=12)
     fig.tight_layout()
     return fig
 
