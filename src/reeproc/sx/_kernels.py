@@ -85,8 +85,11 @@ def _equilibrium(x, h, j, k0, kf, kh, kfh, sc, fT, use_h, use_f, fguess, ystar, 
     """
     S = x.shape[0]
     pH = -math.log10(h) if use_h else 0.0
+    # lnA holds A_i = 10^(k0 + kh pH), then D_i once f is known:
+    # D_i = A_i f^kf_i 10^(kfh_i f pH). f^kf is computed once per run of species sharing kf
+    # (all RE3+ share 3), which saves most exponentials of the free-extractant iteration
     for i in range(S):
-        lnA[i] = LN10 * (k0[j, i] + kh[i] * pH)
+        lnA[i] = math.exp(LN10 * (k0[j, i] + kh[i] * pH))
     f = fT
     if use_f:
         f = fguess
@@ -98,11 +101,18 @@ def _equilibrium(x, h, j, k0, kf, kh, kfh, sc, fT, use_h, use_f, fguess, ystar, 
             F = f - fT
             Fp = 1.0
             lf = math.log(f)
+            k_last = np.nan
+            pw = 1.0
             for i in range(S):
                 if x[i] == 0.0 or sc[i] == 0.0:
                     continue
+                if kf[i] != k_last:
+                    k_last = kf[i]
+                    pw = math.exp(k_last * lf)
                 ci = LN10 * kfh[i] * pH
-                t = sc[i] * math.exp(lnA[i] + kf[i] * lf + ci * f) * x[i]
+                t = sc[i] * lnA[i] * pw * x[i]
+                if ci != 0.0:
+                    t *= math.exp(ci * f)
                 F += t
                 Fp += t * (kf[i] / f + ci)
             if abs(F) <= 1e-14 * fT:
@@ -128,11 +138,18 @@ def _equilibrium(x, h, j, k0, kf, kh, kfh, sc, fT, use_h, use_f, fguess, ystar, 
                 break
             f = fn
     lf = math.log(f) if f > 0.0 else 0.0
+    k_last = np.nan
+    pw = 1.0
     for i in range(S):
-        D = math.exp(lnA[i] + kf[i] * lf + LN10 * kfh[i] * f * pH)
+        if kf[i] != k_last:
+            k_last = kf[i]
+            pw = math.exp(k_last * lf)
+        D = lnA[i] * pw
+        ci = LN10 * kfh[i] * pH
+        if ci != 0.0:
+            D *= math.exp(ci * f)
         ystar[i] = D * x[i]
-        if want_jac:
-            lnA[i] = D  # reuse as storage of D_i
+        lnA[i] = D  # from here on: D_i
     if want_jac:
         for i in range(S):
             for k in range(S):
