@@ -531,6 +531,7 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
               use_h, use_f, murphree, fst, ystar, Jall, Jh, Hd, R, True, lnA)
     res, wj, wa = _scaled_max(R, rscale, nb)
     phi = _merit(R, rscale, nb)
+    current = True  # ystar, Jall and R belong to the iterate x
     status = MAXITER
     it = 0
     polished = False
@@ -590,6 +591,7 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
                 ft[j] = fst[j]
             _residual(xt, yt, lht, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts,
                       Ka, eta, use_h, use_f, murphree, ft, ystar, Jall, Jh, Hd, Rt, True, lnA)
+            current = False  # ystar, Jall now belong to the trial point
             phit = _merit(Rt, rscale, nb)
             if np.isfinite(phit):
                 if ptc > 0.0:
@@ -607,6 +609,7 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
             # restore the Jacobians of the current iterate
             _residual(x, y, lh, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts,
                       Ka, eta, use_h, use_f, murphree, fst, ystar, Jall, Jh, Hd, R, True, lnA)
+            current = True
             if ptc == 0.0:
                 # Newton line search failed: switch to pseudo-transient continuation
                 # (implicit-Euler steps of the stage dynamics, one Newton iteration each)
@@ -642,14 +645,17 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
         for j in range(nst):
             for a in range(nb):
                 R[j, a] = Rt[j, a]
+        current = True
         phi = phit
         res, wj, wa = _scaled_max(R, rscale, nb)
     else:
         if res <= tol:
             status = OK
-    # final state (organic outlet of each stage)
-    _residual(x, y, lh, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
-              use_h, use_f, murphree, fst, ystar, Jall, Jh, Hd, R, False, lnA)
+    # final state (organic outlet of each stage): ystar and R already belong to x unless the
+    # loop ended on a rejected trial point
+    if not current:
+        _residual(x, y, lh, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
+                  use_h, use_f, murphree, fst, ystar, Jall, Jh, Hd, R, False, lnA)
     res, wj, wa = _scaled_max(R, rscale, nb)
     if status == OK and res > tol:
         status = MAXITER
