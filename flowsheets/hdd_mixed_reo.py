@@ -15,19 +15,13 @@ Run it:  ``reeproc run flowsheets/hdd_mixed_reo.py``.
 """
 from reeproc import magnet_feed
 from reeproc.flowsheet import Flowsheet, Param, run
-from reeproc.flowsheet.trains import add_front_end, add_oxide_train
+from reeproc.flowsheet.trains import (FRONT_END_PARAMETERS, OXIDE_TRAIN_PARAMETERS,
+                                      add_front_end, add_oxide_train)
 
 PARAMETERS = {
     "feed_kg_h": Param(10.0, "HDD magnet scrap feed [kg/h]", 0.1, 1e5),
-    "roast_T_C": Param(800.0, "roasting temperature [°C]", 500.0, 1000.0),
-    "leach_acid_ratio": Param(2.0, "HCl supplied per H+ the rare earths need (3 per RE) [-]", 1.0, 5.0),
-    "leach_time_h": Param(12.0, "leach residence time, 3 CSTRs [h]", 0.5, 48.0),
-    "leach_T_C": Param(80.0, "leach temperature [°C]", 25.0, 95.0),
-    "particle_d_um": Param(40.0, "roasted particle diameter [µm]", 5.0, 500.0),
-    "fe_removal_pH": Param(3.5, "iron-removal target pH [-]", 2.5, 4.5),
-    "oxalate_dose": Param(1.4, "oxalic acid dose [x stoichiometric 1.5 mol/mol RE]", 1.0, 2.0),
-    "wash_ratio": Param(3.0, "cake wash water per entrained liquor [L/L]", 0.0, 20.0),
-    "calcine_T_C": Param(900.0, "calcination temperature [°C]", 700.0, 1100.0),
+    **FRONT_END_PARAMETERS,
+    **OXIDE_TRAIN_PARAMETERS,
 }
 
 SOLVE_OPTIONS = {"method": "wegstein", "tol": 1e-10, "maxiter": 50}

@@ -84,16 +84,12 @@ Parameters (``reeproc params flowsheets/ndfeb_long_loop.py``) are the knobs swee
 from reeproc import Stream, magnet_feed, sx
 from reeproc.flowsheet import Flowsheet, Mixer, Param, Splitter, run
 from reeproc.flowsheet.sx_units import SXCircuit
-from reeproc.flowsheet.trains import add_front_end, add_oxide_train
+from reeproc.flowsheet.trains import (FRONT_END_PARAMETERS, OXIDE_TRAIN_PARAMETERS,
+                                      add_front_end, add_oxide_train)
 
 PARAMETERS = {
     "feed_kg_h": Param(41.67, "magnet scrap feed [kg/h] (41.67 kg/h = 1 t/day)", 0.1, 1e5),
-    "roast_T_C": Param(800.0, "roasting temperature [°C]", 500.0, 1000.0),
-    "leach_acid_ratio": Param(2.0, "HCl supplied per H+ the rare earths need (3 per RE) [-]", 1.0, 5.0),
-    "leach_time_h": Param(12.0, "leach residence time, 3 CSTRs [h]", 0.5, 48.0),
-    "leach_T_C": Param(80.0, "leach temperature [°C]", 25.0, 95.0),
-    "particle_d_um": Param(40.0, "roasted particle diameter [µm]", 5.0, 500.0),
-    "fe_removal_pH": Param(3.5, "iron-removal target pH [-]", 2.5, 4.5),
+    **FRONT_END_PARAMETERS,
     "sx1_extraction_stages": Param(6, "SX1 extraction stages [-]", 1, 60, integer=True),
     "sx1_scrub_stages": Param(6, "SX1 scrub stages [-]", 0, 60, integer=True),
     "sx1_strip_stages": Param(4, "SX1 strip stages [-]", 1, 20, integer=True),
@@ -116,9 +112,7 @@ PARAMETERS = {
     "sx3_scrub_ratio": Param(0.03, "SX3 scrub flow per SX3 feed flow [L/L]", 0.005, 1.0),
     "sx3_strip_HCl_mol_L": Param(6.0, "SX3 strip acid [mol/L HCl]", 0.5, 8.0),
     "sx3_strip_ratio": Param(0.2, "SX3 strip flow per SX3 feed flow [L/L]", 0.01, 2.0),
-    "oxalate_dose": Param(1.4, "oxalic acid dose [x stoichiometric 1.5 mol/mol RE]", 1.0, 2.0),
-    "wash_ratio": Param(3.0, "cake wash water per entrained liquor [L/L]", 0.0, 20.0),
-    "calcine_T_C": Param(900.0, "calcination temperature [°C]", 700.0, 1100.0),
+    **OXIDE_TRAIN_PARAMETERS,
 }
 
 SOLVE_OPTIONS = {"method": "wegstein", "tol": 1e-10, "maxiter": 100}

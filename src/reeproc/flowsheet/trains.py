@@ -13,8 +13,26 @@ from __future__ import annotations
 from ..units import (AcidLeach, Calciner, HydroxidePrecipitator, OxalatePrecipitator, Roaster,
                      SolidLiquidSeparator)
 from .junctions import Mixer
+from .script import Param
 
-__all__ = ["add_front_end", "add_oxide_train"]
+__all__ = ["add_front_end", "add_oxide_train", "FRONT_END_PARAMETERS", "OXIDE_TRAIN_PARAMETERS"]
+
+#: Parameters of :func:`add_front_end` with defaults and ranges, for a script's PARAMETERS.
+FRONT_END_PARAMETERS = {
+    "roast_T_C": Param(800.0, "roasting temperature [°C]", 500.0, 1000.0),
+    "leach_acid_ratio": Param(2.0, "HCl supplied per H+ the rare earths need (3 per RE) [-]", 1.0, 5.0),
+    "leach_time_h": Param(12.0, "leach residence time, 3 CSTRs [h]", 0.5, 48.0),
+    "leach_T_C": Param(80.0, "leach temperature [°C]", 25.0, 95.0),
+    "particle_d_um": Param(40.0, "roasted particle diameter [µm]", 5.0, 500.0),
+    "fe_removal_pH": Param(3.5, "iron-removal target pH [-]", 2.5, 4.5),
+}
+
+#: Parameters of :func:`add_oxide_train` (and the shared filter-cake wash ratio).
+OXIDE_TRAIN_PARAMETERS = {
+    "oxalate_dose": Param(1.4, "oxalic acid dose [x stoichiometric 1.5 mol/mol RE]", 1.0, 2.0),
+    "wash_ratio": Param(3.0, "cake wash water per entrained liquor [L/L]", 0.0, 20.0),
+    "calcine_T_C": Param(900.0, "calcination temperature [°C]", 700.0, 1100.0),
+}
 
 
 def add_front_end(fs, feed: str, out: str, *, roast_T_C: float, leach_acid_ratio: float,
