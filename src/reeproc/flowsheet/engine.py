@@ -414,7 +414,7 @@ class Flowsheet:
 
 def _stream_key(st: Stream):
     """Exact identity of a stream's state (phase, flow, temperature, species flows)."""
-    return (st.phase, st.flow_L_h, st.T_K, tuple(sorted(st._mol.items())))
+    return (st.phase, st.flow_L_h, st.T_K, tuple(sorted(st.mol_h.items())))
 
 
 class _LayoutGrew(Exception):

@@ -229,15 +229,15 @@ def solve_many(jobs, tol: float = 1e-12, max_iter: int = 3000,
     chunksize : int, 'auto' or None
         Numba parallel chunk size for the ``prange`` over cascades. 'auto' (default) hands out
         about eight chunks per thread, which balances cascades whose iteration counts differ a
-        lot without paying the scheduling cost of one cascade at a time (chunk size 1 made a
-        10,000-case constant-D sweep five times slower). None keeps numba's static schedule.
+        lot without paying numba's per-chunk scheduling cost for every single cascade. None
+        keeps numba's static schedule.
     warm_start : bool
         Solve each run of ``chunksize`` consecutive jobs in order, starting every cascade from
         the solution of the one before it when their stage counts match (default). Sweeps
         that change one parameter at a time then need a few Newton steps per case instead of a
-        cold start: on saponified PC88A Pr/Nd cascades near the balance point, 11x fewer
-        iterations. A warm start that fails falls back to a cold start; results agree with
-        cold-started ones to the solver tolerance.
+        cold start (``benchmarks/test_bench_sweep.py`` measures both on saponified PC88A
+        Pr/Nd cascades). A warm start that fails falls back to a cold start; results agree
+        with cold-started ones to the solver tolerance.
 
     Returns
     -------
@@ -264,8 +264,7 @@ def solve_many(jobs, tol: float = 1e-12, max_iter: int = 3000,
     chain = 0
     if warm_start and chunksize is not None and int(chunksize) > 1:
         # runs of `chunksize` jobs become the parallel work items, under numba's default
-        # schedule (forcing a chunk size of 1 here tripled the time of a 10,000-case sweep:
-        # it also applies to the array copies inside the loop body)
+        # schedule (a forced chunk size would also apply to the array copies in the loop body)
         chain, chunksize = int(chunksize), None
     old = numba.get_parallel_chunksize() if chunksize is not None else None
     if chunksize is not None:

@@ -323,8 +323,6 @@ class Cascade:
         yin = np.array([org_conc.get(sp, 0.0) + add.get(sp, 0.0) for sp in active])
         z = coef["z"]
         G = tracer(ext_h + ext @ z) if uses_h else np.zeros(nst)
-        if uses_h and not np.any(ext_h > 0) and not np.any(yin > 0):
-            pass  # acid is released by extraction; h stays positive
         return dict(
             arrays=dict(Lout=Lout, Lup=Lup, O=float(O), ext=ext, yin=yin, k0=coef["k0"],
                         kf=coef["kf"], kh=coef["kh"], kfh=coef["kfh"], sc=coef["sc"], z=z,

@@ -277,6 +277,14 @@ def _check_split(model, feed, split, purity, recovery):
             _num(recovery, "recovery", 0.0, 1.0))
 
 
+def _failed_note(n_failed, n_solves) -> str:
+    """Part of an infeasibility message: how many solves did not converge (counted as misses)."""
+    if not n_failed:
+        return ""
+    return (f"; {n_failed} of {n_solves} cascade solves did not converge and were counted as "
+            "misses (re-solve one with Cascade.solve to see why)")
+
+
 def _design_result(best, split, purity, n_solves) -> DesignResult:
     """DesignResult from the winning (key, n, m, O, Sc, result, scores) of a design search; the
     Fenske minimum uses the model's separation factor at the feed stage."""
@@ -330,16 +338,17 @@ def design(model, feed: Stream, organic: Stream, scrub: Stream, split: tuple,
         scrub_flows = F * np.array([0.1, 0.2, 0.3, 0.5])
     for v in list(organic_flows) + list(scrub_flows):
         _num(v, "flow [L/h]", 0.0)
-    n_solves = 0
+    n_solves = n_failed = 0
 
     def run(n, m, O, Sc):
-        nonlocal n_solves
+        nonlocal n_solves, n_failed
         n_solves += 1
         cas = Cascade(model, extraction=n, scrub=m)
         try:
             r = cas.solve(feed=feed, organic=Stream.organic(O, organic.conc_mol_L),
                           scrub=Stream.aqueous(Sc, scrub.conc_mol_L))
         except ConvergenceError:
+            n_failed += 1  # counted as a miss, and reported if nothing is found
             return None
         return r
 
@@ -407,7 +416,8 @@ def design(model, feed: Stream, organic: Stream, scrub: Stream, split: tuple,
         raise ValueError(
             f"infeasible target: no organic flow in {list(organic_flows)} L/h and scrub flow in "
             f"{list(scrub_flows)} L/h reaches purity {purity} and recovery {recovery} for "
-            f"{light}/{heavy} within {max_stages} extraction and {max_stages} scrub stages")
+            f"{light}/{heavy} within {max_stages} extraction and {max_stages} scrub stages"
+            f"{_failed_note(n_failed, n_solves)}")
     return _design_result(best, split, purity, n_solves)
 
 
@@ -475,14 +485,14 @@ def design_balanced(model, feed: Stream, organic: Stream, scrub: Stream, split: 
         raise ValueError("organic_flows must name at least one organic flow [L/h]")
     if int(max_stages) != max_stages or max_stages < 2:
         raise ValueError(f"max_stages={max_stages!r} must be an integer >= 2")
-    n_solves = 0
+    n_solves = n_failed = 0
 
     def stages(k):
         n = max(1, int(round(k / (1.0 + section_ratio))))
         return n, max(1, k - n)
 
     def solve(n, m, O, Sc, x0=None):
-        nonlocal n_solves
+        nonlocal n_solves, n_failed
         cas = Cascade(model, extraction=n, scrub=m)
         kw = dict(feed=feed, organic=Stream.organic(O, organic.conc_mol_L),
                   scrub=Stream.aqueous(Sc, scrub.conc_mol_L), max_iter=max_iter)
@@ -494,6 +504,7 @@ def design_balanced(model, feed: Stream, organic: Stream, scrub: Stream, split: 
                 return cas.solve(initial_guess=guess, **kw)
             except ConvergenceError:
                 continue
+        n_failed += 1  # counted as a miss, and reported if nothing is found
         return None
 
     def scores(r):
@@ -566,5 +577,6 @@ def design_balanced(model, feed: Stream, organic: Stream, scrub: Stream, split: 
         raise ValueError(
             f"infeasible target: no organic flow in {organic_flows} L/h balances {light}/{heavy} "
             f"to purity {purity} and recovery {recovery} within {max_stages} stages and scrub "
-            f"flows {lo_b}-{hi_b} L/h (best balanced purity reached {best_seen:.5f})")
+            f"flows {lo_b}-{hi_b} L/h (best balanced purity reached {best_seen:.5f})"
+            f"{_failed_note(n_failed, n_solves)}")
     return _design_result(best, split, purity, n_solves)
