@@ -25,7 +25,7 @@ from ._validate import InputError, as_number, check_output_file
 from .parallel import EXECUTORS, WorkerPool, progress_bar
 
 __all__ = ["sweep", "sx_sweep", "grid_cases", "lhs_cases", "parse_param_spec", "count_cases",
-           "run_case", "save", "plot_map", "pareto_front", "plot_pareto", "EXECUTORS",
+           "run_case", "save", "plot_map", "pareto_front", "plot_pareto", "save_plots", "EXECUTORS",
            "MAX_CASES", "SweepInterrupted"]
 
 #: Largest number of cases a sweep accepts (checked before any case is built).
@@ -446,3 +446,44 @@ def plot_pareto(df: pd.DataFrame, cost: str, benefit: str, feasible=None, ax=Non
     ax.set_ylabel(benefit)
     ax.legend(fontsize=7)
     return fig
+
+
+def save_plots(df: pd.DataFrame, directory) -> list:
+    """Purity/recovery maps over the first two swept parameters (99.5 % contour) and the Pareto
+    front cost vs recovery among cases meeting 99.5 % purity, as PNG files in ``directory``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    first = list(df.columns).index("converged")
+    swept = [c for c in df.columns[:first] if df[c].nunique() > 1]
+    paths = []
+    if len(swept) >= 2:
+        x, y = swept[:2]
+        for z in [c for c in df.columns if c.startswith(("purity ", "recovery "))]:
+            if df[z].notna().sum() == 0:
+                continue
+            fig = plot_map(df, x, y, z)
+            p = out / f"map_{_slug(z)}.png"
+            fig.savefig(p, dpi=110, bbox_inches="tight")
+            plt.close(fig)
+            paths.append(p)
+    cost = "cost [USD/kg oxide]"
+    if cost in df.columns and "all products meet 99.5 %" in df.columns:
+        feas = df["all products meet 99.5 %"].fillna(False).astype(bool)
+        for rec in [c for c in df.columns if c.startswith("recovery ")]:
+            fig = plot_pareto(df, cost, rec, feasible=feas)
+            p = out / f"pareto_{_slug(rec)}.png"
+            fig.savefig(p, dpi=110, bbox_inches="tight")
+            plt.close(fig)
+            paths.append(p)
+    return paths
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9]+", "_", text.split("[")[0]).strip("_")
