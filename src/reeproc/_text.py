@@ -3,16 +3,35 @@ from __future__ import annotations
 
 import textwrap
 
-__all__ = ["clip", "wrap", "readable_table"]
+__all__ = ["clip", "wrap", "paragraphs", "readable_table"]
+
+
+def paragraphs(lines) -> list[str]:
+    """Join hard-wrapped lines into paragraphs: a line starts a new paragraph when the previous
+    one ends a sentence ('.', ':') and it starts with a capital letter, a bullet or a heading."""
+    out: list[str] = []
+    for line in lines:
+        line = line.strip()
+        if not line:
+            continue
+        starts_new = not out or (out[-1].endswith((".", ":", ")")) and
+                                 (line[:1].isupper() or line[:1] in "-*#"))
+        if starts_new:
+            out.append(line)
+        else:
+            out[-1] += " " + line
+    return out
 
 
 def clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[:max(width - 3, 10)] + "..."
 
 
-def wrap(text: str, width: int, prefix: str = "", indent: str = "") -> str:
-    return textwrap.fill(text, width=max(width, 40), initial_indent=prefix,
-                         subsequent_indent=prefix + indent) or prefix.rstrip()
+def wrap(text: str, width: int, first: str = "", rest: str = "") -> str:
+    """``text`` filled to ``width``; the first line starts with ``first``, the others with
+    ``rest``."""
+    return textwrap.fill(text, width=max(width, 40), initial_indent=first,
+                         subsequent_indent=rest) or first.rstrip()
 
 
 def readable_table(df, width: int) -> str:

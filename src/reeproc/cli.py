@@ -194,7 +194,7 @@ def _data_args(p):
 @command("data", "list property-data tables, or print one with its sources", _data_args)
 def _cmd_data(args) -> int:
     from . import data
-    from ._text import clip, readable_table, wrap
+    from ._text import clip, paragraphs, readable_table, wrap
 
     width = shutil.get_terminal_size((100, 24)).columns
     if not args.table:
@@ -211,8 +211,8 @@ def _cmd_data(args) -> int:
         sys.stdout.write(data.table_path(args.table).read_text(encoding="utf-8-sig"))
         return EXIT_OK
     print(f"# {df.attrs['path']}")
-    for line in data.table_notes(args.table):
-        print(wrap(line, width, "# "))
+    for text in paragraphs(data.table_notes(args.table)):
+        print(wrap(text, width, "# ", "#   "))
     print(readable_table(df, width))
     return EXIT_OK
 
