@@ -354,3 +354,21 @@ def test_subprocess_ctrl_c_keeps_the_cases_done(tmp_path):
     df = pd.read_csv(out, index_col="case")
     n = int(err.split("interrupted after ")[1].split()[0])
     assert len(df) == n > 0 and list(df.index) == list(range(n))
+
+
+def test_progress_bars_on_long_commands_and_quiet(capsys):
+    from reeproc.optimise import monte_carlo, optimise
+    from reeproc.sweep import sweep
+
+    sweep(TOY, {"recycle_fraction": [0.1, 0.2, 0.3]}, executor="serial", progress=True)
+    err = capsys.readouterr().err
+    assert "sweep" in err and "3/3" in err
+    optimise(TOY, {"recycle_fraction": (0.0, 0.9)}, objective="mass Nd product [kg/h]",
+             purity_min=0.0, maxiter=1, popsize=2, local_maxfev=0, progress=True)
+    err = capsys.readouterr().err
+    assert "optimise" in err and "solve" in err and "best" in err
+    monte_carlo(TOY, {}, uncertain={"feed_L_h": ("uniform", 1, 2)}, property_data=False, n=3,
+                executor="serial", progress=True)
+    assert "3/3" in capsys.readouterr().err
+    rc, out, err = cli(capsys, "sweep", TOY, "--param", "recycle_fraction=0.1,0.2", "--quiet")
+    assert rc == 0 and err == ""
