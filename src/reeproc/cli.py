@@ -335,12 +335,11 @@ def _cmd_sweep(args) -> int:
                    workers=args.workers, executor=args.executor, scheduler=args.scheduler,
                    progress=_progress(args), seed=args.seed, out=out)
     except SweepInterrupted as exc:
-        where = f"; kept in {exc.path}" if exc.path else ""
-        print(f"reeproc: interrupted after {len(exc.results)} of {exc.total} cases{where}",
-              file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _interrupted(exc, "cases")
     n_fail = int((~df["converged"].astype(bool)).sum())
-    print(_sweep_summary(df))
+    from .sweep import summary_table
+
+    print(summary_table(df, width=shutil.get_terminal_size((120, 24)).columns))
     print(f"\n{len(df)} cases, {n_fail} failed or not converged; wrote {out}")
     if plot_dir is not None:
         from .sweep import save_plots
@@ -362,6 +361,14 @@ def _check_values(script, grid: dict, lhs: dict | None) -> None:
             check_params({name: params[name]}, {name: v})
 
 
+def _interrupted(exc, what: str) -> int:
+    """One line for a Ctrl-C: how much was done and where it was kept."""
+    where = f"; kept in {exc.path}" if exc.path else ""
+    of = f" of {exc.total}" if exc.total != len(exc.results) else ""
+    print(f"reeproc: interrupted after {len(exc.results)}{of} {what}{where}", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
 def _split_spec(spec: str):
     from .sweep import _DATA_KEY
 
@@ -372,22 +379,6 @@ def _split_spec(spec: str):
     if not sep or not name.strip():
         raise CommandError(f"--param '{spec}' must look like NAME=low:high")
     return name.strip(), rhs
-
-
-def _sweep_summary(df, rows: int = 12) -> str:
-    """The swept parameters, convergence, purities, recoveries and cost of the first cases."""
-    import pandas as pd
-
-    first = list(df.columns).index("converged") if "converged" in df.columns else len(df.columns)
-    keep = list(df.columns[:first + 1]) + [
-        c for c in df.columns if c.startswith(("purity ", "recovery ", "cost "))]
-    t = df[keep].head(rows)
-    width = shutil.get_terminal_size((120, 24)).columns
-    with pd.option_context("display.float_format", "{:.5g}".format):
-        text = t.to_string(line_width=width)
-    if len(df) > rows:
-        text += f"\n... ({len(df) - rows} more cases in the output file)"
-    return text
 
 
 def _optimise_args(p):
@@ -444,6 +435,7 @@ def _cmd_optimise(args) -> int:
     from ._validate import as_number
     from .flowsheet.script import load_script
     from .optimise import optimise
+    from .sweep import SweepInterrupted
 
     load_script(args.flowsheet)
     variables = _variables(args)
@@ -454,11 +446,15 @@ def _cmd_optimise(args) -> int:
             raise CommandError(f"--recovery expects EL=MIN, got '{it}'")
         rec[el.strip()] = as_number(f"--recovery {el.strip()}", v, low=0.0, high=1.0)
     _check_outputs(files=[("--out", args.out, (".csv", ".parquet"), True)])
-    res = optimise(args.flowsheet, variables, objective=args.objective, purity_min=args.purity,
-                   recovery_min=rec or None, fixed=_assignments(args.set),
-                   maxiter=args.maxiter, popsize=args.popsize, seed=args.seed,
-                   workers=args.workers, executor=args.executor, scheduler=args.scheduler,
-                   progress=_progress(args))
+    try:
+        res = optimise(args.flowsheet, variables, objective=args.objective,
+                       purity_min=args.purity, recovery_min=rec or None,
+                       fixed=_assignments(args.set), maxiter=args.maxiter,
+                       popsize=args.popsize, seed=args.seed, workers=args.workers,
+                       executor=args.executor, scheduler=args.scheduler,
+                       progress=_progress(args), out=args.out)
+    except SweepInterrupted as exc:
+        return _interrupted(exc, "flowsheet solves")
     print(res.message)
     print(f"{'feasible' if res.feasible else 'NOT feasible'}; objective {res.objective:.6g}")
     for k, v in res.x.items():
@@ -467,9 +463,6 @@ def _cmd_optimise(args) -> int:
         if k.startswith(("purity ", "recovery ", "cost ")):
             print(f"  {k}: {v:.6g}")
     if args.out:
-        from .sweep import save
-
-        save(res.history, args.out)
         print(f"wrote every evaluated case to {args.out}")
     return EXIT_OK if res.feasible else EXIT_TARGET_MISSED
 
@@ -500,10 +493,7 @@ def _cmd_montecarlo(args) -> int:
                           scheduler=args.scheduler, purity_min=args.purity,
                           progress=_progress(args), out=args.out)
     except SweepInterrupted as exc:
-        where = f"; kept in {exc.path}" if exc.path else ""
-        print(f"reeproc: interrupted after {len(exc.results)} of {exc.total} samples{where}",
-              file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _interrupted(exc, "samples")
     import pandas as pd
 
     with pd.option_context("display.width", 200, "display.max_columns", 20):

@@ -23,7 +23,7 @@ from ._validate import InputError, as_number
 from .flowsheet.report import PURITY_TARGET
 from .flowsheet.script import check_params, script_parameters
 from .parallel import WorkerPool, progress_bar
-from .sweep import MAX_CASES, run_case, sweep
+from .sweep import MAX_CASES, SweepInterrupted, run_case, save, sweep
 
 __all__ = ["optimise", "OptimiseResult", "monte_carlo", "MonteCarloResult", "property_uncertainty"]
 
@@ -87,7 +87,8 @@ def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_
              recovery_min: dict | None = None, fixed: dict | None = None, maxiter: int = 30,
              popsize: int = 8, seed: int = 0, tol: float = 1e-6, polish: bool = False,
              local_maxfev: int = 40, workers: int = 1, executor: str = "processes",
-             scheduler: str | None = None, progress: bool | None = False) -> OptimiseResult:
+             scheduler: str | None = None, progress: bool | None = False,
+             out=None) -> OptimiseResult:
     """Find the operating point that minimises ``objective`` subject to purity and recovery.
 
     Parameters
@@ -120,6 +121,10 @@ def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_
         one by one in this process (immediate updating).
     progress : bool, optional
         Progress bar on stderr counting flowsheet solves, with the best feasible objective.
+    out : str or Path, optional
+        File (.csv or .parquet) for every evaluated case, checked before the first solve and
+        rewritten after every generation; a Ctrl-C writes the cases evaluated and raises
+        :class:`reeproc.sweep.SweepInterrupted`.
 
     Returns
     -------
@@ -133,6 +138,10 @@ def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_
     recovery_min = {el: as_number(f"recovery_min[{el}]", v, low=0.0, high=1.0)
                     for el, v in (recovery_min or {}).items()}
     maxiter = as_number("maxiter", maxiter, low=1, integer=True)
+    if out is not None:
+        from ._validate import check_output_file
+
+        out = check_output_file("optimise output", out, (".csv", ".parquet"), create_parent=True)
     popsize = as_number("popsize", popsize, low=1, integer=True)
     local_maxfev = as_number("local_maxfev", local_maxfev, low=0, integer=True)
     script = str(Path(script).resolve())
@@ -224,12 +233,22 @@ def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_
         else:
             de = dict(func=f_many, constraints=[NonlinearConstraint(g_many, -np.inf, 0.0)],
                       updating="deferred", vectorized=True)
-        res = differential_evolution(
-            bounds=[bounds[k] for k in names], integrality=integer, maxiter=maxiter,
-            popsize=popsize, seed=seed, tol=tol, polish=polish, **de)
-        n_de = len(rows)
-        _refine(names, bounds, integer, rows, f, g, evaluate, local_maxfev, purity_min,
-                recovery_min, objective, stage_params)
+        def checkpoint(*_):
+            if out is not None and rows:
+                save(pd.DataFrame(rows), out)
+
+        try:
+            res = differential_evolution(
+                bounds=[bounds[k] for k in names], integrality=integer, maxiter=maxiter,
+                popsize=popsize, seed=seed, tol=tol, polish=polish, callback=checkpoint, **de)
+            n_de = len(rows)
+            _refine(names, bounds, integer, rows, f, g, evaluate, local_maxfev, purity_min,
+                    recovery_min, objective, stage_params)
+        except KeyboardInterrupt:
+            checkpoint()
+            raise SweepInterrupted(pd.DataFrame(rows), len(rows),
+                                   out if out is not None and rows else None) from None
+        checkpoint()
     hist = pd.DataFrame(rows)
     best, best_val, best_feasible = None, math.inf, False
     least_bad, least_v = None, math.inf

@@ -25,7 +25,7 @@ from ._validate import InputError, as_number, check_output_file
 from .parallel import EXECUTORS, WorkerPool, progress_bar
 
 __all__ = ["sweep", "sx_sweep", "grid_cases", "lhs_cases", "parse_param_spec", "count_cases",
-           "run_case", "save", "plot_map", "pareto_front", "plot_pareto", "save_plots", "EXECUTORS",
+           "run_case", "save", "plot_map", "pareto_front", "plot_pareto", "save_plots", "summary_table", "EXECUTORS",
            "MAX_CASES", "SweepInterrupted"]
 
 #: Largest number of cases a sweep accepts (checked before any case is built).
@@ -288,6 +288,19 @@ def sweep(script, grid: dict | None = None, *, lhs: dict | None = None, n_lhs: i
     if out is not None:
         save(df, out)
     return df
+
+
+def summary_table(df: pd.DataFrame, rows: int = 12, width: int = 120) -> str:
+    """The swept parameters, convergence, purities, recoveries and cost of the first cases."""
+    first = list(df.columns).index("converged") if "converged" in df.columns else len(df.columns)
+    keep = list(df.columns[:first + 1]) + [
+        c for c in df.columns if c.startswith(("purity ", "recovery ", "cost "))]
+    t = df[keep].head(rows)
+    with pd.option_context("display.float_format", "{:.5g}".format):
+        text = t.to_string(line_width=width)
+    if len(df) > rows:
+        text += f"\n... ({len(df) - rows} more cases in the output file)"
+    return text
 
 
 def save(df: pd.DataFrame, path) -> Path:
