@@ -131,7 +131,7 @@ class WorkerPool:
                                      f"({type(exc).__name__}: {exc})") from None
             else:
                 self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
-                                             processes=True, dashboard_address=None,
+                                             processes=True, dashboard_address=":0",
                                              host="127.0.0.1", silence_logs=logging.ERROR)
                 self._client = self._cluster.get_client()
         except BaseException:
