@@ -175,6 +175,7 @@ def test_grid_of_1e10_cases_refused_before_allocation():
     (["montecarlo", TOY, "--purity", "-1"], ["--purity", "[0, 1]"]),
     (["montecarlo", TOY, "-n", "0"], ["-n", ">= 1"]),
     (["montecarlo", TOY, "-n", "2.5"], ["-n", "integer"]),
+    (["montecarlo", TOY, "--set", "recycle_fraction=abc"], ["recycle_fraction", "'abc'"]),
     (["run", TOY, "--set", "recycle_fraction=abc"], ["recycle_fraction", "'abc'"]),
     (["run", TOY, "--set", "recycle_fraction=True"], ["recycle_fraction", "'True'"]),
     (["run", TOY, "--set", "recycle_fraction=2"], ["recycle_fraction", "in [0, 1]", "got 2"]),

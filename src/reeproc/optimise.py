@@ -382,6 +382,7 @@ def monte_carlo(script, design: dict, uncertain: dict | None = None, n: int = 20
     """
     n = as_number("n (samples)", n, low=1, high=MAX_CASES, integer=True)
     purity_min = as_number("purity_min", purity_min, low=0.0, high=1.0)
+    check_params(script_parameters(script), dict(design))  # refuse a bad design before sampling
     spec = dict(uncertain or {})
     if property_data is True:
         spec.update(property_uncertainty())
