@@ -205,6 +205,20 @@ def test_user_tables_overlay_with_use(tmp_path):
         assert t.attrs["path"] == str(d.resolve() / "reagents.csv")
         assert load_table("elements").attrs["path"].startswith(str(data.data_dir()))
     assert load_table("reagents").set_index("reagent").loc["HCl", "price__USD_kg"] == base
+    # a user table changes what a flowsheet computes: HCl at 0.50 instead of 0.25 USD/kg
+    from pathlib import Path
+
+    from reeproc.flowsheet import run
+
+    ref = Path(__file__).resolve().parents[1] / "flowsheets" / "ndfeb_long_loop.py"
+    cost = run(ref).economics()
+    with data.use(d):
+        dearer = run(ref).economics()
+    def hcl(e):
+        return float(e["breakdown"].set_index("item").loc["HCl", "cost [USD/h]"])
+
+    assert hcl(dearer) == pytest.approx(2 * hcl(cost), rel=1e-9)
+    assert dearer["cost_USD_h"] == pytest.approx(cost["cost_USD_h"] + hcl(cost), rel=1e-9)
     # the same rules hold for user tables
     (d / "reagents.csv").write_text("reagent,price__USD_kg,source,confidence\nHCl,-1,me,estimated\n")
     with data.use(d):
@@ -215,8 +229,8 @@ def test_user_tables_overlay_with_use(tmp_path):
 
 
 def test_user_tables_through_environment_variable(tmp_path):
-    """REEPROC_DATA_PATH works from any directory, i.e. with an installed package too, and
-    changes what a flowsheet computes (the HCl price enters the operating cost)."""
+    """REEPROC_DATA_PATH is read by the package itself (from any directory, as with an installed
+    package), and a folder that is not there is refused in one line."""
     d = _reagents_copy(tmp_path, "2.5")
     code = ("from reeproc.data import load_table;"
             "t = load_table('reagents');"
