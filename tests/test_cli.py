@@ -63,6 +63,8 @@ BAD_SCRIPTS = {
     "build TypeError": (TOY_HEAD + "def build(recycle_fraction, feed_L_h, fail):\n"
                         "    return len(3)\n", ["line", "build() raised TypeError"]),
     "solve options": (TOY.read_text() + "\nSOLVE_OPTIONS = [1]\n", ["SOLVE_OPTIONS must be a dict"]),
+    "exits": ("import sys\nsys.exit(3)\n", ["line 2", "called sys.exit(3)"]),
+    "null bytes": ("PARAMETERS = {}\x00\n", ["fs.py"]),
 }
 
 
@@ -159,7 +161,7 @@ def test_grid_of_1e10_cases_refused_before_allocation():
     (["sweep", TOY, "--lhs", "5", "--param", "recycle_fraction=0.1,0.2"], ["with --lhs"]),
     (["sweep", TOY, "--lhs", "5", "--param", "recycle_fraction=0:1:0.1"], ["with --lhs"]),
     (["sweep", TOY, "--lhs", "0", "--param", "recycle_fraction=0:1"], ["--lhs", ">= 1"]),
-    (["sweep", TOY, "--param", "feed_L_h=1,2", "--workers", "0"], ["--workers", ">= 1"]),
+    (["sweep", TOY, "--param", "feed_L_h=1,2", "--workers", "0"], ["--workers", "in [1, "]),
     (["sweep", TOY, "--param", "feed_L_h=1,2", "--workers", "two"], ["--workers", "'two'"]),
     (["sweep", TOY, "--param", "data:mul:nope[a=b]:x__1=1,x"], ["must be a number", "'x'"]),
     (["optimise", TOY, "--var", "recycle_fraction=0.1:"], ["--var recycle_fraction high", "''"]),
@@ -171,8 +173,15 @@ def test_grid_of_1e10_cases_refused_before_allocation():
     (["optimise", TOY, "--var", "recycle_fraction", "--purity", "True"], ["--purity", "'True'"]),
     (["optimise", TOY, "--var", "recycle_fraction", "--recovery", "Nd=abc"], ["--recovery Nd"]),
     (["optimise", TOY, "--var", "recycle_fraction", "--recovery", "Nd=1.5"], ["[0, 1]"]),
-    (["optimise", TOY, "--var", "recycle_fraction", "--maxiter", "-5"], ["--maxiter", ">= 1"]),
+    (["optimise", TOY, "--var", "recycle_fraction", "--maxiter", "-5"], ["--maxiter", "in [1, 100000]"]),
     (["montecarlo", TOY, "--purity", "-1"], ["--purity", "[0, 1]"]),
+    (["montecarlo", TOY, "--workers", "1000000"], ["--workers", "[1, "]),
+    (["montecarlo", TOY, "--scheduler", "tcp://127.0.0.1:9"], ["needs executor 'dask'"]),
+    (["optimise", TOY, "--var", "recycle_fraction", "--popsize", "1e9"], ["--popsize", "1000"]),
+    (["sweep", TOY, "--param", "recycle_fraction=0:1:1e-320"], ["more than 100,000 values"]),
+    (["sweep", TOY, "--param", "recycle_fraction=1e400:2:1"], ["start of", "not finite"]),
+    (["run", TOY, "--set", "recycle_fraction=nan"], ["recycle_fraction", "not finite"]),
+    (["run", "."], ["is a folder"]),
     (["montecarlo", TOY, "-n", "0"], ["-n", ">= 1"]),
     (["montecarlo", TOY, "-n", "2.5"], ["-n", "integer"]),
     (["montecarlo", TOY, "--set", "recycle_fraction=abc"], ["recycle_fraction", "'abc'"]),

@@ -91,7 +91,10 @@ def _set_arg(p, help="override a flowsheet parameter (see 'reeproc params'); rep
 
 
 def _parallel_args(p, what="cases"):
-    p.add_argument("--workers", type=_number("--workers", low=1, integer=True), default=1,
+    from .parallel import MAX_WORKERS
+
+    p.add_argument("--workers", type=_number("--workers", low=1, high=MAX_WORKERS, integer=True),
+                   default=1,
                    help=f"worker processes (or Dask workers) solving {what} in parallel")
     p.add_argument("--executor", choices=["processes", "dask", "serial"], default="processes")
     p.add_argument("--scheduler", metavar="ADDRESS",
@@ -391,9 +394,11 @@ def _optimise_args(p):
     p.add_argument("--recovery", action="append", metavar="EL=MIN",
                    help="minimum recovery of an element [-], 0..1 (repeat)")
     _set_arg(p, help="fixed parameter NAME=VALUE (repeat)")
-    p.add_argument("--maxiter", type=_number("--maxiter", low=1, integer=True), default=30,
+    p.add_argument("--maxiter", type=_number("--maxiter", low=1, high=100_000, integer=True),
+                   default=30,
                    help="differential-evolution generations")
-    p.add_argument("--popsize", type=_number("--popsize", low=1, integer=True), default=8,
+    p.add_argument("--popsize", type=_number("--popsize", low=1, high=1000, integer=True),
+                   default=8,
                    help="population per variable")
     p.add_argument("--seed", type=_number("--seed", low=0, integer=True), default=0)
     p.add_argument("--out", metavar="FILE", help="every evaluated case (.csv or .parquet)")

@@ -137,12 +137,12 @@ def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_
     purity_min = as_number("purity_min", purity_min, low=0.0, high=1.0)
     recovery_min = {el: as_number(f"recovery_min[{el}]", v, low=0.0, high=1.0)
                     for el, v in (recovery_min or {}).items()}
-    maxiter = as_number("maxiter", maxiter, low=1, integer=True)
+    maxiter = as_number("maxiter", maxiter, low=1, high=100_000, integer=True)
     if out is not None:
         from ._validate import check_output_file
 
         out = check_output_file("optimise output", out, (".csv", ".parquet"), create_parent=True)
-    popsize = as_number("popsize", popsize, low=1, integer=True)
+    popsize = as_number("popsize", popsize, low=1, high=1000, integer=True)
     local_maxfev = as_number("local_maxfev", local_maxfev, low=0, integer=True)
     script = str(Path(script).resolve())
     params = script_parameters(script)

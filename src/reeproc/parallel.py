@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import sys
 
@@ -25,6 +26,9 @@ from ._validate import InputError, as_number
 __all__ = ["EXECUTORS", "progress_bar", "WorkerPool"]
 
 EXECUTORS = ("processes", "dask", "serial")
+
+#: Most worker processes a pool starts: 8 per CPU core of this machine (at least 16).
+MAX_WORKERS = max(16, 8 * (os.cpu_count() or 1))
 
 
 def progress_bar(total=None, desc: str | None = None, unit: str = "case", enabled=None):
@@ -90,7 +94,10 @@ class WorkerPool:
     def __init__(self, workers: int = 1, executor: str = "processes", scheduler: str | None = None):
         if executor not in EXECUTORS:
             raise InputError(f"executor must be one of {EXECUTORS}, got {executor!r}")
-        self.workers = as_number("workers", workers, low=1, integer=True)
+        self.workers = as_number("workers", workers, low=1, high=MAX_WORKERS, integer=True)
+        if scheduler and executor != "dask":
+            raise InputError(f"a Dask scheduler address ({scheduler}) needs executor 'dask', "
+                             f"not {executor!r}")
         self.executor = executor
         self.scheduler = scheduler
         self._pool = self._client = self._cluster = None

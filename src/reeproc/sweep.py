@@ -68,9 +68,10 @@ def parse_param_spec(spec: str) -> dict:
         a, b, step = (_number(name, x, w) for x, w in zip(parts, ("start", "stop", "step")))
         if step == 0 or (b - a) * step < 0:
             raise InputError(f"step {step:g} cannot go from {a:g} to {b:g} for '{name}'")
-        n = int(math.floor((b - a) / step + 1e-9)) + 1
-        if n > 100_000:
-            raise InputError(f"range for '{name}' has {n:,} values (> 100,000)")
+        n_float = (b - a) / step + 1.0
+        if not math.isfinite(n_float) or n_float > 100_000:
+            raise InputError(f"range '{rhs}' for '{name}' has more than 100,000 values")
+        n = int(math.floor(n_float - 1.0 + 1e-9)) + 1
         values = [a + i * step for i in range(n)]
     else:
         values = []
@@ -90,6 +91,9 @@ def parse_param_spec(spec: str) -> dict:
 def count_cases(grid: dict | None = None, n_lhs: int = 0) -> int:
     """Number of cases of a grid (times ``n_lhs`` when a Latin-hypercube sample is crossed
     with it), computed without building them."""
+    for k, v in (grid or {}).items():
+        if isinstance(v, (str, bytes)) or not hasattr(v, "__len__"):
+            raise InputError(f"grid values of '{k}' must be a list of values, got {v!r}")
     n = math.prod(len(v) for v in (grid or {}).values()) if grid else 1
     return n * (int(n_lhs) if n_lhs else 1)
 
@@ -107,8 +111,8 @@ def lhs_cases(bounds: dict, n: int, seed: int = 0, integer=()) -> list[dict]:
     """
     n = as_number("LHS sample size", n, low=1, high=MAX_CASES, integer=True)
     names = list(bounds)
-    lo = np.array([bounds[k][0] for k in names], float)
-    hi = np.array([bounds[k][1] for k in names], float)
+    lo = np.array([as_number(f"LHS lower bound of '{k}'", bounds[k][0]) for k in names])
+    hi = np.array([as_number(f"LHS upper bound of '{k}'", bounds[k][1]) for k in names])
     if np.any(hi < lo):
         raise InputError(f"LHS bounds must have low <= high: {bounds}")
     from scipy.stats import qmc  # imported here only: it costs ~0.3 s

@@ -99,6 +99,8 @@ def load_script(path):
         ``build`` and ``PARAMETERS`` (a dict of :class:`Param`).
     """
     p = Path(path).resolve()
+    if p.is_dir():
+        raise ScriptError(f"flowsheet script '{path}' is a folder; give a .py file")
     if not p.is_file():
         raise ScriptError(f"flowsheet script '{path}' does not exist")
     if p.suffix != ".py":
@@ -120,6 +122,11 @@ def load_script(path):
             sys.modules.pop(name, None)
             raise ScriptError(f"flowsheet script '{path}' line {exc.lineno}: {exc.msg} "
                               f"({_HINT})") from None
+        except SystemExit as exc:
+            sys.modules.pop(name, None)
+            raise ScriptError(f"flowsheet script '{path}'{_script_line(exc, p)} called "
+                              f"sys.exit({exc.code!r}) while loading; guard it with "
+                              "if __name__ == '__main__'") from None
         except Exception as exc:  # anything the script's own code raises while loading
             sys.modules.pop(name, None)
             raise ScriptError(f"flowsheet script '{path}'{_script_line(exc, p)} failed to load: "
