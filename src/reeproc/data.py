@@ -48,6 +48,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ._validate import as_number
+
 __all__ = [
     "DataError",
     "MissingDataError",
@@ -179,6 +181,8 @@ class use:  # noqa: N801 - used like a function
     def __init__(self, *paths):
         dirs = []
         for p in paths:
+            if not isinstance(p, (str, os.PathLike)):
+                raise DataError(f"reeproc.data.use: {p!r} is not a folder path")
             d = Path(p).expanduser()
             if not d.is_dir():
                 raise DataError(f"reeproc.data.use: '{p}' is not a directory")
@@ -511,8 +515,9 @@ def perturbed(perturbations):
     parsed = []
     for key, value in perturbations.items():
         table, match, column, kind = parse_perturbation_key(key)
+        value = as_number(f"perturbation {key}", value)
         _apply_override(_load_cached(table), table, match, column, kind, value)  # validate
-        parsed.append((table, (match, column, kind, float(value))))
+        parsed.append((table, (match, column, kind, value)))
     saved = {k: list(v) for k, v in _OVERRIDES.items()}
     try:
         for table, ov in parsed:
