@@ -382,3 +382,12 @@ def test_progress_bars_on_long_commands_and_quiet(capsys):
     assert "3/3" in capsys.readouterr().err
     rc, out, err = cli(capsys, "sweep", TOY, "--param", "recycle_fraction=0.1,0.2", "--quiet")
     assert rc == 0 and err == ""
+
+
+def test_subprocess_dask_sweep_shuts_down_quietly(tmp_path):
+    pytest.importorskip("dask.distributed")
+    r = _reeproc("sweep", TOY, "--param", "feed_L_h=1,2,3", "--executor", "dask", "--workers",
+                 "2", "--quiet", "--out", tmp_path / "s.csv", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.strip() == "", r.stderr  # no nanny 'killing' warnings, no port warnings
+    assert len(pd.read_csv(tmp_path / "s.csv")) == 3
