@@ -391,3 +391,12 @@ def test_subprocess_dask_sweep_shuts_down_quietly(tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stderr.strip() == "", r.stderr  # no nanny 'killing' warnings, no port warnings
     assert len(pd.read_csv(tmp_path / "s.csv")) == 3
+
+
+def test_help_imports_nothing_heavy():
+    """`reeproc --help` (and importing reeproc) loads no numpy, pandas, numba or scipy."""
+    code = ("import sys, reeproc, reeproc.cli; reeproc.cli.build_parser(); "
+            "print([m for m in ('numpy', 'pandas', 'numba', 'scipy', 'matplotlib') "
+            "if m in sys.modules])")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "[]"
