@@ -1,12 +1,169 @@
-"""The ``reeproc`` command line."""
+"""The ``reeproc`` command line.
+
+Flowsheet scripts are Python files and run as such: ``reeproc run script.py`` executes the
+script's code with your rights, like ``python script.py``. Run only scripts you trust.
+
+Exit codes: 0 solved and balanced (whatever the purity); 1 an optimisation found no design that
+meets its targets; 2 usage or input error (a bad option, value, file or path); 3 no convergence
+or a balance audit failure; 70 an internal error (a bug: please report it, with ``--traceback``);
+130 interrupted (Ctrl-C; a sweep keeps the cases done). Every error is one line on stderr.
+
+Adding a command: write ``_cmd_NAME(args) -> int`` and its parser setup ``_NAME_args(p)``, and
+register both with ``@command("NAME", "help text", _NAME_args)``. Raise ``ValueError`` (or
+:class:`reeproc._validate.InputError`) for bad input; :func:`main` turns every exception into one
+line and an exit code.
+"""
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
+from pathlib import Path
 
 from ._version import __version__
 
+EXIT_OK, EXIT_TARGET_MISSED, EXIT_INPUT, EXIT_FAILED, EXIT_BUG = 0, 1, 2, 3, 70
+EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141
 
+SCRIPT_NOTE = ("Flowsheet scripts are Python files and run as such (like 'python script.py'):\n"
+               "run only scripts you trust.")
+
+_COMMANDS: list = []
+
+
+class CommandError(Exception):
+    """A refusal by a command, with its exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_INPUT):
+        super().__init__(message)
+        self.code = code
+
+
+def command(name: str, help: str, setup):
+    """Register ``fn(args) -> int`` as subcommand ``name``; ``setup(parser)`` adds its options."""
+    def deco(fn):
+        _COMMANDS.append((name, help, setup, fn))
+        return fn
+    return deco
+
+
+# ------------------------------------------------------------------ parser pieces
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line: 'reeproc run: error: ... (see reeproc run --help)'."""
+
+    def error(self, message):
+        self.exit(EXIT_INPUT, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Shows '(default: X)' after every option that has a default worth showing."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if ("%(default)" not in text and action.option_strings and default is not None
+                and default is not False and default is not argparse.SUPPRESS):
+            text += " (default: %(default)s)"
+        return text
+
+
+def _number(option: str, low=None, high=None, integer=False, low_open=False):
+    """argparse ``type=`` that parses a number and names the option in the refusal."""
+    from ._validate import InputError, as_number
+
+    def parse(text):
+        try:
+            return as_number(option, text, low=low, high=high, integer=integer,
+                             low_open=low_open)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc).replace(f"{option} ", "", 1)) from None
+    parse.__name__ = "number"
+    return parse
+
+
+def _flowsheet_arg(p):
+    p.add_argument("flowsheet", help="flowsheet script (Python), e.g. flowsheets/ndfeb_long_loop.py")
+
+
+def _set_arg(p, help="override a flowsheet parameter (see 'reeproc params'); repeat"):
+    p.add_argument("--set", action="append", metavar="NAME=VALUE", help=help)
+
+
+def _parallel_args(p, what="cases"):
+    from .parallel import MAX_WORKERS
+
+    p.add_argument("--workers", type=_number("--workers", low=1, high=MAX_WORKERS, integer=True),
+                   default=1,
+                   help=f"worker processes (or Dask workers) solving {what} in parallel")
+    p.add_argument("--executor", choices=["processes", "dask", "serial"], default="processes")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="address of a running Dask scheduler (tcp://host:8786); "
+                        "a local cluster without it")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _progress(args):
+    """Progress bar: off with --quiet, else when stderr is a terminal."""
+    return False if args.quiet else None
+
+
+def _assignments(items, option="--set") -> dict:
+    """NAME=VALUE pairs; numbers as float, other text kept for text parameters (the flowsheet's
+    Param check names the parameter when a number is needed)."""
+    out = {}
+    for it in items or []:
+        name, sep, value = it.partition("=")
+        if not sep or not name.strip():
+            raise CommandError(f"{option} expects NAME=VALUE, got '{it}'")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            out[name.strip()] = value.strip()
+    return out
+
+
+def _check_outputs(out_dir=None, files=(), plot_dir=None):
+    """Check every output path before any work starts (nothing is created here).
+
+    ``files``: (option, path, suffixes, create_parent) tuples; a file directly inside
+    ``out_dir`` may have its folder created.
+    """
+    from ._validate import check_output_dir, check_output_file
+
+    if out_dir:
+        check_output_dir("--out", out_dir)
+    for option, path, suffixes, create in files:
+        if path:
+            inside_out = out_dir and Path(path).absolute().parent == Path(out_dir).absolute()
+            check_output_file(option, path, suffixes, create_parent=bool(create or inside_out))
+    if plot_dir:
+        check_output_dir("--plot", plot_dir)
+
+
+def _status(res) -> tuple[bool, str]:
+    """(ok, word) for a flowsheet result: ``res.status`` where the result has one, else
+    converged and the element audit within tolerance."""
+    status = getattr(res, "status", None)
+    if status is not None:
+        word = str(status)
+        return word.upper() in ("CONVERGED", "SOLVED", "OK"), word
+    ok = bool(res.converged) and not (res.max_balance_error > AUDIT_TOL)
+    return ok, "CONVERGED" if ok else ("NOT CONVERGED" if not res.converged else "AUDIT FAILED")
+
+
+#: Largest relative element-balance error accepted when the result carries no status.
+AUDIT_TOL = 1e-8
+
+
+# ------------------------------------------------------------------ commands
+def _demo_args(p):
+    p.add_argument("--grade", default="HDD", help="feed grade in property_data/feeds.csv")
+    p.add_argument("--kg-h", type=_number("--kg-h", low=0, low_open=True), default=41.67,
+                   help="magnet feed rate [kg/h]")
+
+
+@command("demo", "stream / oxide-purity demo on a magnet feed grade", _demo_args)
 def _cmd_demo(args) -> int:
     """Oxide-basis purity of a magnet feed and of an SX-like product, from property data."""
     from .feeds import magnet_feed
@@ -20,62 +177,98 @@ def _cmd_demo(args) -> int:
     for k, v in sorted(ox.items(), key=lambda kv: -kv[1]):
         print(f"  {k:8s} {v:10.4f}")
     print(f"  TREO     {feed.stream.treo_kg_h:10.4f}")
-    strip = Stream.aqueous(50.0, {"Nd": 0.40, "Pr": 0.0015, "Fe+3": 0.0002, "H+": 0.5, "Cl-": 1.7045},
-                           name="strip liquor")
+    strip = Stream.aqueous(50.0, {"Nd": 0.40, "Pr": 0.0015, "Fe+3": 0.0002, "H+": 0.5,
+                                  "Cl-": 1.7045}, name="strip liquor")
     wash = Stream.aqueous(5.0, {"H+": 0.01, "Cl-": 0.01}, name="wash")
     product = mix(strip, wash, name="to oxalate")
     p = product.purity("Nd")
     print(f"\nNd2O3 purity of '{product.name}' on the oxide basis: {100 * p:.3f} % "
           f"({'meets' if p >= 0.995 else 'below'} the 99.5 % target)")
-    return 0
+    return EXIT_OK
 
 
+def _data_args(p):
+    p.add_argument("table", nargs="?", help="table name (file stem); none: list the tables")
+    p.add_argument("--csv", action="store_true",
+                   help="print the table's CSV file as it is (comments, sources and all); "
+                        "a starting point for your own table (see REEPROC_DATA_PATH)")
+
+
+@command("data", "list property-data tables, or print one with its sources", _data_args)
 def _cmd_data(args) -> int:
-    from .data import list_tables, load_table, table_notes
+    from . import data
+    from ._text import clip, paragraphs, readable_table, wrap
 
+    width = shutil.get_terminal_size((100, 24)).columns
     if not args.table:
-        for name in list_tables():
-            print(name)
-        return 0
-    df = load_table(args.table)
-    for line in table_notes(args.table):
-        print("#", line)
-    import pandas as pd
-
-    with pd.option_context("display.max_rows", 500, "display.max_columns", 50, "display.width", 200):
-        print(df.to_string(index=False))
-    return 0
-
-
-def _parse_assignments(items) -> dict:
-    out = {}
-    for it in items or []:
-        if "=" not in it:
-            raise ValueError(f"--set expects NAME=VALUE, got '{it}'")
-        k, v = it.split("=", 1)
-        try:
-            out[k.strip()] = float(v)
-        except ValueError:
-            out[k.strip()] = v
-    return out
+        shipped = data.data_dir()
+        for name in data.list_tables():
+            path = data.table_path(name)
+            notes = data.table_notes(name)
+            where = "" if path.parent == shipped else f"  [yours: {path}]"
+            line = f"{name:26s} {notes[0] if notes else ''}"
+            print(clip(line, width - len(where)) + where)
+        return EXIT_OK
+    df = data.load_table(args.table)
+    if args.csv:
+        sys.stdout.write(data.table_path(args.table).read_text(encoding="utf-8-sig"))
+        return EXIT_OK
+    print(f"# {df.attrs['path']}")
+    for text in paragraphs(data.table_notes(args.table)):
+        print(wrap(text, width, "# ", "#   "))
+    print(readable_table(df, width))
+    return EXIT_OK
 
 
+def _run_args(p):
+    _flowsheet_arg(p)
+    _set_arg(p)
+    p.add_argument("--out", metavar="DIR",
+                   help="folder for the tables (CSV) and report.txt (created if missing)")
+    p.add_argument("--plots", action="store_true",
+                   help="also draw the plots (PNG) into --out: flowsheet diagram, element "
+                        "distribution, SX profiles (slower)")
+    p.add_argument("--json", metavar="FILE",
+                   help="write the KPIs as JSON (its folder must exist, or be --out)")
+
+
+@command("run", "solve a flowsheet script and print its KPI report", _run_args)
 def _cmd_run(args) -> int:
-    from pathlib import Path
+    from .flowsheet.script import load_script, run
 
-    from .flowsheet.script import run
-
-    res = run(args.flowsheet, **_parse_assignments(args.set))
+    params = _assignments(args.set)
+    if args.plots and not args.out:
+        raise CommandError("--plots needs --out DIR for the PNG files")
+    _check_outputs(args.out, [("--json", args.json, None, False)])
+    load_script(args.flowsheet)
+    res = run(args.flowsheet, **params)
+    ok, word = _status(res)
     print(res.report())
     if args.out:
-        paths = res.export(args.out)
+        paths = _export(res, args.out, args.plots)
         print(f"\nwrote {len(paths)} files to {Path(args.out).resolve()}")
     if args.json:
         res.to_json(args.json)
         print(f"wrote KPIs to {args.json}")
-    return 0 if res.converged else 1
+    if not ok:
+        print(f"reeproc: flowsheet {word}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
 
 
+def _export(res, directory, plots: bool) -> list:
+    import inspect
+
+    if "plots" in inspect.signature(res.export).parameters:
+        return res.export(directory, plots=plots)
+    return res.export(directory)
+
+
+def _params_args(p):
+    _flowsheet_arg(p)
+
+
+@command("params", "list the parameters of a flowsheet script", _params_args)
 def _cmd_params(args) -> int:
     from .flowsheet.script import script_parameters
 
@@ -85,120 +278,188 @@ def _cmd_params(args) -> int:
         rng = "" if p.low is None and p.high is None else f"[{p.low}, {p.high}]"
         kind = " (integer)" if p.integer else ""
         print(f"{name:32s} {p.default!s:>10s}  {rng:>17s}  {p.description}{kind}")
-    return 0
+    return EXIT_OK
 
 
+def _sweep_args(p):
+    _flowsheet_arg(p)
+    p.add_argument("--param", action="append", metavar="NAME=start:stop:step|v1,v2,...",
+                   help="swept parameter (repeat); with --lhs give NAME=low:high. NAME may be a "
+                        "property-data key data:add|mul:TABLE[col=value;...]:COLUMN")
+    p.add_argument("--lhs", type=_number("--lhs", low=1, integer=True), metavar="N",
+                   help="Latin-hypercube sample of N cases over the --param ranges")
+    p.add_argument("--seed", type=_number("--seed", low=0, integer=True), default=0,
+                   help="LHS seed")
+    p.add_argument("--out", metavar="FILE",
+                   help="results (.csv or .parquet), written as cases complete; "
+                        "default out/sweep_<flowsheet>.csv")
+    p.add_argument("--plot", metavar="DIR", nargs="?", const="",
+                   help="write purity/recovery maps over the first two swept parameters and "
+                        "cost-recovery Pareto fronts as PNG (DIR default: next to --out)")
+    _parallel_args(p)
+
+
+@command("sweep", "run a flowsheet over a parameter grid or Latin-hypercube sample", _sweep_args)
 def _cmd_sweep(args) -> int:
-    from .sweep import parse_param_spec, save, sweep
+    from .flowsheet.script import load_script
+    from .sweep import SweepInterrupted, sweep
 
-    grid, lhs = {}, {}
-    for spec in args.param or []:
-        name, rhs = spec.split("=", 1) if "=" in spec else (spec, "")
-        if args.lhs and ":" in rhs:
-            parts = [float(x) for x in rhs.split(":")]
-            lhs[name.strip()] = (parts[0], parts[1])
-        else:
+    if not args.param:
+        raise CommandError("give at least one --param NAME=start:stop:step or NAME=v1,v2")
+    if args.lhs:
+        # a 2-part range is not a valid grid spec: parse it here
+        grid, lhs = {}, {}
+        for spec in args.param:
+            name, rhs = _split_spec(spec)
+            parts = rhs.split(":")
+            if len(parts) != 2:
+                raise CommandError(f"--param '{spec}': with --lhs give a range NAME=low:high "
+                                   "(a value list or start:stop:step is not sampled)")
+            from ._validate import as_number
+
+            lhs[name] = (as_number(f"--param {name} low", parts[0]),
+                         as_number(f"--param {name} high", parts[1]))
+    else:
+        from .sweep import parse_param_spec
+
+        grid, lhs = {}, None
+        for spec in args.param:
             grid.update(parse_param_spec(spec))
-    if not grid and not lhs:
-        raise ValueError("give at least one --param NAME=start:stop:step or NAME=v1,v2")
-    df = sweep(args.flowsheet, grid or None, lhs=lhs or None, n_lhs=args.lhs or 0,
-               workers=args.workers, executor=args.executor, scheduler=args.scheduler,
-               progress=not args.quiet, seed=args.seed)
+    _check_values(args.flowsheet, grid, lhs)
+    stem = Path(args.flowsheet).stem
+    out = args.out or f"out/sweep_{stem}.csv"
+    plot_dir = None
+    if args.plot is not None:
+        plot_dir = args.plot or str(Path(out).with_suffix("")) + "_plots"
+    _check_outputs(files=[("--out", out, (".csv", ".parquet"), True)], plot_dir=plot_dir)
+    load_script(args.flowsheet)
+    try:
+        df = sweep(args.flowsheet, grid or None, lhs=lhs or None, n_lhs=args.lhs or 0,
+                   workers=args.workers, executor=args.executor, scheduler=args.scheduler,
+                   progress=_progress(args), seed=args.seed, out=out)
+    except SweepInterrupted as exc:
+        return _interrupted(exc, "cases")
     n_fail = int((~df["converged"].astype(bool)).sum())
-    print(f"{len(df)} cases, {n_fail} failed or not converged")
-    if args.out:
-        save(df, args.out)
-        print(f"wrote {args.out}")
-    if args.plot:
-        for path in _sweep_plots(df, args.plot):
+    from .sweep import summary_table
+
+    print(summary_table(df, width=shutil.get_terminal_size((120, 24)).columns))
+    print(f"\n{len(df)} cases, {n_fail} failed or not converged; wrote {out}")
+    if plot_dir is not None:
+        from .sweep import save_plots
+
+        for path in save_plots(df, plot_dir):
             print(f"wrote {path}")
-    if not args.out:
-        import pandas as pd
-
-        with pd.option_context("display.max_rows", 50, "display.width", 200):
-            print(df.drop(columns=[c for c in df.columns if c == "traceback tail"]))
-    return 0
+    return EXIT_OK
 
 
-def _sweep_plots(df, directory) -> list:
-    """Purity/recovery maps over the first two swept parameters (99.5 % contour) and the Pareto
-    front cost vs recovery among cases meeting 99.5 % purity, as PNG files in ``directory``."""
-    from pathlib import Path
+def _check_values(script, grid: dict, lhs: dict | None) -> None:
+    """Every swept value (LHS: both bounds) within its parameter's range, before any case runs."""
+    from .flowsheet.script import check_params, script_parameters
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .sweep import plot_map, plot_pareto
-
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
-    first = list(df.columns).index("converged")
-    swept = [c for c in df.columns[:first] if df[c].nunique() > 1]
-    paths = []
-    if len(swept) >= 2:
-        x, y = swept[:2]
-        for z in [c for c in df.columns if c.startswith(("purity ", "recovery "))]:
-            if df[z].notna().sum() == 0:
-                continue
-            fig = plot_map(df, x, y, z)
-            p = out / f"map_{_slug(z)}.png"
-            fig.savefig(p, dpi=110, bbox_inches="tight")
-            plt.close(fig)
-            paths.append(p)
-    cost = "cost [USD/kg oxide]"
-    if cost in df.columns and "all products meet 99.5 %" in df.columns:
-        feas = df["all products meet 99.5 %"].fillna(False).astype(bool)
-        for rec in [c for c in df.columns if c.startswith("recovery ")]:
-            fig = plot_pareto(df, cost, rec, feasible=feas)
-            p = out / f"pareto_{_slug(rec)}.png"
-            fig.savefig(p, dpi=110, bbox_inches="tight")
-            plt.close(fig)
-            paths.append(p)
-    return paths
+    params = script_parameters(script)
+    for name, values in {**grid, **(lhs or {})}.items():
+        if name.startswith("data:") or name not in params:
+            continue  # perturbation keys are checked by the sweep; unknown names too
+        for v in values:
+            check_params({name: params[name]}, {name: v})
 
 
-def _slug(text: str) -> str:
-    import re
+def _interrupted(exc, what: str) -> int:
+    """One line for a Ctrl-C: how much was done and where it was kept."""
+    where = f"; kept in {exc.path}" if exc.path else ""
+    of = f" of {exc.total}" if exc.total != len(exc.results) else ""
+    print(f"reeproc: interrupted after {len(exc.results)}{of} {what}{where}", file=sys.stderr)
+    return EXIT_INTERRUPTED
 
-    return re.sub(r"[^A-Za-z0-9]+", "_", text.split("[")[0]).strip("_")
+
+def _split_spec(spec: str):
+    from .sweep import _DATA_KEY
+
+    m = _DATA_KEY.fullmatch(spec.strip())
+    if m:
+        return m.groups()
+    name, sep, rhs = spec.partition("=")
+    if not sep or not name.strip():
+        raise CommandError(f"--param '{spec}' must look like NAME=low:high")
+    return name.strip(), rhs
 
 
-def _bounds_specs(items) -> dict:
+def _optimise_args(p):
+    _flowsheet_arg(p)
+    p.add_argument("--var", action="append", metavar="NAME[=low:high]",
+                   help="design variable (repeat); bounds default to the parameter's range")
+    p.add_argument("--objective", default="cost", help="'cost', 'stages' or a KPI column")
+    p.add_argument("--purity", type=_number("--purity", 0, 1), default=0.995,
+                   help="minimum purity of every product [-], 0..1")
+    p.add_argument("--recovery", action="append", metavar="EL=MIN",
+                   help="minimum recovery of an element [-], 0..1 (repeat)")
+    _set_arg(p, help="fixed parameter NAME=VALUE (repeat)")
+    p.add_argument("--maxiter", type=_number("--maxiter", low=1, high=100_000, integer=True),
+                   default=30,
+                   help="differential-evolution generations")
+    p.add_argument("--popsize", type=_number("--popsize", low=1, high=1000, integer=True),
+                   default=8,
+                   help="population per variable")
+    p.add_argument("--seed", type=_number("--seed", low=0, integer=True), default=0)
+    p.add_argument("--out", metavar="FILE", help="every evaluated case (.csv or .parquet)")
+    _parallel_args(p, "the trial points of a generation")
+
+
+def _variables(args) -> dict:
+    """{name: (low, high)} from --var NAME (the parameter's range) or NAME=low:high."""
+    from ._validate import as_number
+    from .flowsheet.script import script_parameters
+
+    params = script_parameters(args.flowsheet)
     out = {}
-    for it in items or []:
-        if "=" not in it or ":" not in it:
-            raise ValueError(f"--var expects NAME or NAME=low:high, got '{it}'")
-        k, rhs = it.split("=", 1)
-        lo, hi = (float(v) for v in rhs.split(":")[:2])
-        out[k.strip()] = (lo, hi)
+    for it in args.var or []:
+        name, sep, rhs = it.partition("=")
+        name = name.strip()
+        if name not in params:
+            raise CommandError(f"--var {name}: unknown parameter; known: {sorted(params)}")
+        if not sep:
+            p = params[name]
+            if p.low is None or p.high is None:
+                raise CommandError(f"--var {name}: the parameter has no range; give "
+                                   f"{name}=low:high")
+            out[name] = (float(p.low), float(p.high))
+            continue
+        parts = rhs.split(":")
+        if len(parts) != 2:
+            raise CommandError(f"--var '{it}' must be NAME or NAME=low:high")
+        out[name] = (as_number(f"--var {name} low", parts[0]),
+                     as_number(f"--var {name} high", parts[1]))
+    if not out:
+        raise CommandError("give at least one --var NAME or NAME=low:high")
     return out
 
 
+@command("optimise", "minimise cost (or stages) s.t. purity >= 99.5 % and recovery targets "
+         "(scipy differential evolution, integer stages)", _optimise_args)
 def _cmd_optimise(args) -> int:
+    from ._validate import as_number
+    from .flowsheet.script import load_script
     from .optimise import optimise
+    from .sweep import SweepInterrupted
 
-    names = [v for v in args.var or [] if "=" not in v]
-    bounds = _bounds_specs([v for v in args.var or [] if "=" in v])
-    if names and bounds:
-        from .flowsheet.script import script_parameters
-
-        ps = script_parameters(args.flowsheet)
-        for k in names:
-            if k not in ps or ps[k].low is None or ps[k].high is None:
-                raise ValueError(f"parameter '{k}' unknown or without bounds; give NAME=low:high")
-            bounds[k] = (float(ps[k].low), float(ps[k].high))
-    variables = bounds or names
-    if not variables:
-        raise ValueError("give at least one --var NAME or NAME=low:high")
+    load_script(args.flowsheet)
+    variables = _variables(args)
     rec = {}
     for it in args.recovery or []:
-        k, v = it.split("=", 1)
-        rec[k.strip()] = float(v)
-    res = optimise(args.flowsheet, variables, objective=args.objective, purity_min=args.purity,
-                   recovery_min=rec or None, fixed=_parse_assignments(args.set),
-                   maxiter=args.maxiter, popsize=args.popsize, seed=args.seed)
+        el, sep, v = it.partition("=")
+        if not sep or not el.strip():
+            raise CommandError(f"--recovery expects EL=MIN, got '{it}'")
+        rec[el.strip()] = as_number(f"--recovery {el.strip()}", v, low=0.0, high=1.0)
+    _check_outputs(files=[("--out", args.out, (".csv", ".parquet"), True)])
+    try:
+        res = optimise(args.flowsheet, variables, objective=args.objective,
+                       purity_min=args.purity, recovery_min=rec or None,
+                       fixed=_assignments(args.set), maxiter=args.maxiter,
+                       popsize=args.popsize, seed=args.seed, workers=args.workers,
+                       executor=args.executor, scheduler=args.scheduler,
+                       progress=_progress(args), out=args.out)
+    except SweepInterrupted as exc:
+        return _interrupted(exc, "flowsheet solves")
     print(res.message)
     print(f"{'feasible' if res.feasible else 'NOT feasible'}; objective {res.objective:.6g}")
     for k, v in res.x.items():
@@ -207,18 +468,37 @@ def _cmd_optimise(args) -> int:
         if k.startswith(("purity ", "recovery ", "cost ")):
             print(f"  {k}: {v:.6g}")
     if args.out:
-        from .sweep import save
-
-        save(res.history, args.out)
         print(f"wrote every evaluated case to {args.out}")
-    return 0 if res.feasible else 1
+    return EXIT_OK if res.feasible else EXIT_TARGET_MISSED
 
 
+def _montecarlo_args(p):
+    _flowsheet_arg(p)
+    _set_arg(p, help="design parameter NAME=VALUE (repeat)")
+    p.add_argument("-n", type=_number("-n", low=1, integer=True), default=200, help="samples")
+    p.add_argument("--seed", type=_number("--seed", low=0, integer=True), default=0)
+    p.add_argument("--purity", type=_number("--purity", 0, 1), default=0.995,
+                   help="purity target of every product [-], 0..1")
+    p.add_argument("--out", metavar="FILE", help="samples (.csv or .parquet), saved as they come")
+    _parallel_args(p, "the samples")
+
+
+@command("montecarlo", "purity distribution and probability of meeting 99.5 % of a design "
+         "over the property-data confidence ranges", _montecarlo_args)
 def _cmd_montecarlo(args) -> int:
+    from .flowsheet.script import load_script
     from .optimise import monte_carlo
+    from .sweep import SweepInterrupted
 
-    res = monte_carlo(args.flowsheet, _parse_assignments(args.set), n=args.n, seed=args.seed,
-                      workers=args.workers, executor=args.executor, purity_min=args.purity)
+    load_script(args.flowsheet)
+    _check_outputs(files=[("--out", args.out, (".csv", ".parquet"), True)])
+    try:
+        res = monte_carlo(args.flowsheet, _assignments(args.set), n=args.n, seed=args.seed,
+                          workers=args.workers, executor=args.executor,
+                          scheduler=args.scheduler, purity_min=args.purity,
+                          progress=_progress(args), out=args.out)
+    except SweepInterrupted as exc:
+        return _interrupted(exc, "samples")
     import pandas as pd
 
     with pd.option_context("display.width", 200, "display.max_columns", 20):
@@ -230,87 +510,94 @@ def _cmd_montecarlo(args) -> int:
 
         save(res.samples, args.out)
         print(f"wrote {args.out}")
-    return 0
+    return EXIT_OK
 
 
+# ------------------------------------------------------------------ parser and error handling
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="reeproc",
-        description="Process models for the hydrometallurgical recycling of NdFeB magnets.",
-    )
+    p = _Parser(prog="reeproc", formatter_class=_Formatter,
+                description="Process models for the hydrometallurgical recycling of NdFeB "
+                            "magnets.\n\n" + SCRIPT_NOTE,
+                epilog="exit codes: 0 solved and balanced; 1 no design meets the targets "
+                       "(optimise); 2 usage or input error; 3 no convergence or balance audit "
+                       "failure; 70 internal error (a bug); 130 interrupted")
     p.add_argument("--version", action="version", version=f"reeproc {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    d = sub.add_parser("demo", help="stream / oxide-purity demo on a magnet feed grade")
-    d.add_argument("--grade", default="HDD", help="feed grade in property_data/feeds.csv")
-    d.add_argument("--kg-h", type=float, default=41.67, help="magnet feed rate [kg/h]")
-    d.set_defaults(func=_cmd_demo)
-    t = sub.add_parser("data", help="list property-data tables, or print one with its sources")
-    t.add_argument("table", nargs="?", help="table name (file stem)")
-    t.set_defaults(func=_cmd_data)
-    r = sub.add_parser("run", help="solve a flowsheet script and print its KPI report")
-    r.add_argument("flowsheet", help="flowsheet script, e.g. flowsheets/ndfeb_long_loop.py")
-    r.add_argument("--out", help="directory for tables (CSV) and plots (PNG)")
-    r.add_argument("--json", help="write the KPIs as JSON to this file")
-    r.add_argument("--set", action="append", metavar="NAME=VALUE",
-                   help="override a flowsheet parameter (see 'reeproc params')")
-    r.set_defaults(func=_cmd_run)
-    pa = sub.add_parser("params", help="list the parameters of a flowsheet script")
-    pa.add_argument("flowsheet")
-    pa.set_defaults(func=_cmd_params)
-    sw = sub.add_parser("sweep", help="run a flowsheet over a parameter grid or LHS sample")
-    sw.add_argument("flowsheet")
-    sw.add_argument("--param", action="append", metavar="NAME=start:stop:step|v1,v2,...",
-                    help="swept parameter (repeat); with --lhs a start:stop range sets LHS bounds")
-    sw.add_argument("--lhs", type=int, default=0, metavar="N", help="Latin-hypercube sample size")
-    sw.add_argument("--workers", type=int, default=1)
-    sw.add_argument("--executor", choices=["processes", "dask", "serial"], default="processes")
-    sw.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786)")
-    sw.add_argument("--seed", type=int, default=0, help="LHS seed")
-    sw.add_argument("--out", help="results file (.csv or .parquet)")
-    sw.add_argument("--quiet", action="store_true", help="no progress bar")
-    sw.add_argument("--plot", metavar="DIR", help="write purity/recovery maps (99.5 %% contour) "
-                    "over the first two swept parameters and cost-recovery Pareto fronts as PNG")
-    sw.set_defaults(func=_cmd_sweep)
-    op = sub.add_parser("optimise", help="minimise cost (or stages) s.t. purity >= 99.5 %% and "
-                        "recovery targets (scipy differential evolution, integer stages)")
-    op.add_argument("flowsheet")
-    op.add_argument("--var", action="append", metavar="NAME[=low:high]",
-                    help="design variable (repeat); bounds default to the parameter's range")
-    op.add_argument("--objective", default="cost", help="'cost', 'stages' or a KPI column")
-    op.add_argument("--purity", type=float, default=0.995, help="minimum product purity [-]")
-    op.add_argument("--recovery", action="append", metavar="EL=MIN",
-                    help="minimum recovery of an element [-] (repeat)")
-    op.add_argument("--set", action="append", metavar="NAME=VALUE", help="fixed parameter")
-    op.add_argument("--maxiter", type=int, default=30)
-    op.add_argument("--popsize", type=int, default=8)
-    op.add_argument("--seed", type=int, default=0)
-    op.add_argument("--out", help="every evaluated case (.csv or .parquet)")
-    op.set_defaults(func=_cmd_optimise)
-    mc = sub.add_parser("montecarlo", help="purity distribution and probability of meeting "
-                        "99.5 %% of a design over the property-data confidence ranges")
-    mc.add_argument("flowsheet")
-    mc.add_argument("--set", action="append", metavar="NAME=VALUE", help="design parameter")
-    mc.add_argument("-n", type=int, default=200, help="samples")
-    mc.add_argument("--seed", type=int, default=0)
-    mc.add_argument("--purity", type=float, default=0.995)
-    mc.add_argument("--workers", type=int, default=1)
-    mc.add_argument("--executor", choices=["processes", "dask", "serial"], default="processes")
-    mc.add_argument("--out", help="samples (.csv or .parquet)")
-    mc.set_defaults(func=_cmd_montecarlo)
+    p.add_argument("--traceback", action="store_true",
+                   help="show the Python traceback of an error (for bug reports)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, help, setup, fn in _COMMANDS:
+        sp = sub.add_parser(name, help=help.replace("%", "%%"), formatter_class=_Formatter,
+                            description=help.replace("%", "%%"))
+        setup(sp)
+        if any(a.dest == "flowsheet" for a in sp._actions):
+            sp.description += "\n\n" + SCRIPT_NOTE
+        sp.set_defaults(func=fn)
     return p
 
 
+def _innermost(exc: BaseException) -> BaseException:
+    seen = set()
+    while exc.__cause__ is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        exc = exc.__cause__
+    return exc
+
+
+def _exit_code(exc: BaseException) -> int:
+    if isinstance(exc, CommandError):
+        return exc.code
+    inner = _innermost(exc)
+    for e in (inner, exc):
+        if isinstance(e, (ValueError, LookupError, OSError, ImportError)):
+            return EXIT_INPUT
+        if isinstance(e, RuntimeError):
+            return EXIT_FAILED
+    return EXIT_BUG
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def _silence_stdout():
+    """After a broken pipe (``reeproc params ... | head``), send what is left to /dev/null."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv=None) -> int:
+    """Run the command line; returns the exit code (see the module docstring)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
-        return 0
+        return EXIT_OK
     try:
-        return int(args.func(args) or 0)
-    except (ValueError, LookupError, RuntimeError) as exc:
-        print(f"reeproc: error: {exc}", file=sys.stderr)
-        return 2
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        print("reeproc: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # every error becomes one line and an exit code
+        if args.traceback:
+            import traceback
+
+            traceback.print_exc()
+        code = _exit_code(exc)
+        kind = "internal error (a bug; rerun with --traceback and report it)" \
+            if code == EXIT_BUG else "error"
+        prefix = "" if code != EXIT_BUG and not isinstance(exc, MemoryError) else \
+            f"{type(exc).__name__}: "
+        print(f"reeproc: {kind}: {prefix}{_one_line(exc)}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":  # pragma: no cover

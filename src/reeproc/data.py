@@ -1,4 +1,4 @@
-"""Property-data tables: loading and validation.
+"""Property-data tables: loading, validation and user overlays.
 
 Every table lives in ``property_data/`` (shipped inside the package as ``reeproc.property_data``)
 as a CSV file with optional leading ``#`` comment lines. The rules every table obeys:
@@ -6,38 +6,66 @@ as a CSV file with optional leading ``#`` comment lines. The rules every table o
 * numeric columns carry their unit after a double underscore in the column name
   (``molar_mass__g_mol``, ``price__USD_kg``, ``log10_K__1`` for dimensionless numbers), and the
   unit is made of tokens reeproc knows (:data:`UNIT_TOKENS`);
+* every value lies within the physical bounds declared for its column family
+  (:data:`COLUMN_BOUNDS`: prices and rate constants non-negative, molar masses positive, densities
+  in kg/L between 0 and 25, ...);
 * every row that holds a number has a non-empty ``source`` and a ``confidence`` flag, one of
   :data:`CONFIDENCE_FLAGS`;
 * an empty numeric cell means *missing*: it loads as NaN, and code that needs it raises
   :class:`MissingDataError` (see :func:`require`). Nothing defaults to zero.
 
-A table that breaks a rule is rejected with a :class:`DataError` naming the file, the line and the
-column.
+A table that breaks a rule is rejected with a :class:`DataError` naming the file, the line of the
+file (comment lines counted) and the column.
+
+Your own tables: a directory given to :func:`use` (or listed in the environment variable
+``REEPROC_DATA_PATH``, directories separated by ``os.pathsep``) is searched before the shipped
+tables; a file ``reagents.csv`` there replaces the shipped ``reagents`` table, whole, and obeys the
+same rules (units, bounds, sources, confidence flags). ``reeproc data reagents --csv`` prints the
+shipped file to start from. This works the same with an installed (non-editable) package.
+
+>>> import tempfile, pathlib
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (d / "reagents.csv").write_text(
+...     "reagent,price__USD_kg,source,confidence\\nHCl,0.30,my supplier quote 2026,single-source\\n")
+>>> with use(d):
+...     float(load_table("reagents").set_index("reagent").loc["HCl", "price__USD_kg"])
+0.3
+>>> float(load_table("reagents").set_index("reagent").loc["HCl", "price__USD_kg"])
+0.25
 """
 from __future__ import annotations
 
 import contextlib
+import csv
 import functools
-import io
 import math
+import os
 import re
 import sys
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import pandas as pd
+
+from ._validate import as_number
 
 __all__ = [
     "DataError",
     "MissingDataError",
     "CONFIDENCE_FLAGS",
     "UNIT_TOKENS",
+    "COLUMN_BOUNDS",
+    "ENV_VAR",
     "load_table",
     "read_table",
     "table_notes",
+    "table_path",
     "list_tables",
     "require",
     "data_dir",
+    "search_path",
+    "use",
     "perturbed",
     "parse_perturbation_key",
 ]
@@ -52,10 +80,58 @@ UNIT_TOKENS = frozenset(
     K C degC J kJ MJ GJ W kW MW kWh MWh Pa kPa MPa bar atm USD EUR GBP per""".split()
 )
 
-#: Columns (by the part of the name before ``__``) whose values must be strictly positive.
-_POSITIVE_PREFIXES = ("molar_mass", "atomic_weight", "density", "assay")
-#: Columns that hold a percentage and must lie in [0, 100].
-_PERCENT_UNITS = ("pct", "wt_pct")
+#: Environment variable listing directories of user tables (``os.pathsep``-separated).
+ENV_VAR = "REEPROC_DATA_PATH"
+
+
+@dataclass(frozen=True)
+class Bound:
+    """Physical bounds of a column family: columns whose quantity (the name before ``__``)
+    matches ``quantity`` and whose unit matches ``unit`` (regular expressions, full match)."""
+
+    quantity: str
+    unit: str
+    low: float = -math.inf
+    high: float = math.inf
+    low_open: bool = False
+    what: str = ""
+
+    def applies(self, quantity: str, unit: str) -> bool:
+        return re.fullmatch(self.quantity, quantity) is not None and \
+            re.fullmatch(self.unit, unit) is not None
+
+    def allowed(self) -> str:
+        lo = "(" if self.low_open else "["
+        return f"{lo}{self.low:g}, {self.high:g}]"
+
+    def holds(self, v: float) -> bool:
+        above = v > self.low if self.low_open else v >= self.low
+        return above and v <= self.high
+
+
+#: Bounds per column family, checked on every value (first matching rule wins). Families not
+#: listed (log10 constants, enthalpies, fitted coefficients) may take any finite value.
+COLUMN_BOUNDS = (
+    Bound(r"(molar_mass|atomic_weight)", r"g_mol|kg_kmol", 0.0, 1000.0, True, "a molar mass"),
+    Bound(r"density", r"kg_L|g_mL|g_cm3|t_m3", 0.0, 25.0, True,
+          "a density in kg/L (water is 0.997; no solid or liquid is above 23)"),
+    Bound(r"density", r"kg_m3", 0.0, 25000.0, True, "a density in kg/m3"),
+    Bound(r"assay", r".*", 0.0, 100.0, True, "an assay"),
+    Bound(r".*", r"pct|wt_pct|vol_pct", 0.0, 100.0, False, "a percentage"),
+    Bound(r"price.*", r".*", 0.0, math.inf, False, "a price"),
+    Bound(r"co2.*", r".*", 0.0, math.inf, False, "an emission factor"),
+    Bound(r"k_ref|k|rate.*", r".*", 0.0, math.inf, False, "a rate constant"),
+    Bound(r"Ea", r".*", 0.0, math.inf, False, "an activation energy"),
+    Bound(r"(C|c)_ref|conc.*", r"mol_L|g_L|mol_m3", 0.0, math.inf, True,
+          "a reference concentration"),
+    Bound(r"d_ref|d|diameter", r"um|mm|m|nm", 0.0, math.inf, True, "a particle size"),
+    Bound(r".*", r"K", 0.0, math.inf, True, "an absolute temperature"),
+    Bound(r".*", r"C|degC", -273.15, math.inf, True, "a temperature"),
+    Bound(r"S", r"J_mol_K", 0.0, math.inf, False, "a third-law entropy of a solid"),
+    Bound(r"beta", r"1", 0.0, math.inf, True, "a separation factor"),
+    Bound(r"n_dimer|n_H|n_ext|order", r"1", 0.0, math.inf, False, "a stoichiometric number"),
+    Bound(r"value", r"MJ_kg", 0.0, math.inf, True, "a heating value"),
+)
 
 
 class DataError(ValueError):
@@ -66,16 +142,109 @@ class MissingDataError(LookupError):
     """A value a calculation needs is not available in ``property_data/``."""
 
 
+# ------------------------------------------------------------------ where tables are found
+_USER_DIRS: list[Path] = []
+_NAME_RE = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def data_dir() -> Path:
-    """Directory holding the installed property-data tables."""
+    """Directory holding the shipped (installed) property-data tables."""
     return Path(str(resources.files("reeproc.property_data")))
 
 
+def _env_dirs() -> list[Path]:
+    raw = os.environ.get(ENV_VAR, "")
+    out = []
+    for part in filter(None, (p.strip() for p in raw.split(os.pathsep))):
+        d = Path(part).expanduser()
+        if not d.is_dir():
+            raise DataError(f"{ENV_VAR}: '{part}' is not a directory")
+        out.append(d)
+    return out
+
+
+def search_path() -> list[Path]:
+    """Directories searched for tables, first match wins: :func:`use` directories, then
+    ``REEPROC_DATA_PATH``, then the shipped tables."""
+    return [*_USER_DIRS, *_env_dirs(), data_dir()]
+
+
+class use:  # noqa: N801 - used like a function
+    """Search the user directories ``paths`` for tables before the shipped ones.
+
+    ``use(path)`` takes effect at once and lasts for the process; ``use()`` removes every
+    user directory. Used as a context manager (``with use(path): ...``) the previous search path
+    is restored at the end of the block. A user table replaces the shipped table of the same
+    name and obeys the same rules (units, bounds, sources, confidence flags).
+    """
+
+    def __init__(self, *paths):
+        dirs = []
+        for p in paths:
+            if not isinstance(p, (str, os.PathLike)):
+                raise DataError(f"reeproc.data.use: {p!r} is not a folder path")
+            d = Path(p).expanduser()
+            if not d.is_dir():
+                raise DataError(f"reeproc.data.use: '{p}' is not a directory")
+            dirs.append(d.resolve())
+        self._saved = list(_USER_DIRS)
+        _USER_DIRS[:] = dirs
+        _search_changed()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _USER_DIRS[:] = self._saved
+        _search_changed()
+        return False
+
+
+_SEEN_PATH: list = [None]
+
+
+def _search_changed() -> None:
+    _SEEN_PATH[0] = None
+    _read_cached.cache_clear()
+    _clear_derived_caches()
+
+
+def _check_search_path() -> list[Path]:
+    """The search path; drops derived caches when it changed (e.g. the environment variable)."""
+    dirs = search_path()
+    key = tuple(str(d) for d in dirs)
+    if _SEEN_PATH[0] is not None and _SEEN_PATH[0] != key:
+        _clear_derived_caches()
+    _SEEN_PATH[0] = key
+    return dirs
+
+
+def _check_name(name) -> str:
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+        raise DataError(f"table name {name!r} must be a file stem of letters, digits, '_' or "
+                        "'-' (no path separators, no '..')")
+    return name
+
+
+def table_path(name: str) -> Path:
+    """The file a table is read from (the first directory of :func:`search_path` holding it)."""
+    _check_name(name)
+    dirs = _check_search_path()
+    for d in dirs:
+        p = d / f"{name}.csv"
+        if p.is_file():
+            return p
+    raise DataError(f"no property-data table '{name}' in {[str(d) for d in dirs]}; "
+                    f"available: {list_tables()}")
+
+
 def list_tables() -> list[str]:
-    """Names (file stems) of every table in ``property_data/``."""
-    return sorted(p.stem for p in data_dir().glob("*.csv"))
+    """Names (file stems) of every table on the search path (user and shipped)."""
+    return sorted({p.stem for d in search_path() for p in d.glob("*.csv")
+                   if _NAME_RE.fullmatch(p.stem)})
 
 
+# ------------------------------------------------------------------ reading and validation
 def _split_unit(column: str) -> tuple[str, str] | None:
     if "__" not in column:
         return None
@@ -93,20 +262,74 @@ def _check_unit(path: Path, line: int, column: str, unit: str) -> None:
         )
 
 
+def _bound_for(column: str) -> Bound | None:
+    quantity, unit = _split_unit(column)
+    for b in COLUMN_BOUNDS:
+        if b.applies(quantity, unit):
+            return b
+    return None
+
+
+def _decode(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        return raw.decode("utf-8-sig")  # a UTF-8 byte-order mark is dropped
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise DataError(f"{path.name}: line {line}, character {col}: byte "
+                        f"0x{raw[exc.start]:02x} is not UTF-8; save the file as UTF-8") from None
+
+
+def _records(path: Path, text: str):
+    """(notes, header, header line, [(file line, fields)]) with real file line numbers."""
+    lines = text.splitlines()
+    notes, header, header_line, rows = [], None, None, []
+    reader = csv.reader(lines)
+    while True:
+        start = reader.line_num + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise DataError(f"{path.name}: line {reader.line_num}: not valid CSV ({exc})") from None
+        stripped = lines[start - 1].lstrip() if start <= len(lines) else ""
+        if stripped.startswith("#"):
+            if header is None:
+                notes.append(stripped[1:].strip())
+            continue
+        if not fields or all(not f.strip() for f in fields):
+            continue
+        if header is None:
+            header, header_line = fields, start
+            continue
+        if len(fields) != len(header):
+            raise DataError(f"{path.name}: line {start}: {len(fields)} fields, but the header "
+                            f"(line {header_line}) has {len(header)} columns")
+        rows.append((start, fields))
+    if header is None:
+        raise DataError(f"{path.name}: no header row found")
+    return notes, header, header_line, rows
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read and validate one property-data CSV file.
 
     Parameters
     ----------
     path : str or Path
-        The CSV file.
+        The CSV file (UTF-8; a byte-order mark is accepted).
 
     Returns
     -------
     pandas.DataFrame
         Numeric columns as float (NaN where the cell is empty, meaning *missing*), text columns
         as str (empty string where empty). ``df.attrs`` holds ``path``, ``notes`` (the leading
-        comment lines) and ``first_data_line`` (file line number of the first row).
+        comment lines), ``first_data_line`` and ``lines`` (the file line of every row).
 
     Raises
     ------
@@ -114,54 +337,38 @@ def read_table(path: str | Path) -> pd.DataFrame:
         If a rule of the table format is broken; the message names file, line and column.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DataError(f"{path}: cannot be read ({exc})") from exc
-    lines = text.splitlines()
-    notes = []
-    header_index = None
-    for i, line in enumerate(lines):
-        if line.startswith("#"):
-            notes.append(line[1:].strip())
-        elif line.strip():
-            header_index = i
-            break
-    if header_index is None:
-        raise DataError(f"{path.name}: no header row found")
-    body = "\n".join(lines[header_index:])
-    try:
-        raw = pd.read_csv(io.StringIO(body), dtype=str, keep_default_na=False, skip_blank_lines=True)
-    except Exception as exc:  # pandas raises several parser error types
-        raise DataError(f"{path.name}: not a valid CSV table ({exc})") from exc
-    header_line = header_index + 1
-    # file line number of each data row (blank lines are skipped by pandas)
-    row_lines = [
-        header_index + 1 + j + 1
-        for j, line in enumerate(lines[header_index + 1 :])
-        if line.strip()
-    ]
+    notes, header, header_line, rows = _records(path, _decode(path))
+    seen = set()
+    for i, col in enumerate(header):
+        if not col.strip():
+            raise DataError(f"{path.name}: line {header_line}: column {i + 1} has no name")
+        if col in seen:
+            raise DataError(f"{path.name}: line {header_line}: column '{col}' appears twice")
+        seen.add(col)
     numeric_cols = []
-    for col in raw.columns:
-        if col.startswith("Unnamed"):
-            raise DataError(f"{path.name}: line {header_line}: a column has no name")
+    for col in header:
         split = _split_unit(col)
         if split is not None:
             _check_unit(path, header_line, col, split[1])
             numeric_cols.append(col)
     if numeric_cols:
         for needed in ("source", "confidence"):
-            if needed not in raw.columns:
+            if needed not in header:
                 raise DataError(
                     f"{path.name}: line {header_line}: column '{needed}' is required in a table "
                     f"with numeric columns {numeric_cols}"
                 )
-    out = raw.copy()
+    row_lines = [line for line, _ in rows]
+    out = pd.DataFrame([fields for _, fields in rows], columns=header, dtype=object)
+    if not rows:
+        out = pd.DataFrame({c: pd.Series([], dtype=object) for c in header})
+    for col in header:
+        if col not in numeric_cols:
+            out[col] = out[col].astype(str)
     for col in numeric_cols:
-        quantity, unit = _split_unit(col)
+        bound = _bound_for(col)
         values = []
-        for j, cell in enumerate(raw[col]):
-            line = row_lines[j] if j < len(row_lines) else header_line + j + 1
+        for line, cell in zip(row_lines, out[col]):
             cell = cell.strip()
             if cell == "":
                 values.append(math.nan)
@@ -177,28 +384,24 @@ def read_table(path: str | Path) -> pd.DataFrame:
                     f"{path.name}: line {line}, column '{col}': {cell} is not finite; "
                     "leave the cell empty for a missing value"
                 )
-            if quantity.startswith(_POSITIVE_PREFIXES) and v <= 0:
+            if bound is not None and not bound.holds(v):
                 raise DataError(
-                    f"{path.name}: line {line}, column '{col}': {v} must be > 0"
-                )
-            if unit in _PERCENT_UNITS and not 0.0 <= v <= 100.0:
-                raise DataError(
-                    f"{path.name}: line {line}, column '{col}': {v} % must lie in [0, 100]"
+                    f"{path.name}: line {line}, column '{col}': {cell} is impossible for "
+                    f"{bound.what}; allowed {bound.allowed()}"
                 )
             values.append(v)
-        out[col] = pd.Series(values, index=raw.index, dtype=float)
+        out[col] = pd.Series(values, index=out.index, dtype=float)
     if numeric_cols:
-        has_number = out[numeric_cols].notna().any(axis=1)
-        for j in range(len(out)):
-            if not has_number.iloc[j]:
+        has_number = out[numeric_cols].notna().any(axis=1).to_numpy()
+        for j, line in enumerate(row_lines):
+            if not has_number[j]:
                 continue
-            line = row_lines[j] if j < len(row_lines) else header_line + j + 1
-            if not raw["source"].iloc[j].strip():
+            if not out["source"].iloc[j].strip():
                 raise DataError(
                     f"{path.name}: line {line}, column 'source': empty source on a row that "
                     "holds a number"
                 )
-            flag = raw["confidence"].iloc[j].strip()
+            flag = out["confidence"].iloc[j].strip()
             if flag not in CONFIDENCE_FLAGS:
                 raise DataError(
                     f"{path.name}: line {line}, column 'confidence': '{flag}' is not one of "
@@ -207,21 +410,23 @@ def read_table(path: str | Path) -> pd.DataFrame:
     out.attrs["path"] = str(path)
     out.attrs["notes"] = notes
     out.attrs["first_data_line"] = row_lines[0] if row_lines else None
+    out.attrs["lines"] = row_lines
     return out
 
 
 @functools.lru_cache(maxsize=None)
-def _load_cached(name: str) -> pd.DataFrame:
-    path = data_dir() / f"{name}.csv"
-    if not path.is_file():
-        raise DataError(
-            f"no property-data table '{name}' in {data_dir()}; available: {list_tables()}"
-        )
+def _read_cached(path: str, mtime_ns: int) -> pd.DataFrame:
     return read_table(path)
 
 
+def _load_cached(name: str) -> pd.DataFrame:
+    path = table_path(name)
+    return _read_cached(str(path), path.stat().st_mtime_ns)
+
+
 def load_table(name: str) -> pd.DataFrame:
-    """Load a validated table from ``property_data/`` by name (the file stem).
+    """Load a validated table by name (the file stem), from a user directory (:func:`use`,
+    ``REEPROC_DATA_PATH``) or ``property_data/``.
 
     >>> float(load_table("elements").set_index("symbol").loc["Nd", "atomic_weight__g_mol"])
     144.242
@@ -288,7 +493,7 @@ def _clear_derived_caches():
         if not modname.startswith("reeproc") or mod is None:
             continue
         for obj in list(vars(mod).values()):
-            if obj is _load_cached:
+            if obj is _read_cached:
                 continue
             clear = getattr(obj, "cache_clear", None)
             if callable(clear) and getattr(obj, "__module__", "") == modname:
@@ -310,8 +515,9 @@ def perturbed(perturbations):
     parsed = []
     for key, value in perturbations.items():
         table, match, column, kind = parse_perturbation_key(key)
+        value = as_number(f"perturbation {key}", value)
         _apply_override(_load_cached(table), table, match, column, kind, value)  # validate
-        parsed.append((table, (match, column, kind, float(value))))
+        parsed.append((table, (match, column, kind, value)))
     saved = {k: list(v) for k, v in _OVERRIDES.items()}
     try:
         for table, ov in parsed:

@@ -19,9 +19,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._validate import InputError, as_number
 from .flowsheet.report import PURITY_TARGET
 from .flowsheet.script import check_params, script_parameters
-from .sweep import run_case, sweep
+from .parallel import WorkerPool, progress_bar
+from .sweep import MAX_CASES, SweepInterrupted, run_case, save, sweep
 
 __all__ = ["optimise", "OptimiseResult", "monte_carlo", "MonteCarloResult", "property_uncertainty"]
 
@@ -84,7 +86,9 @@ def _violations(row: dict, purity_min, recovery_min) -> dict:
 def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_TARGET,
              recovery_min: dict | None = None, fixed: dict | None = None, maxiter: int = 30,
              popsize: int = 8, seed: int = 0, tol: float = 1e-6, polish: bool = False,
-             local_maxfev: int = 40) -> OptimiseResult:
+             local_maxfev: int = 40, workers: int = 1, executor: str = "processes",
+             scheduler: str | None = None, progress: bool | None = False,
+             out=None) -> OptimiseResult:
     """Find the operating point that minimises ``objective`` subject to purity and recovery.
 
     Parameters
@@ -110,6 +114,17 @@ def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_
         best feasible DE point, integer variables held fixed (0 = none), then one evaluation
         with the variables that end within 1 % of a bound snapped onto it. Infeasible trial
         points are penalised and never returned.
+    workers, executor, scheduler
+        With ``workers > 1`` each generation's trial points are solved in parallel
+        (:class:`reeproc.parallel.WorkerPool`; differential evolution then updates its
+        population once per generation, scipy's ``vectorized`` mode). ``workers=1`` solves them
+        one by one in this process (immediate updating).
+    progress : bool, optional
+        Progress bar on stderr counting flowsheet solves, with the best feasible objective.
+    out : str or Path, optional
+        File (.csv or .parquet) for every evaluated case, checked before the first solve and
+        rewritten after every generation; a Ctrl-C writes the cases evaluated and raises
+        :class:`reeproc.sweep.SweepInterrupted`.
 
     Returns
     -------
@@ -119,10 +134,21 @@ def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_
     """
     from scipy.optimize import NonlinearConstraint, differential_evolution
 
+    purity_min = as_number("purity_min", purity_min, low=0.0, high=1.0)
+    recovery_min = {el: as_number(f"recovery_min[{el}]", v, low=0.0, high=1.0)
+                    for el, v in (recovery_min or {}).items()}
+    maxiter = as_number("maxiter", maxiter, low=1, high=100_000, integer=True)
+    if out is not None:
+        from ._validate import check_output_file
+
+        out = check_output_file("optimise output", out, (".csv", ".parquet"), create_parent=True)
+    popsize = as_number("popsize", popsize, low=1, high=1000, integer=True)
+    local_maxfev = as_number("local_maxfev", local_maxfev, low=0, integer=True)
     script = str(Path(script).resolve())
     params = script_parameters(script)
     if isinstance(variables, dict):
-        bounds = {k: tuple(map(float, v)) for k, v in variables.items()}
+        bounds = {k: (as_number(f"lower bound of '{k}'", v[0]),
+                      as_number(f"upper bound of '{k}'", v[1])) for k, v in variables.items()}
     else:
         bounds = {}
         for k in variables:
@@ -145,15 +171,38 @@ def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_
     stage_params = [k for k in names if params[k].integer]
     cache: dict = {}
     rows: list = []
+    pool = WorkerPool(workers, executor, scheduler)
+    bar = progress_bar(None, "optimise", unit="solve", enabled=progress)
+    best_seen = [math.inf]
+
+    def _key(x):
+        return tuple(int(round(v)) if i else float(v) for v, i in zip(x, integer))
+
+    def _record(key, row):
+        rows.append(row)
+        cache[key] = row
+        bar.update(1)
+        if not any(_violations(row, purity_min, recovery_min).values()):
+            val = _objective_value(row, objective, stage_params)
+            if val < best_seen[0]:
+                best_seen[0] = val
+                bar.set_postfix_str(f"best {objective if isinstance(objective, str) else 'objective'}"
+                                    f" {val:.5g}", refresh=False)
 
     def evaluate(x):
-        key = tuple(int(round(v)) if i else float(v) for v, i in zip(x, integer))
+        key = _key(x)
         if key not in cache:
-            case = {**fixed, **{k: v for k, v in zip(names, key)}}
-            row = run_case(script, case)
-            rows.append(row)
-            cache[key] = row
+            _record(key, run_case(script, {**fixed, **dict(zip(names, key))}))
         return cache[key]
+
+    def evaluate_many(X):
+        """Solve the uncached columns of X (N x S, or one point N) on the pool, in parallel."""
+        X = np.asarray(X)
+        keys = list(dict.fromkeys(k for k in map(_key, X.reshape(len(names), -1).T)
+                                  if k not in cache))
+        tasks = [(script, {**fixed, **dict(zip(names, k))}) for k in keys]
+        for i, row in pool.imap_unordered(run_case, tasks):
+            _record(keys[i], row)
 
     def f(x):
         row = evaluate(x)
@@ -166,11 +215,62 @@ def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_
         v = _violations(evaluate(x), purity_min, recovery_min)
         return np.array([sum(v.values())])
 
+    def f_many(X):  # vectorized: X is (N, S)
+        evaluate_many(X)
+        return np.array([f(x) for x in np.asarray(X).reshape(len(names), -1).T])
+
+    def g_many(X):  # (N, S) -> (1, S); scipy also passes a single point (N,) -> (1,)
+        evaluate_many(X)
+        X = np.asarray(X)
+        v = np.array([g(x)[0] for x in X.reshape(len(names), -1).T])
+        return v if X.ndim == 1 else v[None, :]
+
     t0 = time.perf_counter()
-    res = differential_evolution(
-        f, [bounds[k] for k in names], integrality=integer, constraints=[NonlinearConstraint(g, -np.inf, 0.0)],
-        maxiter=maxiter, popsize=popsize, seed=seed, tol=tol, polish=polish, updating="immediate")
-    n_de = len(rows)
+    with pool, bar:
+        if pool.serial:
+            de = dict(func=f, constraints=[NonlinearConstraint(g, -np.inf, 0.0)],
+                      updating="immediate")
+        else:
+            de = dict(func=f_many, constraints=[NonlinearConstraint(g_many, -np.inf, 0.0)],
+                      updating="deferred", vectorized=True)
+        def checkpoint(*_):
+            if out is not None and rows:
+                save(pd.DataFrame(rows), out)
+
+        try:
+            res = differential_evolution(
+                bounds=[bounds[k] for k in names], integrality=integer, maxiter=maxiter,
+                popsize=popsize, seed=seed, tol=tol, polish=polish, callback=checkpoint, **de)
+            n_de = len(rows)
+            _refine(names, bounds, integer, rows, f, g, evaluate, local_maxfev, purity_min,
+                    recovery_min, objective, stage_params)
+        except KeyboardInterrupt:
+            checkpoint()
+            raise SweepInterrupted(pd.DataFrame(rows), len(rows),
+                                   out if out is not None and rows else None) from None
+        checkpoint()
+    hist = pd.DataFrame(rows)
+    best, best_val, best_feasible = None, math.inf, False
+    least_bad, least_v = None, math.inf
+    for row in rows:
+        v = sum(_violations(row, purity_min, recovery_min).values())
+        if v <= 0:
+            val = _objective_value(row, objective, stage_params)
+            if val < best_val:
+                best, best_val, best_feasible = row, val, True
+        elif v < least_v:
+            least_bad, least_v = row, v
+    if best is None:
+        best = least_bad
+        best_val = _objective_value(best, objective, stage_params) if best and best.get("converged") else math.inf
+    x = {k: best[k] for k in names} if best else {}
+    msg = (f"{res.message}; {n_de} + {len(rows) - n_de} (local refinement) flowsheet solves in {time.perf_counter() - t0:.1f} s; "
+           + ("feasible optimum" if best_feasible else "NO FEASIBLE DESIGN FOUND within the bounds"))
+    return OptimiseResult(x, best_val, best_feasible, dict(best or {}), len(rows), hist, msg)
+
+
+def _refine(names, bounds, integer, rows, f, g, evaluate, local_maxfev, purity_min,
+            recovery_min, objective, stage_params):
     # local refinement of the continuous variables (integers held at the DE optimum): bounded
     # Powell on the objective with a penalty on violations, from the best feasible point; DE's
     # random trial points rarely land on a bound, where cost optima often lie
@@ -206,24 +306,6 @@ def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_
                     snapped[i] = hi
             if not np.array_equal(snapped, x_end):
                 evaluate(snapped)
-    hist = pd.DataFrame(rows)
-    best, best_val, best_feasible = None, math.inf, False
-    least_bad, least_v = None, math.inf
-    for row in rows:
-        v = sum(_violations(row, purity_min, recovery_min).values())
-        if v <= 0:
-            val = _objective_value(row, objective, stage_params)
-            if val < best_val:
-                best, best_val, best_feasible = row, val, True
-        elif v < least_v:
-            least_bad, least_v = row, v
-    if best is None:
-        best = least_bad
-        best_val = _objective_value(best, objective, stage_params) if best and best.get("converged") else math.inf
-    x = {k: best[k] for k in names} if best else {}
-    msg = (f"{res.message}; {n_de} + {len(rows) - n_de} (local refinement) flowsheet solves in {time.perf_counter() - t0:.1f} s; "
-           + ("feasible optimum" if best_feasible else "NO FEASIBLE DESIGN FOUND within the bounds"))
-    return OptimiseResult(x, best_val, best_feasible, dict(best or {}), len(rows), hist, msg)
 
 
 def _best_feasible(rows, purity_min, recovery_min, objective, stage_params):
@@ -269,7 +351,8 @@ def property_uncertainty(tables=None) -> dict:
 def monte_carlo(script, design: dict, uncertain: dict | None = None, n: int = 200, seed: int = 0,
                 workers: int = 1, executor: str = "processes",
                 purity_min: float = PURITY_TARGET, property_data: bool | dict = True,
-                progress: bool | None = False) -> MonteCarloResult:
+                progress: bool | None = False, scheduler: str | None = None,
+                out=None) -> MonteCarloResult:
     """Propagate property-data (and optionally parameter) uncertainty through a fixed design.
 
     Parameters
@@ -287,6 +370,8 @@ def monte_carlo(script, design: dict, uncertain: dict | None = None, n: int = 20
         (extraction constants / separation factors, kinetic constants; see
         :func:`property_uncertainty`); each case re-reads the perturbed tables. A dict
         {perturbation key: distribution} gives the ranges explicitly; False samples none.
+    workers, executor, scheduler, progress, out
+        As for :func:`reeproc.sweep.sweep` (``out``: the samples are saved as they come).
 
     Returns
     -------
@@ -295,15 +380,16 @@ def monte_carlo(script, design: dict, uncertain: dict | None = None, n: int = 20
         ``summary`` (purity statistics) and ``probability_meeting_target`` = share of samples
         where every product meets ``purity_min`` (failed solves count as not meeting it).
     """
-    if int(n) < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
+    n = as_number("n (samples)", n, low=1, high=MAX_CASES, integer=True)
+    purity_min = as_number("purity_min", purity_min, low=0.0, high=1.0)
+    check_params(script_parameters(script), dict(design))  # refuse a bad design before sampling
     spec = dict(uncertain or {})
     if property_data is True:
         spec.update(property_uncertainty())
     elif isinstance(property_data, dict):
         spec.update(property_data)
     if not spec:
-        raise ValueError("nothing is uncertain: give 'uncertain' parameters or property_data ranges")
+        raise InputError("nothing is uncertain: give 'uncertain' parameters or property_data ranges")
     rng = np.random.default_rng(seed)
     cols = {}
     for k, dist in spec.items():
@@ -315,9 +401,10 @@ def monte_carlo(script, design: dict, uncertain: dict | None = None, n: int = 20
         elif kind == "lognormal":
             cols[k] = dist[1] * np.exp(rng.normal(0.0, math.log(dist[2]), n))
         else:
-            raise ValueError(f"distribution for '{k}' must be uniform, normal or lognormal; got {kind!r}")
+            raise InputError(f"distribution for '{k}' must be uniform, normal or lognormal; got {kind!r}")
     cases = [{**design, **{k: float(cols[k][i]) for k in cols}} for i in range(n)]
-    df = sweep(script, cases=cases, workers=workers, executor=executor, progress=progress)
+    df = sweep(script, cases=cases, workers=workers, executor=executor, scheduler=scheduler,
+               progress=progress, out=out)
     pur = [c for c in df.columns if c.startswith("purity ")]
     ok = df["converged"].astype(bool) & (df[pur] >= purity_min).all(axis=1)
     df["meets target"] = ok

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
-import sys
+import re
 import time
 import traceback
 from pathlib import Path
@@ -21,46 +21,81 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["sweep", "sx_sweep", "grid_cases", "lhs_cases", "parse_param_spec", "run_case", "save",
-           "plot_map", "pareto_front", "plot_pareto", "EXECUTORS"]
+from ._validate import InputError, as_number, check_output_file
+from .parallel import EXECUTORS, WorkerPool, progress_bar
 
-EXECUTORS = ("processes", "dask", "serial")
+__all__ = ["sweep", "sx_sweep", "grid_cases", "lhs_cases", "parse_param_spec", "count_cases",
+           "run_case", "save", "plot_map", "pareto_front", "plot_pareto", "save_plots", "summary_table", "EXECUTORS",
+           "MAX_CASES", "SweepInterrupted"]
+
+#: Largest number of cases a sweep accepts (checked before any case is built).
+MAX_CASES = 1_000_000
+
+_DATA_KEY = re.compile(r"(data:(?:add|mul):[A-Za-z0-9_-]+\[[^\]]*\]:[A-Za-z0-9_]+)=(.*)")
+
+
+def _number(name: str, text: str, what: str) -> float:
+    return as_number(f"{what} of '{name}'", text)
 
 
 def parse_param_spec(spec: str) -> dict:
     """Parse ``NAME=start:stop:step`` (inclusive) or ``NAME=v1,v2,...`` into {name: values}.
 
+    ``NAME`` may be a property-data perturbation key, which holds '=' itself
+    (``data:mul:sx_kex[extractant=PC88A;species=Nd]:log10_Kex__1=0.9,1.1``).
+
     Raises
     ------
     ValueError
-        For a malformed spec, a zero or wrong-signed step, or more than 100,000 values.
+        For a malformed spec (naming the parameter and the part that is not a number), a zero
+        or wrong-signed step, or more than 100,000 values.
     """
-    if "=" not in spec:
-        raise ValueError(f"parameter spec '{spec}' must look like NAME=start:stop:step or NAME=v1,v2")
-    name, rhs = spec.split("=", 1)
+    m = _DATA_KEY.fullmatch(spec.strip())
+    if m:
+        name, rhs = m.groups()
+    elif "=" in spec:
+        name, rhs = spec.split("=", 1)
+    else:
+        raise InputError(f"parameter spec '{spec}' must look like NAME=start:stop:step or "
+                         "NAME=v1,v2")
     name = name.strip()
+    if not name:
+        raise InputError(f"parameter spec '{spec}' has no name before '='")
     if ":" in rhs:
         parts = rhs.split(":")
         if len(parts) != 3:
-            raise ValueError(f"range '{rhs}' for '{name}' must be start:stop:step")
-        a, b, step = (float(x) for x in parts)
+            raise InputError(f"range '{rhs}' for '{name}' must be start:stop:step")
+        a, b, step = (_number(name, x, w) for x, w in zip(parts, ("start", "stop", "step")))
         if step == 0 or (b - a) * step < 0:
-            raise ValueError(f"step {step} cannot go from {a} to {b} for '{name}'")
-        n = int(math.floor((b - a) / step + 1e-9)) + 1
-        if n > 100_000:
-            raise ValueError(f"range for '{name}' has {n} values (> 100,000)")
+            raise InputError(f"step {step:g} cannot go from {a:g} to {b:g} for '{name}'")
+        n_float = (b - a) / step + 1.0
+        if not math.isfinite(n_float) or n_float > 100_000:
+            raise InputError(f"range '{rhs}' for '{name}' has more than 100,000 values")
+        n = int(math.floor(n_float - 1.0 + 1e-9)) + 1
         values = [a + i * step for i in range(n)]
     else:
         values = []
         for v in rhs.split(","):
             v = v.strip()
+            if not v:
+                raise InputError(f"value list '{rhs}' for '{name}' has an empty entry")
             try:
                 values.append(float(v))
             except ValueError:
+                if name.startswith("data:"):
+                    raise InputError(f"value of '{name}' must be a number, got {v!r}") from None
                 values.append(v)
-    if not values:
-        raise ValueError(f"no values for '{name}'")
     return {name: values}
+
+
+def count_cases(grid: dict | None = None, n_lhs: int = 0) -> int:
+    """Number of cases of a grid (times ``n_lhs`` when a Latin-hypercube sample is crossed
+    with it), computed without building them."""
+    for k, v in (grid or {}).items():
+        if isinstance(v, (str, bytes)) or not hasattr(v, "__len__"):
+            raise InputError(f"grid values of '{k}' must be a list of values, got {v!r}")
+    n = math.prod(len(v) for v in (grid or {}).values()) if grid else 1
+    return n * (int(n_lhs) if n_lhs else 1)
 
 
 def grid_cases(grid: dict) -> list[dict]:
@@ -74,15 +109,14 @@ def lhs_cases(bounds: dict, n: int, seed: int = 0, integer=()) -> list[dict]:
 
     Integer parameters are rounded to the nearest integer after scaling.
     """
-    from scipy.stats import qmc
-
-    if n < 1:
-        raise ValueError(f"LHS sample size must be >= 1, got {n}")
+    n = as_number("LHS sample size", n, low=1, high=MAX_CASES, integer=True)
     names = list(bounds)
-    lo = np.array([bounds[k][0] for k in names], float)
-    hi = np.array([bounds[k][1] for k in names], float)
+    lo = np.array([as_number(f"LHS lower bound of '{k}'", bounds[k][0]) for k in names])
+    hi = np.array([as_number(f"LHS upper bound of '{k}'", bounds[k][1]) for k in names])
     if np.any(hi < lo):
-        raise ValueError(f"LHS bounds must have low <= high: {bounds}")
+        raise InputError(f"LHS bounds must have low <= high: {bounds}")
+    from scipy.stats import qmc  # imported here only: it costs ~0.3 s
+
     u = qmc.LatinHypercube(d=len(names), seed=seed).random(n)
     x = lo + u * (hi - lo)
     cases = []
@@ -146,34 +180,27 @@ def _run_chunk(script, chunk):
     return [run_case(script, c) for c in chunk]
 
 
-class _Progress:
-    def __init__(self, total, enabled):
-        self.total, self.done, self.enabled = total, 0, enabled
-        self.t0 = time.perf_counter()
-        self.last = 0.0
+class SweepInterrupted(KeyboardInterrupt):
+    """A sweep stopped by Ctrl-C: ``results`` holds the cases done (also written to ``path``
+    when the sweep had an output file), ``total`` the number of cases asked for."""
 
-    def update(self, k):
-        self.done += k
-        if not self.enabled:
-            return
-        now = time.perf_counter()
-        if now - self.last < 0.5 and self.done < self.total:
-            return
-        self.last = now
-        el = now - self.t0
-        rate = self.done / el if el > 0 else 0.0
-        eta = (self.total - self.done) / rate if rate > 0 else float("nan")
-        bar = "#" * int(30 * self.done / self.total)
-        sys.stderr.write(f"\r[{bar:<30s}] {self.done}/{self.total} cases, {rate:.2f}/s, ETA {eta:.0f} s")
-        if self.done >= self.total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+    def __init__(self, results, total, path=None):
+        super().__init__(f"sweep interrupted after {len(results)} of {total} cases")
+        self.results, self.total, self.path = results, total, path
+
+
+def _table(rows: dict, script, executor) -> pd.DataFrame:
+    df = pd.DataFrame([rows[i] for i in sorted(rows)], index=sorted(rows))
+    df.index.name = "case"
+    df.attrs["script"] = script
+    df.attrs["executor"] = executor
+    return df
 
 
 def sweep(script, grid: dict | None = None, *, lhs: dict | None = None, n_lhs: int = 0,
           cases: list | None = None, workers: int = 1, executor: str = "processes",
           scheduler: str | None = None, progress: bool | None = None, seed: int = 0,
-          chunksize: int | None = None) -> pd.DataFrame:
+          chunksize: int | None = None, out=None, checkpoint_s: float = 5.0) -> pd.DataFrame:
     """Run a flowsheet script over many parameter sets.
 
     Parameters
@@ -194,21 +221,36 @@ def sweep(script, grid: dict | None = None, *, lhs: dict | None = None, n_lhs: i
         Address of a running Dask scheduler (``tcp://host:8786``); a LocalCluster otherwise.
     progress : bool, optional
         Progress bar on stderr (default: when stderr is a terminal).
+    out : str or Path, optional
+        Results file (.csv or .parquet), checked before any case runs and written as cases
+        complete (at most every ``checkpoint_s`` seconds, and at the end). A Ctrl-C writes the
+        cases done and raises :class:`SweepInterrupted`.
 
     Returns
     -------
     pandas.DataFrame
         One row per case, in case order.
+
+    Raises
+    ------
+    ValueError
+        Before any case runs: unknown parameters, more than :data:`MAX_CASES` cases, an output
+        file that cannot be written.
     """
     from .flowsheet.script import script_parameters
 
     if executor not in EXECUTORS:
-        raise ValueError(f"executor must be one of {EXECUTORS}, got {executor!r}")
-    if int(workers) < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
+        raise InputError(f"executor must be one of {EXECUTORS}, got {executor!r}")
+    as_number("workers", workers, low=1, integer=True)
+    if out is not None:
+        out = check_output_file("sweep output", out, (".csv", ".parquet"), create_parent=True)
     script = str(Path(script).resolve())
     params = script_parameters(script)
     if cases is None:
+        n_total = count_cases(grid, n_lhs if lhs else 0)
+        if n_total > MAX_CASES:
+            raise InputError(f"the sweep has {n_total:,} cases, more than the {MAX_CASES:,} "
+                             "allowed; use fewer values or an LHS sample")
         base = grid_cases(grid) if grid else [{}]
         if lhs:
             integer = {k for k in lhs if params.get(k) is not None and params[k].integer}
@@ -224,86 +266,64 @@ def sweep(script, grid: dict | None = None, *, lhs: dict | None = None, n_lhs: i
                 parse_perturbation_key(k)
         unknown = {k for k in c if not str(k).startswith("data:")} - set(params)
         if unknown:
-            raise ValueError(f"unknown parameter(s) {sorted(unknown)} for {Path(script).name}; "
+            raise InputError(f"unknown parameter(s) {sorted(unknown)} for {Path(script).name}; "
                              f"known: {sorted(params)}")
     n = len(cases)
-    bar = _Progress(n, sys.stderr.isatty() if progress is None else progress)
-    if executor == "serial" or (executor == "processes" and workers == 1):
-        rows = []
-        for c in cases:
-            rows.append(run_case(script, c))
-            bar.update(1)
-    elif executor == "processes":
-        from concurrent.futures import ProcessPoolExecutor
-        import multiprocessing as mp
-
-        cs = chunksize or max(1, min(16, n // (4 * workers) or 1))
-        chunks = [cases[i:i + cs] for i in range(0, n, cs)]
-        # spawn: numba's thread pools and open files are not fork-safe
-        ctx = mp.get_context("spawn")
-        rows_by_chunk = [None] * len(chunks)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
-            futs = {ex.submit(_run_chunk, script, ch): i for i, ch in enumerate(chunks)}
-            from concurrent.futures import as_completed
-
-            for f in as_completed(futs):
-                i = futs[f]
-                rows_by_chunk[i] = f.result()
-                bar.update(len(chunks[i]))
-        rows = [r for ch in rows_by_chunk for r in ch]
-    else:
-        rows = _dask_map(script, cases, workers, scheduler, bar, chunksize)
-    df = pd.DataFrame(rows)
-    df.index.name = "case"
-    df.attrs["script"] = script
-    df.attrs["executor"] = executor
+    pool = WorkerPool(workers, executor, scheduler)
+    cs = 1 if pool.serial else (chunksize or max(1, min(16, n // (4 * pool.workers) or 1)))
+    chunks = [list(range(i, min(i + cs, n))) for i in range(0, n, cs)]
+    rows: dict = {}
+    last_save = time.perf_counter()
+    try:
+        with pool, progress_bar(n, "sweep", enabled=progress) as bar:
+            tasks = [(script, [cases[i] for i in ch]) for ch in chunks]
+            for k, result in pool.imap_unordered(_run_chunk, tasks):
+                rows.update(zip(chunks[k], result))
+                bar.update(len(result))
+                if out is not None and time.perf_counter() - last_save > checkpoint_s:
+                    save(_table(rows, script, executor), out)
+                    last_save = time.perf_counter()
+    except KeyboardInterrupt:
+        df = _table(rows, script, executor)
+        if out is not None and rows:
+            save(df, out)
+        raise SweepInterrupted(df, n, out if rows else None) from None
+    df = _table(rows, script, executor)
+    if out is not None:
+        save(df, out)
     return df
 
 
-def _dask_map(script, cases, workers, scheduler, bar, chunksize):
-    try:
-        from dask.distributed import Client, LocalCluster, as_completed
-    except ImportError as exc:  # pragma: no cover - dask is a declared dependency
-        raise ImportError("executor='dask' needs dask.distributed: pip install 'dask[distributed]'") from exc
-    n = len(cases)
-    cs = chunksize or max(1, min(16, n // (4 * workers) or 1))
-    chunks = [cases[i:i + cs] for i in range(0, n, cs)]
-    cluster = None
-    if scheduler:
-        client = Client(scheduler)
-    else:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, host="127.0.0.1")
-        client = Client(cluster)
-    try:
-        futs = client.map(_run_chunk, [script] * len(chunks), chunks, pure=False)
-        index = {f.key: i for i, f in enumerate(futs)}
-        out = [None] * len(chunks)
-        for f in as_completed(futs):
-            i = index[f.key]
-            out[i] = f.result()
-            bar.update(len(chunks[i]))
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-    return [r for ch in out for r in ch]
+def summary_table(df: pd.DataFrame, rows: int = 12, width: int = 120) -> str:
+    """The swept parameters, convergence, purities, recoveries and cost of the first cases."""
+    first = list(df.columns).index("converged") if "converged" in df.columns else len(df.columns)
+    keep = list(df.columns[:first + 1]) + [
+        c for c in df.columns if c.startswith(("purity ", "recovery ", "cost "))]
+    t = df[keep].head(rows)
+    with pd.option_context("display.float_format", "{:.5g}".format):
+        text = t.to_string(line_width=width)
+    if len(df) > rows:
+        text += f"\n... ({len(df) - rows} more cases in the output file)"
+    return text
 
 
 def save(df: pd.DataFrame, path) -> Path:
-    """Write a sweep table to CSV or Parquet (by extension)."""
+    """Write a sweep table to CSV or Parquet (by extension); a missing folder is created."""
     p = Path(path)
+    if p.suffix not in (".csv", ".parquet"):
+        raise InputError(f"sweep output must end in .csv or .parquet, got '{p.name}'")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(p.name + ".part")
     if p.suffix == ".parquet":
         try:
-            df.to_parquet(p)
-        except ImportError as exc:
-            raise ImportError("writing .parquet needs pyarrow: pip install pyarrow, or use .csv") from exc
-    elif p.suffix == ".csv":
-        df.to_csv(p)
+            df.to_parquet(tmp)
+        except ImportError:
+            raise InputError("writing .parquet needs pyarrow: pip install pyarrow, or use "
+                             ".csv") from None
     else:
-        raise ValueError(f"sweep output must end in .csv or .parquet, got '{p.name}'")
+        df.to_csv(tmp)
+    tmp.replace(p)  # readers never see a half-written file
     return p
-
 
 
 # ---------------------------------------------------------------------------- SX-only sweeps
@@ -443,3 +463,44 @@ def plot_pareto(df: pd.DataFrame, cost: str, benefit: str, feasible=None, ax=Non
     ax.set_ylabel(benefit)
     ax.legend(fontsize=7)
     return fig
+
+
+def save_plots(df: pd.DataFrame, directory) -> list:
+    """Purity/recovery maps over the first two swept parameters (99.5 % contour) and the Pareto
+    front cost vs recovery among cases meeting 99.5 % purity, as PNG files in ``directory``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    first = list(df.columns).index("converged")
+    swept = [c for c in df.columns[:first] if df[c].nunique() > 1]
+    paths = []
+    if len(swept) >= 2:
+        x, y = swept[:2]
+        for z in [c for c in df.columns if c.startswith(("purity ", "recovery "))]:
+            if df[z].notna().sum() == 0:
+                continue
+            fig = plot_map(df, x, y, z)
+            p = out / f"map_{_slug(z)}.png"
+            fig.savefig(p, dpi=110, bbox_inches="tight")
+            plt.close(fig)
+            paths.append(p)
+    cost = "cost [USD/kg oxide]"
+    if cost in df.columns and "all products meet 99.5 %" in df.columns:
+        feas = df["all products meet 99.5 %"].fillna(False).astype(bool)
+        for rec in [c for c in df.columns if c.startswith("recovery ")]:
+            fig = plot_pareto(df, cost, rec, feasible=feas)
+            p = out / f"pareto_{_slug(rec)}.png"
+            fig.savefig(p, dpi=110, bbox_inches="tight")
+            plt.close(fig)
+            paths.append(p)
+    return paths
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9]+", "_", text.split("[")[0]).strip("_")

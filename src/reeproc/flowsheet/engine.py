@@ -74,6 +74,7 @@ class Flowsheet:
     >>> fs.add_unit("mix", Mixer(2), inlets={"in1": "fresh", "in2": "recycle"}, outlets={"out": "mixed"})
     >>> fs.add_unit("split", Splitter({"recycle": 0.5}), inlets={"feed": "mixed"},
     ...             outlets={"recycle": "recycle", "rest": "product"})
+    >>> fs.set_tear_guess("recycle", Stream.aqueous(1.0, {"Nd": 0.0}))  # where the loop starts
     >>> res = fs.solve()
     >>> round(res.streams["product"].mol_h["Nd"], 9), res.converged
     (1.0, True)

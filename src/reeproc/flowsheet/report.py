@@ -107,9 +107,9 @@ class FlowsheetResult:
         cols = {}
         for name, s in self.streams.items():
             ser = s.to_series()
-            try:
-                for ox, m in s.oxide_kg_h().items():
-                    ser[f"{ox} (oxide basis) [kg/h]"] = m
+            try:  # appended in one concat: item by item costs ~0.3 s per export
+                ox = {f"{k} (oxide basis) [kg/h]": m for k, m in s.oxide_kg_h().items()}
+                ser = pd.concat([ser, pd.Series(ox, dtype=float)]) if ox else ser
             except LookupError:
                 pass
             cols[name] = ser
@@ -298,9 +298,9 @@ class FlowsheetResult:
         """Write :meth:`kpis` as JSON."""
         Path(path).write_text(json.dumps(self.kpis(), indent=2, default=float))
 
-    def export(self, directory) -> list:
-        """Write stream, product, audit, reagent and energy tables (CSV) and plots (PNG) to a
-        directory. Returns the paths written."""
+    def export(self, directory, plots: bool = True) -> list:
+        """Write stream, product, audit, reagent and energy tables (CSV) and, with ``plots``,
+        the plots (PNG) to a directory. Returns the paths written."""
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         paths = []
@@ -311,9 +311,10 @@ class FlowsheetResult:
             p = d / fname
             df.to_csv(p)
             paths.append(p)
-        from . import plots
+        if plots:
+            from . import plots as _plots
 
-        paths += plots.save_all(self, d)
+            paths += _plots.save_all(self, d)
         (d / "report.txt").write_text(self.report())
         paths.append(d / "report.txt")
         return paths

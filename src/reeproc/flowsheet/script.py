@@ -8,17 +8,33 @@ A flowsheet script is a Python file that defines
 * optionally ``SOLVE_OPTIONS``: keyword arguments for :meth:`Flowsheet.solve`.
 
 and usually ``if __name__ == "__main__": print(run(__file__).report())``.
+
+Flowsheet scripts are Python and run as such: loading one executes its code with the rights of
+the user, like ``python script.py``. Run only scripts you trust.
+
+A script that cannot be used raises :class:`ScriptError` (a ``ValueError``) naming the file and,
+where there is one, the line: a syntax error, an import that fails, a file that is not Python
+(``.csv``, ``.txt``), ``PARAMETERS`` that is not a dict of :class:`Param`, ``build`` whose
+arguments do not match ``PARAMETERS``, or ``build`` returning something other than a Flowsheet.
 """
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import inspect
 import math
 import sys
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Param", "load_script", "script_parameters", "check_params", "run"]
+from .._validate import InputError, as_number
+
+__all__ = ["Param", "ScriptError", "load_script", "script_parameters", "check_params", "run"]
+
+
+class ScriptError(InputError):
+    """A flowsheet script cannot be loaded or used; names the file and, if known, the line."""
 
 
 @dataclass(frozen=True)
@@ -43,46 +59,110 @@ class Param:
     integer: bool = False
 
     def check(self, name: str, value):
+        """The value converted and checked (a number within ``[low, high]``, an integer if
+        ``integer``; booleans are refused); raises :class:`InputError` naming the parameter."""
         if isinstance(self.default, str):
             return str(value)
-        try:
-            v = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"parameter '{name}' must be a number, got {value!r}") from None
-        if not math.isfinite(v):
-            raise ValueError(f"parameter '{name}' must be finite, got {value!r}")
-        if self.integer:
-            if abs(v - round(v)) > 1e-9:
-                raise ValueError(f"parameter '{name}' ({self.description}) must be an integer, got {value!r}")
-            v = int(round(v))
-        if (self.low is not None and v < self.low) or (self.high is not None and v > self.high):
-            raise ValueError(f"parameter '{name}' ({self.description}) = {value!r} is outside "
-                             f"[{self.low}, {self.high}]")
-        return v
+        label = f"parameter '{name}' ({self.description})"
+        if self.integer and not isinstance(value, bool):
+            try:  # 4.0 and "4" are the integer 4; 4.5 is refused below
+                f = float(value)
+                if math.isfinite(f) and abs(f - round(f)) <= 1e-9:
+                    value = round(f)
+            except (TypeError, ValueError):
+                pass
+        return as_number(label, value, low=self.low, high=self.high, integer=self.integer)
 
 
 _MODULES: dict = {}
 
 
+_HINT = "flowsheet scripts are Python files run as such; see reeproc.flowsheet.script"
+
+
+def _script_line(exc, path: Path) -> str:
+    """' line N' of the deepest traceback frame inside the script, or ''."""
+    line = ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if Path(frame.filename).resolve() == path:
+            line = f" line {frame.lineno}"
+    return line
+
+
 def load_script(path):
-    """Import a flowsheet script (cached per resolved path and content)."""
+    """Import a flowsheet script (cached per resolved path and content).
+
+    Raises
+    ------
+    ScriptError
+        The file is missing, not a ``.py`` file, fails to compile or import, or does not define
+        ``build`` and ``PARAMETERS`` (a dict of :class:`Param`).
+    """
     p = Path(path).resolve()
+    if p.is_dir():
+        raise ScriptError(f"flowsheet script '{path}' is a folder; give a .py file")
     if not p.is_file():
-        raise ValueError(f"flowsheet script '{path}' does not exist")
-    key = (str(p), hashlib.sha1(p.read_bytes()).hexdigest())
+        raise ScriptError(f"flowsheet script '{path}' does not exist")
+    if p.suffix != ".py":
+        raise ScriptError(f"flowsheet script '{path}' is not a Python file (.py); {_HINT}")
+    try:
+        code = p.read_bytes()
+    except OSError as exc:
+        raise ScriptError(f"flowsheet script '{path}' cannot be read: {exc.strerror}") from None
+    key = (str(p), hashlib.sha1(code).hexdigest())
     mod = _MODULES.get(key)
     if mod is None:
         name = f"reeproc_flowsheet_{p.stem}_{key[1][:8]}"
         spec = importlib.util.spec_from_file_location(name, p)
         mod = importlib.util.module_from_spec(spec)
         sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-        for attr in ("build", "PARAMETERS"):
-            if not hasattr(mod, attr):
-                raise ValueError(f"flowsheet script '{path}' defines no '{attr}' "
-                                 "(see reeproc.flowsheet.script)")
+        try:
+            spec.loader.exec_module(mod)
+        except SyntaxError as exc:
+            sys.modules.pop(name, None)
+            raise ScriptError(f"flowsheet script '{path}' line {exc.lineno}: {exc.msg} "
+                              f"({_HINT})") from None
+        except SystemExit as exc:
+            sys.modules.pop(name, None)
+            raise ScriptError(f"flowsheet script '{path}'{_script_line(exc, p)} called "
+                              f"sys.exit({exc.code!r}) while loading; guard it with "
+                              "if __name__ == '__main__'") from None
+        except Exception as exc:  # anything the script's own code raises while loading
+            sys.modules.pop(name, None)
+            raise ScriptError(f"flowsheet script '{path}'{_script_line(exc, p)} failed to load: "
+                              f"{type(exc).__name__}: {exc}") from exc
+        _check_script(mod, path)
         _MODULES[key] = mod
     return mod
+
+
+def _check_script(mod, path) -> None:
+    for attr in ("build", "PARAMETERS"):
+        if not hasattr(mod, attr):
+            raise ScriptError(f"flowsheet script '{path}' defines no '{attr}' ({_HINT})")
+    params = mod.PARAMETERS
+    if not isinstance(params, dict) or not all(isinstance(v, Param) for v in params.values()):
+        raise ScriptError(f"flowsheet script '{path}': PARAMETERS must be a dict name -> "
+                          f"Param(default, description, low, high), got {type(params).__name__}")
+    if not callable(mod.build):
+        raise ScriptError(f"flowsheet script '{path}': build must be a function")
+    try:
+        sig = inspect.signature(mod.build)
+        sig.bind(**{k: p.default for k, p in params.items()})
+    except (TypeError, ValueError) as exc:
+        raise ScriptError(f"flowsheet script '{path}': build{_signature(mod.build)} cannot take "
+                          f"the PARAMETERS {sorted(params)} as keywords ({exc})") from None
+    opts = getattr(mod, "SOLVE_OPTIONS", {})
+    if not isinstance(opts, dict):
+        raise ScriptError(f"flowsheet script '{path}': SOLVE_OPTIONS must be a dict of "
+                          f"Flowsheet.solve keywords, got {type(opts).__name__}")
+
+
+def _signature(fn) -> str:
+    try:
+        return str(inspect.signature(fn))
+    except (TypeError, ValueError):
+        return "(...)"
 
 
 def script_parameters(path) -> dict:
@@ -94,7 +174,7 @@ def check_params(parameters: dict, given: dict) -> dict:
     """Validate ``given`` against ``parameters`` and fill defaults; unknown names raise."""
     unknown = set(given) - set(parameters)
     if unknown:
-        raise ValueError(f"unknown parameter(s) {sorted(unknown)}; known: {sorted(parameters)}")
+        raise InputError(f"unknown parameter(s) {sorted(unknown)}; known: {sorted(parameters)}")
     out = {}
     for name, p in parameters.items():
         out[name] = p.check(name, given[name]) if name in given else p.default
@@ -108,9 +188,20 @@ def run(path, raise_on_failure: bool = True, **params):
     -------
     reeproc.flowsheet.FlowsheetResult
     """
+    from .engine import Flowsheet
+
     mod = load_script(path)
     values = check_params(mod.PARAMETERS, params)
-    fs = mod.build(**values)
+    try:
+        fs = mod.build(**values)
+    except (ValueError, LookupError, RuntimeError):
+        raise  # refusals of parameter values and failures that name themselves
+    except Exception as exc:
+        raise ScriptError(f"flowsheet script '{path}'{_script_line(exc, Path(path).resolve())}: "
+                          f"build() raised {type(exc).__name__}: {exc}") from exc
+    if not isinstance(fs, Flowsheet):
+        raise ScriptError(f"flowsheet script '{path}': build() must return a Flowsheet, "
+                          f"got {type(fs).__name__}")
     opts = dict(getattr(mod, "SOLVE_OPTIONS", {}))
     opts["raise_on_failure"] = raise_on_failure
     res = fs.solve(**opts)
