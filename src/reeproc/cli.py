@@ -110,7 +110,7 @@ def _cmd_sweep(args) -> int:
         save(df, args.out)
         print(f"wrote {args.out}")
     if args.plot:
-        for path in _sweep_plots(df, args.plot):
+        for path in _sweep_plots(df, args.plot, script=args.flowsheet):
             print(f"wrote {path}")
     if not args.out:
         import pandas as pd
@@ -120,49 +120,11 @@ def _cmd_sweep(args) -> int:
     return 0
 
 
-def _sweep_plots(df, directory) -> list:
-    """Purity/recovery maps over the first two swept parameters (99.5 % contour) and the Pareto
-    front cost vs recovery among cases meeting 99.5 % purity, as PNG files in ``directory``."""
-    from pathlib import Path
+def _sweep_plots(df, directory, script=None) -> list:
+    """Sweep maps and Pareto fronts as PNG (reeproc.flowsheet.plots.maps.save_sweep_plots)."""
+    from .flowsheet.plots.maps import save_sweep_plots
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .sweep import plot_map, plot_pareto
-
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
-    first = list(df.columns).index("converged")
-    swept = [c for c in df.columns[:first] if df[c].nunique() > 1]
-    paths = []
-    if len(swept) >= 2:
-        x, y = swept[:2]
-        for z in [c for c in df.columns if c.startswith(("purity ", "recovery "))]:
-            if df[z].notna().sum() == 0:
-                continue
-            fig = plot_map(df, x, y, z)
-            p = out / f"map_{_slug(z)}.png"
-            fig.savefig(p, dpi=110, bbox_inches="tight")
-            plt.close(fig)
-            paths.append(p)
-    cost = "cost [USD/kg oxide]"
-    if cost in df.columns and "all products meet 99.5 %" in df.columns:
-        feas = df["all products meet 99.5 %"].fillna(False).astype(bool)
-        for rec in [c for c in df.columns if c.startswith("recovery ")]:
-            fig = plot_pareto(df, cost, rec, feasible=feas)
-            p = out / f"pareto_{_slug(rec)}.png"
-            fig.savefig(p, dpi=110, bbox_inches="tight")
-            plt.close(fig)
-            paths.append(p)
-    return paths
-
-
-def _slug(text: str) -> str:
-    import re
-
-    return re.sub(r"[^A-Za-z0-9]+", "_", text.split("[")[0]).strip("_")
+    return save_sweep_plots(df, directory, script=script)
 
 
 def _bounds_specs(items) -> dict:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["sweep", "sx_sweep", "grid_cases", "lhs_cases", "parse_param_spec", "run_case", "save",
-           "plot_map", "pareto_front", "plot_pareto", "EXECUTORS"]
+           "pareto_front", "EXECUTORS"]
 
 EXECUTORS = ("processes", "dask", "serial")
 
@@ -378,36 +378,8 @@ def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
     return df
 
 
-# ---------------------------------------------------------------------------- plots
-def plot_map(df: pd.DataFrame, x: str, y: str, z: str, target: float = 0.995, ax=None):
-    """Filled map of ``z`` over two swept parameters with the ``target`` contour (99.5 %).
-
-    Non-converged cases are left blank (NaN), never interpolated.
-    """
-    import matplotlib.pyplot as plt
-
-    for col in (x, y, z):
-        if col not in df.columns:
-            raise ValueError(f"column '{col}' not in the sweep table; columns: {list(df.columns)}")
-    piv = df.assign(_z=np.where(df.get("converged", True), df[z], np.nan)).pivot_table(
-        index=y, columns=x, values="_z", aggfunc="mean")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 4.5))
-    else:
-        fig = ax.figure
-    X, Y = np.meshgrid(piv.columns.to_numpy(float), piv.index.to_numpy(float))
-    Z = piv.to_numpy(float)
-    cs = ax.pcolormesh(X, Y, Z, shading="nearest", cmap="viridis")
-    fig.colorbar(cs, ax=ax, label=z)
-    if np.nanmin(Z) < target < np.nanmax(Z) and min(Z.shape) > 1:
-        c = ax.contour(X, Y, Z, levels=[target], colors="w", linewidths=1.5)
-        ax.clabel(c, fmt={target: f"{100 * target:.1f} %"}, fontsize=8)
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
-    ax.set_title(f"{z} (white: {100 * target:.1f} % contour)", fontsize=9)
-    return fig
-
-
+# ---------------------------------------------------------------------------- Pareto front
+# (the sweep figures live in reeproc.flowsheet.plots.maps)
 def pareto_front(df: pd.DataFrame, cost: str, benefit: str, feasible=None) -> pd.DataFrame:
     """Non-dominated cases: lowest ``cost`` for each level of ``benefit`` (higher is better),
     among rows where ``feasible`` (a boolean Series or column name) holds."""
@@ -422,24 +394,3 @@ def pareto_front(df: pd.DataFrame, cost: str, benefit: str, feasible=None) -> pd
             front.append(idx)
             best = row[benefit]
     return d.loc[front]
-
-
-def plot_pareto(df: pd.DataFrame, cost: str, benefit: str, feasible=None, ax=None):
-    """Scatter of all cases and the Pareto front (cost vs benefit) of the feasible ones."""
-    import matplotlib.pyplot as plt
-
-    front = pareto_front(df, cost, benefit, feasible)
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 4.5))
-    else:
-        fig = ax.figure
-    ax.scatter(df[cost], df[benefit], s=8, c="#bbbbbb", label="all cases")
-    if feasible is not None:
-        mask = df[feasible] if isinstance(feasible, str) else feasible
-        ok = df[mask.astype(bool)]
-        ax.scatter(ok[cost], ok[benefit], s=10, c="#3b75af", label="purity >= 99.5 %")
-    ax.plot(front[cost], front[benefit], "o-", c="#c0392b", label="Pareto front")
-    ax.set_xlabel(cost)
-    ax.set_ylabel(benefit)
-    ax.legend(fontsize=7)
-    return fig
