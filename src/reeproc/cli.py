@@ -73,7 +73,15 @@ def _cmd_run(args) -> int:
     if args.json:
         res.to_json(args.json)
         print(f"wrote KPIs to {args.json}")
+    if getattr(args, "html", None):
+        _write_html_report(res, args.html)
     return 0 if res.converged else 1
+
+
+def _write_html_report(res, path) -> None:
+    """``reeproc run --html FILE``: the self-contained HTML report (reeproc.flowsheet.html_report)."""
+    p = res.to_html(path)
+    print(f"wrote the HTML report to {p} ({p.stat().st_size / 1e6:.1f} MB, opens offline)")
 
 
 def _cmd_params(args) -> int:
@@ -213,6 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("flowsheet", help="flowsheet script, e.g. flowsheets/ndfeb_long_loop.py")
     r.add_argument("--out", help="directory for tables (CSV) and plots (PNG)")
     r.add_argument("--json", help="write the KPIs as JSON to this file")
+    r.add_argument("--html", metavar="FILE", help="write a self-contained HTML report (KPIs, "
+                   "diagram, element Sankey, streams, SX profiles, economics, data sources)")
     r.add_argument("--set", action="append", metavar="NAME=VALUE",
                    help="override a flowsheet parameter (see 'reeproc params')")
     r.set_defaults(func=_cmd_run)

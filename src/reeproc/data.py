@@ -33,6 +33,7 @@ __all__ = [
     "CONFIDENCE_FLAGS",
     "UNIT_TOKENS",
     "load_table",
+    "tables_read",
     "read_table",
     "table_notes",
     "list_tables",
@@ -220,6 +221,16 @@ def _load_cached(name: str) -> pd.DataFrame:
     return read_table(path)
 
 
+#: Tables :func:`load_table` has served in this process, in first-use order (for provenance).
+_TABLES_READ: dict = {}
+
+
+def tables_read() -> list[str]:
+    """Names of the property-data tables :func:`load_table` has served in this process, in the
+    order first used (the HTML report lists their sources)."""
+    return list(_TABLES_READ)
+
+
 def load_table(name: str) -> pd.DataFrame:
     """Load a validated table from ``property_data/`` by name (the file stem).
 
@@ -227,6 +238,7 @@ def load_table(name: str) -> pd.DataFrame:
     144.242
     """
     df = _load_cached(name)
+    _TABLES_READ.setdefault(name, None)
     out = df.copy()
     out.attrs = dict(df.attrs)
     for match, column, kind, value in _OVERRIDES.get(name, ()):

@@ -107,12 +107,14 @@ def sankey_figure(res, elements=None, flows: pd.DataFrame | None = None):
                              for kd in d["kind"]])))
     buttons = [dict(label=e, method="update",
                     args=[{"visible": [j == k for j in range(len(els))]},
-                          {"title.text": f"{e} flows [kg/h] through {res.flowsheet.name}"}])
+                          {"annotations[0].text": f"{e} flows [kg/h]"}])
                for k, e in enumerate(els)]
     fig.update_layout(
-        title=dict(text=f"{els[0]} flows [kg/h] through {res.flowsheet.name}" if els else
-                   "no element flows", font=dict(size=14)),
-        updatemenus=[dict(buttons=buttons, direction="right", type="buttons", x=0, y=1.12,
-                          xanchor="left", yanchor="bottom", showactive=True)] if els else [],
-        height=560, margin=dict(l=10, r=10, t=90, b=10), font=dict(size=11))
+        updatemenus=[dict(buttons=buttons, direction="right", type="buttons", x=0, y=1.0,
+                          xanchor="left", yanchor="bottom", showactive=True, pad=dict(b=6))]
+        if els else [],
+        annotations=[dict(text=f"{els[0]} flows [kg/h]" if els else "no element flows",
+                          x=1, y=1.0, xref="paper", yref="paper", xanchor="right",
+                          yanchor="bottom", showarrow=False, font=dict(size=14))],
+        height=560, margin=dict(l=10, r=10, t=60, b=10), font=dict(size=11))
     return fig
