@@ -15,7 +15,8 @@ from .stream import Stream, element_closure, mix
 __all__ = ["__version__", "Stream", "mix", "element_closure", "load_table", "magnet_feed",
            "DataError", "MissingDataError"]
 
-_SUBMODULES = {"sx", "units", "flowsheet", "species", "data", "feeds", "sweep", "optimise"}
+_SUBMODULES = {"sx", "units", "flowsheet", "species", "data", "feeds", "sweep", "optimise",
+               "feedstock"}
 
 
 def __getattr__(name):

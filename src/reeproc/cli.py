@@ -203,6 +203,77 @@ def _cmd_montecarlo(args) -> int:
     return 0
 
 
+def _pairs(items, what) -> dict:
+    out = {}
+    for it in items or []:
+        if "=" not in it:
+            raise ValueError(f"{what} expects NAME=VALUE, got '{it}'")
+        k, v = it.split("=", 1)
+        try:
+            out[k.strip()] = float(v)
+        except ValueError:
+            raise ValueError(f"{what} {k.strip()}: '{v}' is not a number") from None
+    return out
+
+
+def _cmd_feedstock(args) -> int:
+    """Magnets, composition and recoverable oxide per year from decommissioned assets."""
+    from . import feedstock as fsk
+
+    custom = []
+    for it in args.asset or []:
+        name, _, rhs = it.partition("=")
+        parts = rhs.split(",")
+        if not name or len(parts) != 3:
+            raise ValueError(f"--asset expects NAME=COUNT,KG_PER_UNIT,GRADE, got '{it}'")
+        custom.append(fsk.custom_asset(name.strip(), float(parts[0]), float(parts[1]),
+                                       grade=parts[2].strip()))
+    assets = fsk.assets_from_counts(
+        wind_MW=args.wind_MW, wind_drive=args.wind_drive, ev_count=args.ev_count,
+        ev_motor=args.ev_motor, hdd_count=args.hdd_count, hdd_type=args.hdd_type,
+        motor_count=args.motor_count, motor_kg=args.motor_kg, motor_grade=args.motor_grade,
+        custom=custom)
+    rec = _pairs(args.recovery, "--recovery") or fsk.flowsheet_recoveries(args.flowsheet)
+    est = fsk.estimate(assets, recoveries=rec, collection=_pairs(args.collection, "--collection"),
+                       dismantling=_pairs(args.dismantling, "--dismantling"))
+    print(est.report())
+    if args.json:
+        est.to_json(args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _add_feedstock_parser(sub) -> None:
+    f = sub.add_parser("feedstock", help="magnets, composition and recoverable oxide per year "
+                       "from decommissioned wind turbines, EVs, hard drives, motors",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    f.add_argument("--wind-MW", dest="wind_MW", type=float, help="wind capacity decommissioned "
+                   "per year [MW]")
+    f.add_argument("--wind-drive", default="DD_PMSG",
+                   choices=["DD_PMSG", "MS_PMSG", "HS_PMSG", "DFIG", "EESG"], help="drive train")
+    f.add_argument("--ev-count", type=float, help="electric cars scrapped per year")
+    f.add_argument("--ev-motor", default="PMSM", choices=["PMSM", "induction", "EESM"],
+                   help="traction motor type")
+    f.add_argument("--hdd-count", type=float, help="hard-disk drives per year")
+    f.add_argument("--hdd-type", default="desktop", choices=["desktop", "laptop"])
+    f.add_argument("--motor-count", type=float, help="industrial PM motors per year")
+    f.add_argument("--motor-kg", type=float, help="NdFeB per industrial motor [kg] (no default)")
+    f.add_argument("--motor-grade", help="feeds.csv grade of the industrial motors' magnets")
+    f.add_argument("--asset", action="append", metavar="NAME=COUNT,KG_PER_UNIT,GRADE",
+                   help="user-defined asset per year (repeat)")
+    f.add_argument("--collection", action="append", metavar="CLASS=YIELD",
+                   help="collection yield [-] of an asset class (wind, EV, HDD, "
+                   "industrial_motor, user) replacing the table's")
+    f.add_argument("--dismantling", action="append", metavar="CLASS=YIELD",
+                   help="dismantling yield [-] of an asset class")
+    f.add_argument("--recovery", action="append", metavar="EL=FRACTION",
+                   help="long-loop recovery of an element [-] (default: solve --flowsheet)")
+    f.add_argument("--flowsheet", help="flowsheet whose recoveries are used (default: "
+                   "flowsheets/ndfeb_long_loop.py)")
+    f.add_argument("--json", metavar="FILE", help="write the estimate as JSON")
+    f.set_defaults(func=_cmd_feedstock)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="reeproc",
@@ -269,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     mc.add_argument("--executor", choices=["processes", "dask", "serial"], default="processes")
     mc.add_argument("--out", help="samples (.csv or .parquet)")
     mc.set_defaults(func=_cmd_montecarlo)
+    _add_feedstock_parser(sub)
     return p
 
 
