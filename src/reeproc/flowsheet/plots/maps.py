@@ -97,7 +97,8 @@ def plot_pareto(df: pd.DataFrame, cost: str, benefit: str, feasible=None, ax=Non
     if len(ok):
         ax.scatter(ok[cost], ok[benefit], s=10, c="#3b75af", label="cases meeting 99.5 % purity")
     if len(front):
-        ax.plot(front[cost], front[benefit], "o-", c="#c0392b", label="Pareto front")
+        ax.plot(front[cost], front[benefit], "o-", c="#c0392b", mfc="none", ms=7,
+                label="Pareto front")
     ax.set_xlabel(_label(cost, labels))
     ax.set_ylabel(_label(benefit, labels))
     if ax.get_legend_handles_labels()[0]:
