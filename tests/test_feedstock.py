@@ -144,7 +144,7 @@ def test_cli_contract(tmp_path, capsys):
                "--recovery", "Nd=0.9", "--recovery", "Pr=0.9", "--recovery", "Dy=0.9",
                "--json", str(out)])
     assert rc == 0
-    d = json.loads(out.read_text())
+    d = json.loads(out.read_text(), parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
     assert isinstance(d["magnet_kg"], float) and isinstance(d["reo_kg"], float)
     assert d["magnet_kg"] == pytest.approx(20 * 650 + 500 * 1.72 + 10000 * 0.02 * 0.425)
     assert sum(d["composition_wt_pct"].values()) <= 100 and d["composition_wt_pct"]["Nd"] > 15
@@ -158,6 +158,8 @@ def test_cli_errors_are_messages(capsys):
     assert "--motor-kg" in capsys.readouterr().err
     assert main(["feedstock", "--asset", "tank=1,2", "--recovery", "Nd=0.9"]) == 2
     assert "NAME=COUNT,KG_PER_UNIT,GRADE" in capsys.readouterr().err
+    assert main(["feedstock", "--hdd-count", "5", "--recovery", "Nd=most"]) == 2
+    assert "--recovery Nd: 'most' is not a number" in capsys.readouterr().err
 
 
 def _blocks(text):

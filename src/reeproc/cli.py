@@ -204,15 +204,14 @@ def _cmd_montecarlo(args) -> int:
 
 
 def _pairs(items, what) -> dict:
-    out = {}
-    for it in items or []:
-        if "=" not in it:
-            raise ValueError(f"{what} expects NAME=VALUE, got '{it}'")
-        k, v = it.split("=", 1)
-        try:
-            out[k.strip()] = float(v)
-        except ValueError:
-            raise ValueError(f"{what} {k.strip()}: '{v}' is not a number") from None
+    """NAME=NUMBER options of ``feedstock`` (--recovery, --collection, ...) as floats."""
+    bad = [it for it in items or [] if "=" not in it]
+    if bad:
+        raise ValueError(f"{what} expects NAME=VALUE, got '{bad[0]}'")
+    out = _parse_assignments(items)
+    for k, v in out.items():
+        if isinstance(v, str):
+            raise ValueError(f"{what} {k}: '{v}' is not a number")
     return out
 
 

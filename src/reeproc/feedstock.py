@@ -224,12 +224,14 @@ class FeedstockEstimate:
                 "reo_kg_by_oxide": self.reo_kg_by_oxide,
                 "magnets_remade_kg": self.magnets_remade_kg,
                 "recoveries": self.recoveries, "recovery_source": self.recovery_source,
-                "assets": self.assets.reset_index().to_dict(orient="records"),
+                "assets": [{k: (None if isinstance(v, float) and math.isnan(v) else v)
+                            for k, v in r.items()}  # a missing yield is null, not NaN
+                           for r in self.assets.reset_index().to_dict(orient="records")],
                 "data_gaps": list(self.data_gaps)}
 
     def to_json(self, path) -> Path:
         p = Path(path)
-        p.write_text(json.dumps(self.to_dict(), indent=2, default=float))
+        p.write_text(json.dumps(self.to_dict(), indent=2, default=float, allow_nan=False))
         return p
 
     def report(self) -> str:
