@@ -17,6 +17,11 @@ CASES = {"toy": ROOT / "tests" / "data" / "toy_flowsheet.py",
          "reference": ROOT / "flowsheets" / "ndfeb_long_loop.py"}
 
 
+@pytest.fixture(scope="module")
+def reference():
+    return run(CASES["reference"])
+
+
 @pytest.fixture(scope="module", params=sorted(CASES))
 def diagram(request):
     res = run(CASES[request.param])
@@ -81,9 +86,8 @@ def test_diagram_draws_every_reagent_dosed_inside_units(diagram):
         assert s in texts
 
 
-def test_reference_diagram_shows_the_leach_acid():
-    res = run(CASES["reference"])
-    fig = flowsheet_diagram(res)
+def test_reference_diagram_shows_the_leach_acid(reference):
+    fig = flowsheet_diagram(reference)
     texts = " ".join(_norm(t.get_text()) for t in _texts(fig))
     plt.close(fig)
     for name in ("HCl lixiviant -> leach", "NaOH solution -> iron removal",
@@ -92,13 +96,13 @@ def test_reference_diagram_shows_the_leach_acid():
         assert name in texts
 
 
-def test_profiles_keep_one_colour_per_species():
+def test_profiles_keep_one_colour_per_species(reference):
     from matplotlib.colors import to_hex
 
     from reeproc.flowsheet.plots import sx_profiles
     from reeproc.flowsheet.plots.style import species_color
 
-    fig = sx_profiles(run(CASES["reference"]))
+    fig = sx_profiles(reference)
     seen = {}
     for ax in fig.axes:
         for line in ax.get_lines():
@@ -182,15 +186,21 @@ def test_pareto_legend_lists_only_drawn_markers():
     plt.close(fig)
 
 
-def test_sankey_is_a_sankey_with_element_colours():
+def test_sankey_is_a_sankey_with_element_colours(reference):
     from reeproc.flowsheet.plots.sankey import element_flows, sankey_figure
 
-    res = run(CASES["reference"])
+    res = reference
     fig = sankey_figure(res)
     assert {t.type for t in fig.data} == {"sankey"}
     els = [t.name for t in fig.data]
     assert {"Nd", "Pr", "Dy", "Fe"} <= set(els)
     assert [t.visible for t in fig.data].count(True) == 1
+    from reeproc.flowsheet.plots.style import species_color
+
+    for t in fig.data:  # links take their element's colour, the same as in the SX profiles
+        h = species_color(t.name).lstrip("#")
+        rgb = ",".join(str(int(h[k:k + 2], 16)) for k in (0, 2, 4))
+        assert all(c.startswith(f"rgba({rgb},") for c in t.link.color), t.name
     flows = element_flows(res)
     audit = res.audit()
     from reeproc.species import atomic_weight

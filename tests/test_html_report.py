@@ -171,13 +171,6 @@ def test_diagram_shows_every_reagent_and_product(report):
         assert f"PRODUCT {name}" in svg
 
 
-def test_reference_diagram_names_the_leach_acid():
-    res = run(REFERENCE)
-    svg = " ".join(_parse(html_report(res)).svg_text)
-    assert "HCl lixiviant" in svg and "NaOH solution" in svg and "oxalic acid" in svg
-    assert "roaster air" in svg and "wash water" in svg
-
-
 def test_sources_list_every_table_read(report):
     from reeproc.data import load_table, tables_read
 
