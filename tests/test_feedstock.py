@@ -160,6 +160,10 @@ def test_cli_errors_are_messages(capsys):
     assert "NAME=COUNT,KG_PER_UNIT,GRADE" in capsys.readouterr().err
     assert main(["feedstock", "--hdd-count", "5", "--recovery", "Nd=most"]) == 2
     assert "--recovery Nd: 'most' is not a number" in capsys.readouterr().err
+    assert main(["feedstock"]) == 2
+    assert "at least one asset" in capsys.readouterr().err
+    assert main(["feedstock", "--ev-count", "-3", "--recovery", "Nd=0.9"]) == 2
+    assert "EV_PMSM" in capsys.readouterr().err
 
 
 def _blocks(text):

@@ -232,6 +232,9 @@ def _cmd_feedstock(args) -> int:
         ev_motor=args.ev_motor, hdd_count=args.hdd_count, hdd_type=args.hdd_type,
         motor_count=args.motor_count, motor_kg=args.motor_kg, motor_grade=args.motor_grade,
         custom=custom)
+    if not assets:
+        raise ValueError("give at least one asset: --wind-MW, --ev-count, --hdd-count, "
+                         "--motor-count or --asset")
     rec = _pairs(args.recovery, "--recovery") or fsk.flowsheet_recoveries(args.flowsheet)
     est = fsk.estimate(assets, recoveries=rec, collection=_pairs(args.collection, "--collection"),
                        dismantling=_pairs(args.dismantling, "--dismantling"))
