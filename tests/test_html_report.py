@@ -172,9 +172,18 @@ def test_diagram_shows_every_reagent_and_product(report):
 
 
 def test_sources_list_every_table_read(report):
+    import re
+
     from reeproc.data import load_table, tables_read
 
-    res, _, _, page = report
+    res, _, path, page = report
+    text = path.read_text(encoding="utf-8")
+    if "SX1 Dy/NdPr" in res.unit_results:  # the reference: the SX constants it used are traced
+        seg = text[text.index('id="src-sx_kex"'):]
+        n = int(re.search(r"Rows used by this run \((\d+)\)", seg).group(1))
+        assert n >= 5  # PC88A and D2EHPA constants of Nd, Pr, Dy, ...
+        seg = text[text.index('id="src-reagents"'):]
+        assert int(re.search(r"Rows used by this run \((\d+)\)", seg).group(1)) >= 4
     listed = [r[0]["text"] for r in page.tables["sources-table"]["rows"]]
     assert set(listed) <= set(tables_read())
     assert "elements" in listed

@@ -283,7 +283,27 @@ def _traced_rows(name: str, df: pd.DataFrame, res, kp) -> pd.DataFrame | None:
         return df[df["feed"].isin(grades)] if grades else None
     if name == "elements" and "symbol" in df.columns:
         return df[df["symbol"].isin(set(res.audit().index))]
+    sx = _sx_models(res)
+    if name == "sx_kex" and {"extractant", "species"} <= set(df.columns) and sx:
+        mask = pd.Series(False, index=df.index)
+        for extractant, species in sx:
+            mask |= (df["extractant"] == extractant) & df["species"].isin(species)
+        return df[mask]
+    if name == "sx_extractants" and "extractant" in df.columns and sx:
+        return df[df["extractant"].isin({e for e, _ in sx})]
     return None
+
+
+def _sx_models(res) -> list:
+    """(extractant name, species) of every SX cascade model in the flowsheet."""
+    out = []
+    for unit in res.flowsheet.units.values():
+        model = getattr(getattr(unit, "cascade", None), "model", None)
+        ext = getattr(model, "extractant", None)
+        name = getattr(ext, "name", ext)
+        if isinstance(name, str):
+            out.append((name, set(getattr(model, "species", ()) or ())))
+    return out
 
 
 def _sources(res, kp, used) -> str:
