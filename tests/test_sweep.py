@@ -105,7 +105,8 @@ def test_plot_map_and_pareto():
     import matplotlib
 
     matplotlib.use("Agg")
-    from reeproc.sweep import pareto_front, plot_map, plot_pareto
+    from reeproc.flowsheet.plots.maps import plot_map, plot_pareto
+    from reeproc.sweep import pareto_front
 
     df = _map_table()
     fig = plot_map(df, "x", "y", "purity P [-]")

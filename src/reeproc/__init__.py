@@ -19,7 +19,7 @@ __all__ = ["__version__", "Stream", "mix", "element_closure", "load_table", "mag
            "DataError", "MissingDataError"]
 
 _SUBMODULES = {"sx", "units", "flowsheet", "species", "data", "feeds", "sweep", "optimise",
-               "parallel", "stream", "cli"}
+               "parallel", "stream", "cli", "feedstock"}
 
 
 def __getattr__(name):

@@ -58,6 +58,7 @@ __all__ = [
     "COLUMN_BOUNDS",
     "ENV_VAR",
     "load_table",
+    "tables_read",
     "read_table",
     "table_notes",
     "table_path",
@@ -422,6 +423,14 @@ def _read_cached(path: str, mtime_ns: int) -> pd.DataFrame:
 def _load_cached(name: str) -> pd.DataFrame:
     path = table_path(name)
     return _read_cached(str(path), path.stat().st_mtime_ns)
+#: Tables :func:`load_table` has served in this process, in first-use order (for provenance).
+_TABLES_READ: dict = {}
+
+
+def tables_read() -> list[str]:
+    """Names of the property-data tables :func:`load_table` has served in this process, in the
+    order first used (the HTML report lists their sources)."""
+    return list(_TABLES_READ)
 
 
 def load_table(name: str) -> pd.DataFrame:
@@ -432,6 +441,7 @@ def load_table(name: str) -> pd.DataFrame:
     144.242
     """
     df = _load_cached(name)
+    _TABLES_READ.setdefault(name, None)
     out = df.copy()
     out.attrs = dict(df.attrs)
     for match, column, kind, value in _OVERRIDES.get(name, ()):

@@ -25,7 +25,7 @@ from ._validate import InputError, as_number, check_output_file
 from .parallel import EXECUTORS, WorkerPool, progress_bar
 
 __all__ = ["sweep", "sx_sweep", "grid_cases", "lhs_cases", "parse_param_spec", "count_cases",
-           "run_case", "save", "plot_map", "pareto_front", "plot_pareto", "save_plots", "summary_table", "EXECUTORS",
+           "run_case", "save", "pareto_front", "summary_table", "EXECUTORS",
            "MAX_CASES", "SweepInterrupted"]
 
 #: Largest number of cases a sweep accepts (checked before any case is built).
@@ -398,36 +398,8 @@ def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
     return df
 
 
-# ---------------------------------------------------------------------------- plots
-def plot_map(df: pd.DataFrame, x: str, y: str, z: str, target: float = 0.995, ax=None):
-    """Filled map of ``z`` over two swept parameters with the ``target`` contour (99.5 %).
-
-    Non-converged cases are left blank (NaN), never interpolated.
-    """
-    import matplotlib.pyplot as plt
-
-    for col in (x, y, z):
-        if col not in df.columns:
-            raise ValueError(f"column '{col}' not in the sweep table; columns: {list(df.columns)}")
-    piv = df.assign(_z=np.where(df.get("converged", True), df[z], np.nan)).pivot_table(
-        index=y, columns=x, values="_z", aggfunc="mean")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 4.5))
-    else:
-        fig = ax.figure
-    X, Y = np.meshgrid(piv.columns.to_numpy(float), piv.index.to_numpy(float))
-    Z = piv.to_numpy(float)
-    cs = ax.pcolormesh(X, Y, Z, shading="nearest", cmap="viridis")
-    fig.colorbar(cs, ax=ax, label=z)
-    if np.nanmin(Z) < target < np.nanmax(Z) and min(Z.shape) > 1:
-        c = ax.contour(X, Y, Z, levels=[target], colors="w", linewidths=1.5)
-        ax.clabel(c, fmt={target: f"{100 * target:.1f} %"}, fontsize=8)
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
-    ax.set_title(f"{z} (white: {100 * target:.1f} % contour)", fontsize=9)
-    return fig
-
-
+# ---------------------------------------------------------------------------- Pareto front
+# (the sweep figures live in reeproc.flowsheet.plots.maps)
 def pareto_front(df: pd.DataFrame, cost: str, benefit: str, feasible=None) -> pd.DataFrame:
     """Non-dominated cases: lowest ``cost`` for each level of ``benefit`` (higher is better),
     among rows where ``feasible`` (a boolean Series or column name) holds."""
@@ -442,65 +414,3 @@ def pareto_front(df: pd.DataFrame, cost: str, benefit: str, feasible=None) -> pd
             front.append(idx)
             best = row[benefit]
     return d.loc[front]
-
-
-def plot_pareto(df: pd.DataFrame, cost: str, benefit: str, feasible=None, ax=None):
-    """Scatter of all cases and the Pareto front (cost vs benefit) of the feasible ones."""
-    import matplotlib.pyplot as plt
-
-    front = pareto_front(df, cost, benefit, feasible)
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 4.5))
-    else:
-        fig = ax.figure
-    ax.scatter(df[cost], df[benefit], s=8, c="#bbbbbb", label="all cases")
-    if feasible is not None:
-        mask = df[feasible] if isinstance(feasible, str) else feasible
-        ok = df[mask.astype(bool)]
-        ax.scatter(ok[cost], ok[benefit], s=10, c="#3b75af", label="purity >= 99.5 %")
-    ax.plot(front[cost], front[benefit], "o-", c="#c0392b", label="Pareto front")
-    ax.set_xlabel(cost)
-    ax.set_ylabel(benefit)
-    ax.legend(fontsize=7)
-    return fig
-
-
-def save_plots(df: pd.DataFrame, directory) -> list:
-    """Purity/recovery maps over the first two swept parameters (99.5 % contour) and the Pareto
-    front cost vs recovery among cases meeting 99.5 % purity, as PNG files in ``directory``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
-    first = list(df.columns).index("converged")
-    swept = [c for c in df.columns[:first] if df[c].nunique() > 1]
-    paths = []
-    if len(swept) >= 2:
-        x, y = swept[:2]
-        for z in [c for c in df.columns if c.startswith(("purity ", "recovery "))]:
-            if df[z].notna().sum() == 0:
-                continue
-            fig = plot_map(df, x, y, z)
-            p = out / f"map_{_slug(z)}.png"
-            fig.savefig(p, dpi=110, bbox_inches="tight")
-            plt.close(fig)
-            paths.append(p)
-    cost = "cost [USD/kg oxide]"
-    if cost in df.columns and "all products meet 99.5 %" in df.columns:
-        feas = df["all products meet 99.5 %"].fillna(False).astype(bool)
-        for rec in [c for c in df.columns if c.startswith("recovery ")]:
-            fig = plot_pareto(df, cost, rec, feasible=feas)
-            p = out / f"pareto_{_slug(rec)}.png"
-            fig.savefig(p, dpi=110, bbox_inches="tight")
-            plt.close(fig)
-            paths.append(p)
-    return paths
-
-
-def _slug(text: str) -> str:
-    import re
-
-    return re.sub(r"[^A-Za-z0-9]+", "_", text.split("[")[0]).strip("_")

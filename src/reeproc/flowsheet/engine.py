@@ -400,6 +400,11 @@ class Flowsheet:
         return dict(self._feeds)
 
     @property
+    def reagent_feeds(self) -> dict:
+        """Feeds that are purchased reagents: stream name -> reagent name (reagents.csv)."""
+        return dict(self._reagent_feeds)
+
+    @property
     def products(self) -> dict:
         return dict(self._products)
 

@@ -298,9 +298,19 @@ class FlowsheetResult:
         """Write :meth:`kpis` as JSON."""
         Path(path).write_text(json.dumps(self.kpis(), indent=2, default=float))
 
-    def export(self, directory, plots: bool = True) -> list:
-        """Write stream, product, audit, reagent and energy tables (CSV) and, with ``plots``,
-        the plots (PNG) to a directory. Returns the paths written."""
+    def to_html(self, path, **options):
+        """Write a self-contained HTML report (opens offline); see
+        :func:`reeproc.flowsheet.html_report.write_html` for the sections and ``options``."""
+        from .html_report import write_html
+
+        return write_html(self, path, **options)
+
+    def export(self, directory, plots=True) -> list:
+        """Write stream, product, audit, reagent and energy tables (CSV) and plots (PNG) to a
+        directory. Returns the paths written.
+
+        ``plots``: True (every figure), False (tables only) or names from
+        ``reeproc.flowsheet.plots.FIGURES`` ('flowsheet', 'distribution', 'profiles')."""
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         paths = []
@@ -311,10 +321,10 @@ class FlowsheetResult:
             p = d / fname
             df.to_csv(p)
             paths.append(p)
-        if plots:
-            from . import plots as _plots
+        if plots:  # matplotlib is imported only when a figure is asked for
+            from .plots import save_all
 
-            paths += _plots.save_all(self, d)
+            paths += save_all(self, d, which=plots)
         (d / "report.txt").write_text(self.report())
         paths.append(d / "report.txt")
         return paths

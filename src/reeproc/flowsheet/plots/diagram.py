@@ -1,23 +1,20 @@
-"""Plots of a solved flowsheet: diagram, element distribution (Sankey-style), SX stage profiles.
+"""Block diagram of a solved flowsheet: units, every stream that enters or leaves, products.
 
-All functions take a :class:`~reeproc.flowsheet.report.FlowsheetResult` and return a matplotlib
-Figure; :func:`save_all` writes them as PNG. matplotlib is used with the non-interactive Agg
-backend when no display is present.
+:func:`flowsheet_diagram` draws units left to right by processing depth with numbered streams,
+a stream table under the diagram, and every inlet: external feeds, purchased reagent feeds and
+the reagents units dose inside themselves (acid, NaOH, oxalic acid, air, wash water), so that no
+unit appears to run without its reagents (:mod:`.diagram_layout` finds them).
 """
 from __future__ import annotations
 
-from pathlib import Path
+import matplotlib.pyplot as plt
 
-import matplotlib
+from .diagram_layout import inlets, number_streams, place_units
+from .style import fmt_number as _fmt
+from .style import text_width as _text_w
+from .style import wrap as _wrap
 
-if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg") and not matplotlib.is_interactive():
-    matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from .report import PURITY_TARGET  # noqa: E402
-
-__all__ = ["flowsheet_diagram", "element_distribution", "sx_profiles", "save_all"]
+__all__ = ["flowsheet_diagram"]
 
 
 # --------------------------------------------------------------------------- flowsheet diagram
@@ -29,91 +26,8 @@ _BOX_W, _BOX_H = 1.6, 0.62
 _TRACK = 0.13          # spacing of parallel routing tracks [in]
 _FS_UNIT, _FS_LABEL, _FS_TAG, _FS_TABLE = 8.5, 7.5, 7.0, 7.0
 _COL = {"unit_fc": "#eaf1fb", "unit_ec": "#24548f", "prod_fc": "#fff4d6", "prod_ec": "#b9770e",
-        "line": "#34495e", "feed": "#1e8449", "out": "#7d3c98", "tear": "#c0392b"}
-
-
-def _text_w(s: str, fs: float) -> float:
-    """Rough width of a one-line text [in] (DejaVu Sans averages about 0.56 em per character)."""
-    return max((len(line) for line in s.split("\n")), default=0) * fs * 0.56 / 72.0
-
-
-def _wrap(s: str, width: int) -> str:
-    import textwrap
-    return "\n".join(textwrap.wrap(s, width, break_long_words=False)) or s
-
-
-def _fmt(v) -> str:
-    if v is None or not np.isfinite(v):
-        return "–"
-    a = abs(v)
-    if a == 0:
-        return "0"
-    if a >= 100:
-        return f"{v:.0f}"
-    if a >= 10:
-        return f"{v:.1f}"
-    if a >= 1:
-        return f"{v:.2f}"
-    if a >= 1e-3:
-        return f"{v:.3f}"
-    return f"{v:.1e}"
-
-
-def _grid(res, conn, tears):
-    """Column (longest non-recycle path from the feeds) and lane of every unit."""
-    units = list(res.order) + [n for n in res.flowsheet.units if n not in res.order]
-    rank = {n: i for i, n in enumerate(units)}
-    fwd = [(a, b) for a, s, b in conn if a is not None and b is not None and a != b and s not in tears]
-    depth = {n: 0 for n in units}
-    for _ in range(len(units) + 1):
-        changed = False
-        for a, b in fwd:
-            if depth[b] < depth[a] + 1:
-                depth[b] = depth[a] + 1
-                changed = True
-        if not changed:
-            break
-    # a unit fed only from the boundary or by recycles sits just before the unit it feeds
-    preds = {n: {a for a, b in fwd if b == n} for n in units}
-    succs = {n: {b for a, b in fwd if a == n} for n in units}
-    for n in units:
-        if not preds[n] and succs[n]:
-            depth[n] = max(0, min(depth[b] for b in succs[n]) - 1)
-    tear_partner = {n: set() for n in units}
-    for a, s, b in conn:
-        if a is not None and b is not None and a != b and s in tears:
-            tear_partner[a].add(b)
-            tear_partner[b].add(a)
-    lane: dict = {}
-    for c in sorted(set(depth.values())):
-        col = sorted((n for n in units if depth[n] == c), key=rank.get)
-        pref = {n: min((lane[p] for p in preds[n] if p in lane), default=None) for n in col}
-        alt = {n: min((lane[p] for p in tear_partner[n] if p in lane and lane[p] != pref[n]),
-                      default=None) for n in col}
-        taken: set = set()
-        # where two units want the lane of their common feeder, the one closing a recycle with
-        # a unit in another lane moves there (keeps the recycle short)
-        for n in col:
-            contested = pref[n] is not None and sum(pref[m] == pref[n] for m in col) > 1
-            if contested and alt[n] is not None and alt[n] not in taken:
-                lane[n] = alt[n]
-                taken.add(alt[n])
-        for n in sorted(col, key=lambda m: (pref[m] is None, rank[m])):
-            if n in lane:
-                continue
-            want = pref[n] if pref[n] is not None else (alt[n] if alt[n] is not None else 0)
-            k = 0
-            while True:
-                for cand in (want + k, want - k):
-                    if cand >= 0 and cand not in taken:
-                        break
-                else:
-                    k += 1
-                    continue
-                break
-            lane[n] = cand
-            taken.add(cand)
-    return units, depth, lane
+        "line": "#34495e", "feed": "#1e8449", "out": "#7d3c98", "tear": "#c0392b",
+        "dosed": "#1f7a99"}
 
 
 def flowsheet_diagram(res):
@@ -126,32 +40,30 @@ def flowsheet_diagram(res):
     stream name, phase and flows [L/h, kg/h, TREO kg/h] from ``res.streams``. Feeds (green) enter
     from above (or from the left into the first unit), streams leaving the flowsheet (purple) leave
     below, recycle (tear) streams are dashed red, products are gold with their oxide flow and purity
-    from :meth:`FlowsheetResult.kpis`.
+    from :meth:`FlowsheetResult.kpis`. Reagents dosed inside units (``reagent_streams`` of their
+    results: acid, NaOH, oxalic acid, air, wash water) enter from above in teal, numbered r1, r2,
+    ... and listed in the table with their flows.
     """
     from matplotlib.patches import FancyBboxPatch
 
     fs = res.flowsheet
     conn = list(fs.connections())
     tears = set(res.tears)
-    units, depth, lane = _grid(res, conn, tears)
+    units, depth, lane = place_units(res, conn, tears)
 
     # ------------------------------------------------------------------ stream numbers
-    num: dict = {}
-    for n in units:
-        for a, s, b in conn:
-            if a is None and b == n and s not in num:
-                num[s] = len(num) + 1
-        for a, s, b in conn:
-            if a == n and s not in num:
-                num[s] = len(num) + 1
-    for a, s, b in conn:
-        num.setdefault(s, len(num) + 1)
+    # reagents dosed inside units are drawn as inlets too, numbered r1, r2, ...
+    inlet_of = {i.key: i for i in inlets(res)}
+    dosed = [k for k, i in inlet_of.items() if i.kind == "dosed" and i.unit in units]
+    num = number_streams(units, conn, dosed)
 
     prod_of = {p.stream: (pname, p) for pname, p in fs.products.items()}
     try:
-        kprod = res.kpis().get("products", {})
+        kp = res.kpis()
     except Exception:  # noqa: BLE001 - the diagram must draw even when costing data are missing
-        kprod = {}
+        kp = {}
+    kprod = kp.get("products", {})
+    target = kp.get("purity_target", float("nan"))
 
     # ------------------------------------------------------------------ bands, columns, lanes
     ncols = (max(depth.values()) + 1) if depth else 1
@@ -166,7 +78,8 @@ def flowsheet_diagram(res):
     blane = {n: lanes_b[band[n]][lane[n]] for n in units}
     ncol_b = {b: max([bcol[n] for n in units if band[n] == b], default=0) + 1 for b in range(nb)}
 
-    feeds_of = {n: [s for a, s, b in conn if a is None and b == n] for n in units}
+    feeds_of = {n: [s for a, s, b in conn if a is None and b == n]
+                + [k for k in dosed if inlet_of[k].unit == n] for n in units}
     outs_of = {n: [s for a, s, b in conn if a == n and b is None] for n in units}
     # products first among the leaving streams (they get the top, most visible label)
     for n in units:
@@ -236,12 +149,15 @@ def flowsheet_diagram(res):
                 ok = "meets" if k.get("meets_target") else "BELOW"
                 return (head + f"\n{_fmt(k.get('mass_kg_h', float('nan')))} kg/h oxide, purity "
                         f"{100 * k.get('purity', float('nan')):.3f} %\n({ok} "
-                        f"{100 * PURITY_TARGET:.1f} % target)")
+                        f"{100 * target:.1f} % target)")
             return head
         return _wrap(f"{s} [{num[s]}]", 32)
 
     def feed_label(s):
-        return _wrap(f"{s} [{num[s]}]", 20)
+        return _wrap(f"{inlet_of[s].label if s in inlet_of else s} [{num[s]}]", 20)
+
+    def feed_color(s):
+        return _COL["dosed"] if s in dosed else _COL["feed"]
 
     LH = _FS_LABEL * 1.4 / 72.0  # line height [in]
 
@@ -269,7 +185,9 @@ def flowsheet_diagram(res):
     width = max(8.0, x0 + per * _PITCH + 0.35)
 
     # key under the title (wraps to more rows on narrow diagrams)
-    key_items = [("feed", _COL["feed"], False), ("internal stream", _COL["line"], False),
+    key_items = [("feed", _COL["feed"], False),
+                 ("reagent dosed in a unit (r)", _COL["dosed"], False),
+                 ("internal stream", _COL["line"], False),
                  ("recycle (tear)", _COL["tear"], True), ("leaving the flowsheet", _COL["out"], False),
                  ("product", _COL["prod_ec"], False),
                  ("[n] and boxed numbers: stream numbers of the table below", "#555", None)]
@@ -378,7 +296,7 @@ def flowsheet_diagram(res):
             port_r[(n, k_)] = v
 
     # ------------------------------------------------------------------ table geometry
-    rows = sorted(num, key=num.get)
+    rows = list(num)  # numbered in insertion order
     tab_fs = _FS_TABLE
     RH = tab_fs * 1.35 / 72.0
     name_w = max(_text_w(s, tab_fs) for s in rows) if rows else 1.0
@@ -469,9 +387,9 @@ def flowsheet_diagram(res):
         for s in left_feed[n]:
             yy = port_l[(n, ("feed", None))]
             xl = xcen[n] - _BOX_W / 2
-            poly([(xl - max(lf_w, 0.6) - 0.05, yy), (xl, yy)], _COL["feed"], False, lw=1.4)
+            poly([(xl - max(lf_w, 0.6) - 0.05, yy), (xl, yy)], feed_color(s), False, lw=1.4)
             ax.text(xl - 0.08, yy + 0.06, feed_label(s), ha="right", va="bottom",
-                    fontsize=_FS_LABEL, color=_COL["feed"], zorder=6)
+                    fontsize=_FS_LABEL, color=feed_color(s), zorder=6)
         tf = top_feeds[n]
         if not tf:
             continue
@@ -485,9 +403,9 @@ def flowsheet_diagram(res):
             ly = lvl + h / 2
             xp = xr - (len(tf) - 1 - i) * _TRACK
             xt = xr - (len(tf) - 1) * _TRACK - 0.12
-            poly([(xt, ly), (xp, ly), (xp, yt)], _COL["feed"], False, lw=1.1)
+            poly([(xt, ly), (xp, ly), (xp, yt)], feed_color(s), False, lw=1.1)
             ax.text(xt - 0.03, ly, t, ha="right", va="center", fontsize=_FS_LABEL,
-                    color=_COL["feed"], zorder=6, linespacing=1.1,
+                    color=feed_color(s), zorder=6, linespacing=1.1,
                     bbox=dict(boxstyle="square,pad=0.05", fc="white", ec="none"))
             lvl += h + 0.06
 
@@ -544,8 +462,10 @@ def flowsheet_diagram(res):
                     fontweight="bold", ha="right" if right else "left", va="center")
         for r, s in enumerate(rows[bi * nrow:(bi + 1) * nrow]):
             yy = ty - (r + 1) * RH
-            st = res.streams.get(s)
-            if s in prod_of:
+            st = inlet_of[s].stream if s in dosed else res.streams.get(s)
+            if s in dosed:
+                col = _COL["dosed"]
+            elif s in prod_of:
                 col = _COL["prod_ec"]
             elif s in tears:
                 col = _COL["tear"]
@@ -585,110 +505,3 @@ def flowsheet_diagram(res):
     return fig
 
 
-def element_distribution(res, elements=None):
-    """Where each element of the feed leaves the flowsheet: stacked bars of the fraction of the
-    element [% of its total outflow] in each leaving stream (a Sankey diagram folded to bars)."""
-    ins, outs = res.boundary_streams()
-    if elements is None:
-        present = set()
-        for s in outs:
-            present |= set(s.element_mol_h())
-        elements = [e for e in ("Nd", "Pr", "Dy", "Tb", "Fe", "Co", "B", "Al") if e in present]
-    names = [s.name for s in outs]
-    data = np.zeros((len(elements), len(outs)))
-    for j, s in enumerate(outs):
-        em = s.element_mol_h()
-        for i, e in enumerate(elements):
-            data[i, j] = em.get(e, 0.0)
-    totals = data.sum(axis=1, keepdims=True)
-    frac = np.divide(data, totals, out=np.zeros_like(data), where=totals > 0) * 100
-    keep = frac.max(axis=0) >= 0.01
-    frac, names = frac[:, keep], [n for n, k in zip(names, keep) if k]
-    fig, ax = plt.subplots(figsize=(8, 0.5 * len(elements) + 2))
-    left = np.zeros(len(elements))
-    cmap = plt.get_cmap("tab20")
-    for j, n in enumerate(names):
-        ax.barh(elements, frac[:, j], left=left, color=cmap(j % 20), label=n)
-        left += frac[:, j]
-    ax.set_xlabel("share of the element's outflow [%]")
-    ax.set_xlim(0, 100)
-    ax.invert_yaxis()
-    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    ax.set_title("Element distribution over the streams leaving the flowsheet", fontsize=9)
-    fig.tight_layout()
-    return fig
-
-
-_SECTION_SHADE = {"extraction": "#e8f0fb", "scrub": "#fdf2e0", "strip": "#e9f6ec"}
-_PROFILE_FLOOR = 1e-12  # [mol/L]; smaller concentrations are left out of the log plot
-
-
-def _shade_sections(ax, sections):
-    for name, span in (sections or {}).items():
-        if not span:
-            continue
-        lo, hi = span
-        ax.axvspan(lo - 0.5, hi + 0.5, color=_SECTION_SHADE.get(name, "#f2f2f2"), zorder=0)
-        ax.text((lo + hi) / 2, 1.0, name, transform=ax.get_xaxis_transform(), ha="center",
-                va="bottom", fontsize=7, color="#555")
-
-
-def _log_lines(ax, prof, columns, styles=None):
-    for col in columns:
-        y = prof[col].to_numpy(dtype=float)
-        if not np.nanmax(y, initial=0.0) > _PROFILE_FLOOR:
-            continue
-        ax.semilogy(prof.index, np.where(y > _PROFILE_FLOOR, y, np.nan), marker=".", ms=3,
-                    lw=1.2, label=str(col), **(styles or {}).get(col, {}))
-
-
-def sx_profiles(res):
-    """Stage profiles of every SX cascade in the flowsheet: aqueous (left) and organic (right)
-    concentrations [mol/L] on a log scale over the stages, extraction / scrub / strip sections
-    shaded, [H+] and the free extractant dashed. Solvent water and spectator anions are left
-    out; concentrations below 1e-12 mol/L are not drawn (said on the axis)."""
-    sx = [(n, r) for n, r in res.unit_results.items() if hasattr(r, "aqueous_profile")]
-    if not sx:
-        return None
-    fig, axes = plt.subplots(len(sx), 2, figsize=(12, 3.4 * len(sx)), squeeze=False)
-    spectators = {"H2O", "Cl-", "SO4-2", "HSO4-", "NO3-"}
-    for (ax_a, ax_o), (n, r) in zip(axes, sx):
-        aq, org = r.aqueous_profile, r.organic_profile
-        sections = getattr(r, "sections", None)
-        metals = [c for c in aq.columns if c not in spectators and c != "H+"]
-        _log_lines(ax_a, aq, metals)
-        if "H+" in aq.columns:
-            _log_lines(ax_a, aq, ["H+"], {"H+": dict(color="k", ls="--")})
-        _log_lines(ax_o, org, list(org.columns))
-        fe = getattr(r, "free_extractant", None)
-        if fe is not None and np.isfinite(fe.to_numpy(dtype=float)).any():
-            fdf = fe.to_frame("free extractant")
-            _log_lines(ax_o, fdf, ["free extractant"],
-                       {"free extractant": dict(color="k", ls="--")})
-        for ax, what in ((ax_a, "aqueous"), (ax_o, "organic")):
-            _shade_sections(ax, sections)
-            ax.set_ylabel(f"{what} [mol/L] (< 1e-12 not drawn)", fontsize=8)
-            ax.set_xlabel("stage (organic enters at 1)", fontsize=8)
-            ax.tick_params(labelsize=7)
-            ax.legend(fontsize=6, ncol=3, loc="lower left")
-        ax_a.set_title(f"{n}: aqueous", fontsize=9, pad=12)
-        ax_o.set_title(f"{n}: organic", fontsize=9, pad=12)
-    fig.tight_layout()
-    return fig
-
-
-def save_all(res, directory) -> list:
-    """Save every plot as PNG in ``directory``; returns the paths."""
-    d = Path(directory)
-    out = []
-    for fname, fn in (("flowsheet.png", flowsheet_diagram), ("element_distribution.png",
-                                                               element_distribution),
-                      ("sx_profiles.png", sx_profiles)):
-        fig = fn(res)
-        if fig is None:
-            continue
-        p = d / fname
-        fig.savefig(p, dpi=120)
-        plt.close(fig)
-        out.append(p)
-    return out
