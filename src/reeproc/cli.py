@@ -66,6 +66,7 @@ def _cmd_run(args) -> int:
     from .flowsheet.script import run
 
     res = run(args.flowsheet, **_parse_assignments(args.set))
+    _set_economics(res, args)
     print(res.report())
     if args.out:
         paths = res.export(args.out)
@@ -74,6 +75,16 @@ def _cmd_run(args) -> int:
         res.to_json(args.json)
         print(f"wrote KPIs to {args.json}")
     return 0 if res.converged else 1
+
+
+def _set_economics(res, args) -> None:
+    """Economic assumptions from the command line (plant size, grid, feed price), if any."""
+    from .economics import Assumptions
+
+    if args.plant_size is None and args.grid is None and args.feed_price is None:
+        return
+    res.economics(Assumptions(plant_feed_t_y=args.plant_size, grid=args.grid or "UK",
+                              feed_price_USD_kg=args.feed_price))
 
 
 def _cmd_params(args) -> int:
@@ -253,6 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", help="write the KPIs as JSON to this file")
     r.add_argument("--set", action="append", metavar="NAME=VALUE",
                    help="override a flowsheet parameter (see 'reeproc params')")
+    r.add_argument("--plant-size", type=float, metavar="T_PER_Y",
+                   help="plant size for economics and CO2 [t/y of magnet feed, 10-10000]; "
+                        "default: the flowsheet's own feed rate")
+    r.add_argument("--grid", help="electricity grid of property_data/grid_co2.csv for CO2 (default UK)")
+    r.add_argument("--feed-price", type=float, metavar="USD_PER_KG",
+                   help="scrap feed purchase price [USD/kg] (no sourced default: feed is otherwise not costed)")
     r.set_defaults(func=_cmd_run)
     pa = sub.add_parser("params", help="list the parameters of a flowsheet script")
     pa.add_argument("flowsheet")

@@ -285,6 +285,9 @@ class FlowsheetResult:
         from . import plots
 
         paths += plots.save_all(self, d)
+        from ..economics import plots as econ_plots
+
+        paths += econ_plots.save_all(self.economics(), self, d)
         (d / "report.txt").write_text(self.report())
         paths.append(d / "report.txt")
         return paths
