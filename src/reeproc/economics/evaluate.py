@@ -87,8 +87,9 @@ class EconomicsResult:
 
     @property
     def revenue_USD_per_kg(self) -> float:
-        """Revenue per kg of product oxide [USD/kg] (priced products only)."""
-        return self._per_kg(float(self.revenue["USD/yr"].sum()) if len(self.revenue) else 0.0)
+        """Revenue per kg of product oxide [USD/kg] from the priced products; NaN when no product
+        has a price (a product without one is named in ``missing_cost``)."""
+        return self._per_kg(float(self.revenue["USD/yr"].sum())) if len(self.revenue) else math.nan
 
     @property
     def margin_USD_per_kg(self) -> float:

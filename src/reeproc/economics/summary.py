@@ -20,8 +20,8 @@ def report_lines(e) -> list:
     lines = [f"Economics (plant: {e.feed_t_y:,.1f} t/y magnet feed -> {e.product_t_y:,.1f} t/y product "
              f"oxide, {e.hours:,.0f} h/y; capital in {a.cost_year} USD, CEPCI-escalated):",
              f"  capital cost:        {_musd(c.total_USD)} (purchased equipment {_musd(c.purchased_USD)} "
-             f"x installation factor {c.installation_factor:.2f} ({a.installation}) + SX organic first "
-             f"fill {_musd(c.organic_fill_USD)})",
+             f"x installation factor {c.installation_factor:.2f} ({a.installation})"
+             + (f" + SX organic first fill {_musd(c.organic_fill_USD)})" if c.organic_fill_USD else ")"),
              f"  variable cost:       {e.variable_cost_USD_per_kg:9.3f} USD/kg oxide (reagents, organic "
              "make-up, effluent neutralisation, residue disposal, electricity, gas, feed)",
              f"  fixed cost:          {e.fixed_cost_USD_per_kg:9.3f} USD/kg oxide (labour, QA, "
@@ -30,8 +30,9 @@ def report_lines(e) -> list:
              f"({a.discount_rate_pct:g} %, {a.plant_life_yr:g} y)",
              f"  cost of production:  {e.cost_of_production_USD_per_kg:9.3f} USD/kg oxide "
              "(variable + fixed + capital charge)",
-             f"  revenue:             {e.revenue_USD_per_kg:9.3f} USD/kg oxide; margin "
-             f"{e.margin_USD_per_kg:.3f} USD/kg oxide"]
+             (f"  revenue:             {e.revenue_USD_per_kg:9.3f} USD/kg oxide; margin "
+              f"{e.margin_USD_per_kg:.3f} USD/kg oxide" if math.isfinite(e.revenue_USD_per_kg) else
+              "  revenue:             not available (no product has a sourced price)")]
     top = e.costs.sort_values("USD/yr", ascending=False).head(6)
     lines.append("  largest items [USD/kg oxide]: " + ", ".join(
         f"{r['item']} {r['USD/kg oxide']:.2f}" for _, r in top.iterrows()))
