@@ -111,9 +111,7 @@ def _organic_fill(sizing, missing):
     if sizing.organic is None or not len(sizing.organic):
         return pd.DataFrame(rows), 0.0
     dil = reagent_row("kerosene")
-    from ..data import load_table
-
-    rho_dil = float(load_table("reagents").set_index("reagent").at["kerosene", "density__kg_L"])
+    rho_dil = dil["density_kg_L"]
     for r in sizing.organic.itertuples(index=False):
         ext, ext_kg, dil_L = r[2], r[3], r[4]
         er = reagent_row(ext) if ext else None

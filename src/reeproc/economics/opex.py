@@ -225,9 +225,7 @@ def _organic_makeup(rows, missing, sizing, a, hours) -> dict:
         missing.append("SX extractant and diluent make-up: organic loss rate missing "
                        "(economics_defaults.csv organic_loss_rate); not counted")
         return out
-    from ..data import load_table
-
-    rho_dil = float(load_table("reagents").set_index("reagent").at["kerosene", "density__kg_L"])
+    rho_dil = reagent_row("kerosene")["density_kg_L"]
     for r in sizing.organic.itertuples(index=False):
         unit, hold_L, ext, ext_kg, dil_L, aq_L_h = r
         lost_L_h = a.organic_loss_L_per_m3 * aq_L_h / 1000.0

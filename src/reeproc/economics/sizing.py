@@ -36,7 +36,7 @@ from ..flowsheet.junctions import Mixer, Splitter
 from ..flowsheet.sx_units import SXCircuit
 from ..units import (AcidLeach, Calciner, HydroxidePrecipitator, OxalatePrecipitator, Roaster,
                      SolidLiquidSeparator)
-from ._data import default, default_or_nan, equipment_row
+from ._data import default, default_or_nan, equipment_row, reagent_row
 from .furnace import available_heat_fraction
 
 __all__ = ["Sizing", "size_equipment", "ESTIMATED_LABEL"]
@@ -133,7 +133,6 @@ def _size_sx(rows, organic_rows, name, unit, ins, outs, scale, t_mix_min, t_sett
     org = ins.get("organic")
     ext, ext_kg, dil_L = "", math.nan, math.nan
     if org is not None and org.flow_L_h > 0:
-        from ..data import load_table
         from ..species import get_species, molar_mass
 
         mol = org.mol_h
@@ -142,8 +141,8 @@ def _size_sx(rows, organic_rows, name, unit, ins, outs, scale, t_mix_min, t_sett
             ext = cands[0]
             c = (mol.get(ext, 0.0) + mol.get(f"{ext}-", 0.0)) / org.flow_L_h  # mol/L
             ext_kg = c * org_L * molar_mass(get_species(ext, "organic").formula) / 1000.0
-            rt = load_table("reagents").set_index("reagent")
-            rho = rt.at[ext, "density__kg_L"] if ext in rt.index else math.nan
+            rr = reagent_row(ext)
+            rho = rr["density_kg_L"] if rr else math.nan
             dil_L = org_L - ext_kg / rho if rho == rho else math.nan
     aq_out = sum(s.flow_L_h * scale for s in outs.values() if s.phase == "aqueous")
     organic_rows.append({"unit": name, "organic hold-up [L]": org_L, "extractant": ext,
