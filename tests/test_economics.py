@@ -268,3 +268,15 @@ def test_scale_table_and_plots(small, tmp_path):
     t = plots.scale_table(small, [100.0, 1000.0], replace(e.assumptions, grid="DE"))
     assert t["cost of production [USD/kg oxide]"].is_monotonic_decreasing
     assert t["CO2 [kg/kg oxide]"].notna().all()
+
+
+def test_sweeps_carry_cost_of_production_and_the_optimiser_can_minimise_it(small):
+    from reeproc.optimise import _objective_value
+    from reeproc.sweep import run_case
+
+    row = run_case(SMALL, {"feed_kg_h": 10.0})
+    e = evaluate(small)
+    assert row["cost of production [USD/kg oxide]"] == pytest.approx(e.cost_of_production_USD_per_kg, rel=1e-9)
+    assert row["variable cost [USD/kg oxide]"] == pytest.approx(e.variable_cost_USD_per_kg, rel=1e-9)
+    assert row["cost [USD/kg oxide]"] == row["variable cost [USD/kg oxide]"]
+    assert _objective_value(row, "cost_of_production", []) == row["cost of production [USD/kg oxide]"]
