@@ -9,6 +9,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reeproc import economics
 from reeproc.data import load_table
@@ -280,3 +282,27 @@ def test_sweeps_carry_cost_of_production_and_the_optimiser_can_minimise_it(small
     assert row["variable cost [USD/kg oxide]"] == pytest.approx(e.variable_cost_USD_per_kg, rel=1e-9)
     assert row["cost [USD/kg oxide]"] == row["variable cost [USD/kg oxide]"]
     assert _objective_value(row, "cost_of_production", []) == row["cost of production [USD/kg oxide]"]
+
+
+def test_revenue_only_for_priced_products_that_meet_the_purity_of_their_price():
+    from reeproc.flowsheet.script import run
+
+    res = run(SMALL)
+    # the same oxide sold as Nd2O3 (priced at 99.5 % min) is only ~80 % Nd2O3: no revenue
+    res.flowsheet.add_product("as Nd2O3", "REO product", ["Nd"], "Nd2O3")
+    e = evaluate(res)
+    assert math.isnan(e.revenue_USD_per_kg)
+    assert any("'as Nd2O3'" in m and "below the 99.5 %" in m for m in e.missing_cost)
+    assert any("'mixed REO'" in m and "price missing" in m for m in e.missing_cost)
+
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.floats(10.0, 9000.0), st.floats(1.01, 20.0))
+def test_bigger_plant_never_costs_more_per_kg(small, s, f):
+    s2 = min(s * f, 10000.0)
+    a, b = evaluate(small, Assumptions(plant_feed_t_y=s)), evaluate(small, Assumptions(plant_feed_t_y=s2))
+    if s2 > s:
+        assert b.cost_of_production_USD_per_kg < a.cost_of_production_USD_per_kg
+        assert b.capex.total_USD > a.capex.total_USD
+    assert b.co2_kg_per_kg == pytest.approx(a.co2_kg_per_kg, rel=1e-9)

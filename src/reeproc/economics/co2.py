@@ -30,7 +30,8 @@ BOUNDARY = (
     "furnace efficiency); direct process CO2 (all carbon leaving in off-gases); carbon of the aqueous "
     "effluents (excess oxalate) counted as CO2 after treatment. Excluded: the scrap feed (recycled "
     "material enters burden-free, cut-off allocation), collection and transport of feed, reagents, "
-    "products and residues, landfill emissions and the energy of effluent treatment, capital goods "
+    "products and residues, landfill emissions, the energy of effluent treatment and the sludge it "
+    "makes, capital goods "
     "(plant construction), credits for recoverable heat (negative duties) and for by-products.")
 
 _M_CO2 = 44.0095  # g/mol (IUPAC atomic weights)

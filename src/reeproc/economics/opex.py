@@ -242,12 +242,20 @@ def _organic_makeup(rows, missing, sizing, a, hours) -> dict:
 
 
 def revenue(result, scale: float, hours: float):
-    """Revenue items [USD/yr] by product and the products without a price."""
+    """Revenue items [USD/yr] by product, and what is not counted: products without a price and
+    products below the purity target the prices are quoted for (99.5 %)."""
+    from ..flowsheet.report import PURITY_TARGET
+
     rows, missing = [], []
+    purity = {n: result.streams[p.stream].purity(list(p.target)) for n, p in result.flowsheet.products.items()}
     for name, (oxide, kg_h) in product_oxide_kg_h(result).items():
         p, basis = product_price(oxide)
         if math.isnan(p):
             missing.append(f"product '{name}' ({oxide}): price missing ({basis}); revenue not counted")
+            continue
+        if not purity[name] >= PURITY_TARGET:
+            missing.append(f"product '{name}' ({oxide}): purity {100 * purity[name]:.2f} % is below the "
+                           f"{100 * PURITY_TARGET:.1f} % its price is quoted for; revenue not counted")
             continue
         rows.append({"product": name, "oxide": oxide, "kg/h": kg_h * scale, "USD/kg": p,
                      "USD/yr": kg_h * scale * hours * p, "basis": basis})
