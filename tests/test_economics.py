@@ -306,3 +306,21 @@ def test_bigger_plant_never_costs_more_per_kg(small, s, f):
         assert b.cost_of_production_USD_per_kg < a.cost_of_production_USD_per_kg
         assert b.capex.total_USD > a.capex.total_USD
     assert b.co2_kg_per_kg == pytest.approx(a.co2_kg_per_kg, rel=1e-9)
+
+
+def test_recoverable_heat_is_named_not_credited(small):
+    roaster = small.unit_results["roaster"]
+    saved = dict(roaster.energy_kW)
+    try:
+        roaster.energy_kW["heat"] = -50.0
+        e = evaluate(small)
+    finally:
+        roaster.energy_kW.clear()
+        roaster.energy_kW.update(saved)
+    base = evaluate(small)
+    assert any("roaster: 50 kW of recoverable heat" in m for m in e.missing_cost)
+    gas = e.co2.set_index("item").loc["natural gas (process heat)", "amount"]
+    assert gas == pytest.approx(base.co2.set_index("item").loc["natural gas (process heat)", "amount"], rel=1e-12)
+    # the roaster is now sized on its reported duty
+    r = e.capex.equipment.set_index("unit").loc["roaster"]
+    assert r["size each"] == 50.0 and "reported heat duty" in r["basis"]

@@ -255,6 +255,9 @@ def size_equipment(result, scale: float = 1.0, *, mixer_residence_min: float | N
         for kind, kw in reported.items():
             if kind == "heat" and kw != 0:
                 heat.append({"unit": name, "heat [kW]": kw * scale, "T [°C]": _process_T_C(unit, outs)})
+                if kw < 0:
+                    missing.append(f"{name}: {-kw * scale:.4g} kW of recoverable heat (negative duty) "
+                                   "is not credited")
             elif kind not in ("heat", "electricity") and kw != 0:
                 missing.append(f"{name}: energy kind '{kind}' ({kw:.4g} kW) is not costed")
     if no_power:
