@@ -1,5 +1,6 @@
 """Property-data tables: every table validates; malformed tables are rejected precisely."""
 import math
+import re
 import subprocess
 import sys
 import textwrap
@@ -185,9 +186,9 @@ def _reagents_copy(tmp_path, hcl_price):
     from reeproc.data import table_path
 
     src = table_path("reagents").read_text(encoding="utf-8")
-    lines = [(ln.replace("HCl,HCl,32,,0.25,", f"HCl,HCl,32,,{hcl_price},", 1)
+    lines = [(re.sub(r"^(HCl,HCl,[0-9.]*,[^,]*,)[0-9.]+,", rf"\g<1>{hcl_price},", ln, count=1)
               if ln.startswith("HCl,") else ln) for ln in src.splitlines()]
-    assert any(ln.startswith(f"HCl,HCl,32,,{hcl_price},") for ln in lines)
+    assert sum(bool(re.match(rf"HCl,HCl,[0-9.]*,[^,]*,{hcl_price},", ln)) for ln in lines) == 1
     d = tmp_path / "mydata"
     d.mkdir(exist_ok=True)
     (d / "reagents.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -197,15 +198,16 @@ def _reagents_copy(tmp_path, hcl_price):
 def test_user_tables_overlay_with_use(tmp_path):
     from reeproc import data
 
-    d = _reagents_copy(tmp_path, "0.50")
+    base = load_table("reagents").set_index("reagent").loc["HCl", "price__USD_kg"]
+    d = _reagents_copy(tmp_path, repr(2 * float(base)))
     base = load_table("reagents").set_index("reagent").loc["HCl", "price__USD_kg"]
     with data.use(d):
         t = load_table("reagents")
-        assert t.set_index("reagent").loc["HCl", "price__USD_kg"] == 0.50
+        assert t.set_index("reagent").loc["HCl", "price__USD_kg"] == 2 * base
         assert t.attrs["path"] == str(d.resolve() / "reagents.csv")
         assert load_table("elements").attrs["path"].startswith(str(data.data_dir()))
     assert load_table("reagents").set_index("reagent").loc["HCl", "price__USD_kg"] == base
-    # a user table changes what a flowsheet computes: HCl at 0.50 instead of 0.25 USD/kg
+    # a user table changes what a flowsheet computes: HCl at twice the shipped price
     from pathlib import Path
 
     from reeproc.flowsheet import run
@@ -215,10 +217,11 @@ def test_user_tables_overlay_with_use(tmp_path):
     with data.use(d):
         dearer = run(ref).economics()
     def hcl(e):
-        return float(e["breakdown"].set_index("item").loc["HCl", "cost [USD/h]"])
+        return float(e.costs.set_index("item").loc["reagent: HCl", "USD/yr"])
 
     assert hcl(dearer) == pytest.approx(2 * hcl(cost), rel=1e-9)
-    assert dearer["cost_USD_h"] == pytest.approx(cost["cost_USD_h"] + hcl(cost), rel=1e-9)
+    assert dearer.costs["USD/yr"].sum() == pytest.approx(cost.costs["USD/yr"].sum() + hcl(cost),
+                                                         rel=1e-9)
     # the same rules hold for user tables
     (d / "reagents.csv").write_text("reagent,price__USD_kg,source,confidence\nHCl,-1,me,estimated\n")
     with data.use(d):

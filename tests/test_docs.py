@@ -39,7 +39,8 @@ def blocks(path):
 
 @pytest.mark.parametrize("path", DOCS, ids=lambda p: p.name)
 def test_markdown_python_blocks_run_and_print_what_the_text_shows(path, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)  # examples run as from the repository root, writing into tmp
+    (tmp_path / "flowsheets").symlink_to(ROOT / "flowsheets")
     ns = {"__name__": "__doc_example__"}
     for line, code, expected in blocks(path):
         out = io.StringIO()

@@ -233,6 +233,15 @@ def _run_args(p):
     p.add_argument("--html", metavar="FILE",
                    help="write a self-contained HTML report (KPIs, diagram, element Sankey, "
                         "streams, SX profiles, economics, data sources); opens offline")
+    p.add_argument("--plant-size", type=_number("--plant-size", low=0, low_open=True),
+                   metavar="T_PER_Y",
+                   help="plant size for economics and CO2 [t/y of magnet feed, 10-10000]; "
+                        "default: the flowsheet's own feed rate")
+    p.add_argument("--grid", help="electricity grid of property_data/grid_co2.csv for CO2 "
+                                  "(default UK)")
+    p.add_argument("--feed-price", type=_number("--feed-price", low=0), metavar="USD_PER_KG",
+                   help="scrap feed purchase price [USD/kg] (no sourced default: the feed is "
+                        "otherwise not costed)")
 
 
 @command("run", "solve a flowsheet script and print its KPI report", _run_args)
@@ -245,6 +254,7 @@ def _cmd_run(args) -> int:
     _check_outputs(args.out, [("--json", args.json, None, False)])
     load_script(args.flowsheet)
     res = run(args.flowsheet, **params)
+    _set_economics(res, args)
     ok, word = _status(res)
     print(res.report())
     if args.out:
@@ -277,6 +287,16 @@ def _export(res, directory, plots: bool) -> list:
 
 def _params_args(p):
     _flowsheet_arg(p)
+
+
+def _set_economics(res, args) -> None:
+    """Economic assumptions from the command line (plant size, grid, feed price), if any."""
+    from .economics import Assumptions
+
+    if args.plant_size is None and args.grid is None and args.feed_price is None:
+        return
+    res.economics(Assumptions(plant_feed_t_y=args.plant_size, grid=args.grid or "UK",
+                              feed_price_USD_kg=args.feed_price))
 
 
 @command("params", "list the parameters of a flowsheet script", _params_args)

@@ -31,7 +31,7 @@ shipped file to start from. This works the same with an installed (non-editable)
 ...     float(load_table("reagents").set_index("reagent").loc["HCl", "price__USD_kg"])
 0.3
 >>> float(load_table("reagents").set_index("reagent").loc["HCl", "price__USD_kg"])
-0.25
+0.467
 """
 from __future__ import annotations
 

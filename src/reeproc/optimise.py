@@ -63,11 +63,14 @@ def _objective_value(row: dict, objective, stage_params) -> float:
         return float(objective(row))
     if objective == "cost":
         return float(row.get("cost [USD/kg oxide]", math.inf))
+    if objective == "cost_of_production":
+        return float(row.get("cost of production [USD/kg oxide]", math.inf))
     if objective == "stages":
         return float(sum(row[p] for p in stage_params))
     if objective in row:
         return float(row[objective])
-    raise ValueError(f"objective must be 'cost', 'stages', a KPI column or a callable; got {objective!r}")
+    raise ValueError(f"objective must be 'cost', 'cost_of_production', 'stages', a KPI column or a "
+                     f"callable; got {objective!r}")
 
 
 def _violations(row: dict, purity_min, recovery_min) -> dict:
@@ -99,7 +102,8 @@ def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_
         Parameters to optimise; bounds from each :class:`~reeproc.flowsheet.Param` (``low``,
         ``high``) or given as {name: (low, high)}.
     objective : {'cost', 'stages'} or str or callable
-        'cost' = operating cost [USD/kg oxide]; 'stages' = sum of the integer variables; a KPI
+        'cost' = variable cost [USD/kg oxide]; 'cost_of_production' = variable + fixed + capital
+        charge [USD/kg oxide] (reeproc.economics); 'stages' = sum of the integer variables; a KPI
         column name; or a function of the case row.
     purity_min : float
         Minimum purity of every product [-] (default 0.995).

@@ -134,6 +134,9 @@ def _flatten_kpis(k: dict) -> dict:
            "max balance error [-]": k["mass_balance"]["max_relative_error"],
            "cost [USD/kg oxide]": k["cost_per_kg_oxide"],
            "CO2 [kg/kg oxide]": k["co2_kg_per_kg_oxide"]}
+    econ = k.get("economics") or {}
+    row["variable cost [USD/kg oxide]"] = econ.get("variable_cost_USD_per_kg", math.nan)
+    row["cost of production [USD/kg oxide]"] = econ.get("cost_of_production_USD_per_kg", math.nan)
     for name, p in k["products"].items():
         row[f"purity {name} [-]"] = p["purity"]
         row[f"mass {name} [kg/h]"] = p["mass_kg_h"]

@@ -408,6 +408,18 @@ class Flowsheet:
     def products(self) -> dict:
         return dict(self._products)
 
+    @property
+    def reagent_feeds(self) -> dict:
+        """Feeds that are purchased reagents: feed stream name -> reagent name (reagents.csv)."""
+        return dict(self._reagent_feeds)
+
+    def ports(self, unit: str) -> tuple[dict, dict]:
+        """(inlets, outlets) of a unit: port name -> stream name."""
+        if unit not in self._nodes:
+            raise FlowsheetError(f"no unit '{unit}' in flowsheet '{self.name}'; units: {list(self._nodes)}")
+        node = self._nodes[unit]
+        return dict(node.inlets), dict(node.outlets)
+
     def connections(self):
         """(source, stream, sink) triples; source/sink are unit names or None for the boundary."""
         src = self._source_of()

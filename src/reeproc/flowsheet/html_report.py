@@ -196,40 +196,43 @@ def _economics(res, kp) -> str:
         if key in kp:
             out += [f"<h3>{label}</h3>", value_html(kp[key])]
     try:
+        from ..economics.summary import tables
+
         econ = res.economics()
+        tabs = tables(econ)
     except Exception as exc:  # noqa: BLE001 - a report shows what failed instead of failing
-        econ = {}
+        econ, tabs = None, {}
         out.append(f'<p class="bad">economics() failed: {esc(exc)}</p>')
-    bd = econ.get("breakdown") if isinstance(econ, dict) else None
-    if isinstance(bd, pd.DataFrame) and len(bd):
-        out += ["<h3>Operating cost and CO2 by item (economics.csv)</h3>",
-                frame_html(bd, table_id="economics-table"), _breakdown_chart(bd)]
-    extra = {k: v for k, v in (econ.items() if isinstance(econ, dict) else ())
-             if k != "breakdown" and not isinstance(v, pd.DataFrame)}
-    if extra:
-        out += ["<h3>Totals</h3>", value_html(extra)]
+    if econ is not None:
+        out += [_bar_chart(econ.costs, "USD/kg oxide", "Cost by item [USD/kg oxide]",
+                           "economics-figure"),
+                _bar_chart(econ.co2, "kg CO2-eq/kg oxide", "CO2 by item [kg CO2-eq/kg oxide]",
+                           "co2-figure")]
+    for fname, df in tabs.items():
+        if len(df):
+            out += [f"<h3>{esc(fname)}</h3>",
+                    frame_html(df, table_id=re.sub(r"[^a-z0-9]+", "-", fname.lower()))]
     en = res.energy_kW()
     if len(en):
         out += ["<h3>Energy duty by unit [kW]</h3>", frame_html(en, table_id="energy-table")]
     return "".join(out) or '<p class="note">No economics available.</p>'
 
 
-def _breakdown_chart(bd: pd.DataFrame) -> str:
+def _bar_chart(df: pd.DataFrame, column: str, title: str, div_id: str) -> str:
+    """One bar per item of a cost or CO2 table; items without a value have no bar."""
     import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
 
-    cols = [c for c in bd.columns if re.search(r"cost|CO2", str(c)) and
-            pd.api.types.is_numeric_dtype(bd[c])]
-    if not cols or "item" not in bd.columns:
+    if "item" not in df.columns or column not in df.columns:
         return ""
-    fig = make_subplots(rows=1, cols=len(cols), subplot_titles=cols)
-    for j, c in enumerate(cols, start=1):
-        d = bd[["item", c]].dropna()
-        fig.add_trace(go.Bar(x=d["item"].tolist(), y=d[c].tolist(), name=str(c),
-                             showlegend=False), row=1, col=j)
-        fig.update_yaxes(title_text=str(c), row=1, col=j)
-    fig.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=10))
-    return plotly_div(fig, "economics-figure") + (
+    d = df[["item", column]].copy()
+    d[column] = pd.to_numeric(d[column], errors="coerce")
+    d = d.dropna()
+    if not len(d):
+        return ""
+    fig = go.Figure(go.Bar(x=d["item"].tolist(), y=d[column].tolist(), showlegend=False))
+    fig.update_layout(title=title, height=380, margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_yaxes(title_text=column)
+    return plotly_div(fig, div_id) + (
         '<p class="note">Items whose price or CO2 factor is missing have no bar (listed under '
         "data gaps); they are not counted as zero.</p>")
 
@@ -270,9 +273,8 @@ def _traced_rows(name: str, df: pd.DataFrame, res, kp) -> pd.DataFrame | None:
     if name == "reagents" and "reagent" in df.columns:
         used = set(res.reagents_kg_h())
         try:
-            bd = res.economics().get("breakdown")
-            used |= set(bd["item"]) if isinstance(bd, pd.DataFrame) and "item" in bd else set()
-        except Exception:  # noqa: BLE001
+            used |= set(res.economics().co2["item"])
+        except Exception:  # noqa: BLE001 - the sources list shows what it can trace
             pass
         used |= {"natural gas"} if any("natural gas" in str(u) for u in used) else set()
         return df[df["reagent"].isin(used)]

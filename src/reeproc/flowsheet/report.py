@@ -1,9 +1,9 @@
 """Flowsheet results: balance audit, stream and product tables, reagents, energy, cost, CO2, KPIs.
 
-Cost and CO2 come from ``property_data/reagents.csv`` (reagents, electricity) and
-``property_data/energy.csv`` (heat duty as natural gas at its LHV). A reagent without a price or a
-CO2 factor is *listed* as missing in the KPIs and the report; its contribution is not counted and
-is never taken as zero silently.
+Cost and CO2 come from :mod:`reeproc.economics` (equipment sizing, capital, variable cost, cost of
+production, revenue, cradle-to-gate CO2 with its boundary; docs/economics.md). An item without a
+price or a CO2 factor is *listed* as missing in the KPIs and the report; its contribution is not
+counted and is never taken as zero silently.
 """
 from __future__ import annotations
 
@@ -179,60 +179,26 @@ class FlowsheetResult:
         return float(sum(self.streams[p.stream].total_oxide_kg_h
                          for p in self.flowsheet.products.values()))
 
-    def economics(self) -> dict:
-        """Operating cost and CO2 of reagents and energy, per hour and per kg of product oxide.
+    def economics(self, assumptions=None):
+        """Economics and CO2 of the plant (:func:`reeproc.economics.evaluate`).
 
-        Returns a dict with ``cost_USD_h``, ``co2_kg_h``, ``cost_per_kg_oxide``,
-        ``co2_kg_per_kg_oxide``, ``breakdown`` (DataFrame) and ``missing`` (list of what has no
-        price or CO2 factor, left out of the totals).
+        Parameters
+        ----------
+        assumptions : reeproc.economics.Assumptions, optional
+            Plant size, grid, prices, discount rate, ... Given, they replace the assumptions the
+            report and the KPIs use; omitted, the last ones given (or the defaults) are used.
+
+        Returns
+        -------
+        reeproc.economics.EconomicsResult
+            Capital, variable cost, cost of production, revenue and the CO2 book, each with what is
+            missing named.
         """
-        if "econ" in self._cache:
-            return self._cache["econ"]
-        rt = load_table("reagents").set_index("reagent")
-        rows, missing = [], []
-        for name, kg in sorted(self.reagents_kg_h().items()):
-            if name not in rt.index:
-                missing.append(f"{name}: not in reagents.csv")
-                rows.append({"item": name, "amount": kg, "unit": "kg/h", "cost [USD/h]": np.nan,
-                             "CO2 [kg/h]": np.nan})
-                continue
-            price = rt.at[name, "price__USD_kg"]
-            co2 = rt.at[name, "co2__kg_kg"]
-            if math.isnan(price):
-                missing.append(f"{name}: price missing")
-            if math.isnan(co2):
-                missing.append(f"{name}: CO2 factor missing")
-            rows.append({"item": name, "amount": kg, "unit": "kg/h", "cost [USD/h]": kg * price,
-                         "CO2 [kg/h]": kg * co2})
-        en = self.energy_kW()
-        if len(en):
-            heat = float(en["heat"].clip(lower=0).sum()) if "heat" in en else 0.0
-            elec = float(en["electricity"].sum()) if "electricity" in en else 0.0
-            et = load_table("energy").set_index("quantity")
-            lhv = et.at["natural gas LHV", "value__MJ_kg"]
-            gas_kg_h = heat * 3.6 / lhv  # kW * 3.6 MJ/kWh / (MJ/kg) = kg/h
-            if heat > 0:
-                missing.append("furnace efficiency missing: heat priced at natural-gas LHV "
-                               "(efficiency 1, optimistic)")
-                ng = rt.loc["natural gas"]
-                rows.append({"item": "natural gas (heat)", "amount": gas_kg_h, "unit": "kg/h",
-                             "cost [USD/h]": gas_kg_h * ng["price__USD_kg"],
-                             "CO2 [kg/h]": gas_kg_h * ng["co2__kg_kg"]})
-            if elec > 0:
-                el = rt.loc["electricity"]
-                rows.append({"item": "electricity", "amount": elec, "unit": "kW",
-                             "cost [USD/h]": elec * el["price__USD_kWh"],
-                             "CO2 [kg/h]": elec * el["co2__kg_kWh"]})
-        df = pd.DataFrame(rows)
-        cost = float(np.nansum(df["cost [USD/h]"])) if len(df) else 0.0
-        co2 = float(np.nansum(df["CO2 [kg/h]"])) if len(df) else 0.0
-        ox = self.total_product_oxide_kg_h()
-        out = {"cost_USD_h": cost, "co2_kg_h": co2,
-               "cost_per_kg_oxide": cost / ox if ox > 0 else float("nan"),
-               "co2_kg_per_kg_oxide": co2 / ox if ox > 0 else float("nan"),
-               "breakdown": df, "missing": missing}
-        self._cache["econ"] = out
-        return out
+        from ..economics import evaluate
+
+        if assumptions is not None or "econ" not in self._cache:
+            self._cache["econ"] = evaluate(self, assumptions)
+        return self._cache["econ"]
 
     # ------------------------------------------------------------------ KPIs and report
     def kpis(self) -> dict:
@@ -256,10 +222,13 @@ class FlowsheetResult:
             "recovery": self.recovery(),
             "mass_balance": {"max_relative_error": self.max_balance_error},
             "reagents_kg_per_kg_oxide": {k: v / ox for k, v in self.reagents_kg_h().items()} if ox else {},
-            "cost_per_kg_oxide": econ["cost_per_kg_oxide"],
-            "co2_kg_per_kg_oxide": econ["co2_kg_per_kg_oxide"],
-            "cost_basis": "reagents + energy (operating, no capital); prices and CO2 from property_data/reagents.csv",
-            "missing_data": econ["missing"],
+            "cost_per_kg_oxide": econ.variable_cost_USD_per_kg,
+            "co2_kg_per_kg_oxide": econ.co2_kg_per_kg,
+            "cost_basis": "cost_per_kg_oxide is the VARIABLE cost (not the cost of production); see "
+                          "economics.cost_of_production_USD_per_kg",
+            "economics": econ.economics_json(),
+            "co2": econ.co2_json(),
+            "missing_data": list(econ.missing_cost) + list(econ.missing_co2),
             "notes": list(getattr(self.flowsheet, "notes", [])),
             "solve_time_s": self.solve_time_s,
         }
@@ -286,10 +255,9 @@ class FlowsheetResult:
             lines += ["", "Energy duty [kW]:"]
             for u, row in en.iterrows():
                 lines.append("  " + f"{u:18s} " + ", ".join(f"{c} {v:9.3f}" for c, v in row.items()))
-        lines += ["", f"Operating cost: {k['cost_per_kg_oxide']:.3f} USD/kg oxide; "
-                      f"CO2: {k['co2_kg_per_kg_oxide']:.3f} kg/kg oxide (reagents + energy)"]
-        if k["missing_data"]:
-            lines.append("  not counted (data missing): " + "; ".join(k["missing_data"]))
+        from ..economics.summary import report_lines
+
+        lines += [""] + report_lines(self.economics())
         for n in k["notes"]:
             lines.append(f"  note: {n}")
         return "\n".join(lines)
@@ -310,13 +278,17 @@ class FlowsheetResult:
         directory. Returns the paths written.
 
         ``plots``: True (every figure), False (tables only) or names from
-        ``reeproc.flowsheet.plots.FIGURES`` ('flowsheet', 'distribution', 'profiles')."""
+        ``reeproc.flowsheet.plots.FIGURES`` ('flowsheet', 'distribution', 'profiles') and
+        'economics' (cost waterfall, CO2 breakdown, cost vs plant size)."""
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         paths = []
         tables = {"streams.csv": self.stream_table(), "products.csv": self.products(),
                   "element_balance.csv": self.audit(),
-                  "economics.csv": self.economics()["breakdown"], "energy_kW.csv": self.energy_kW()}
+                  "energy_kW.csv": self.energy_kW()}
+        from ..economics.summary import tables as _econ_tables
+
+        tables.update(_econ_tables(self.economics()))
         for fname, df in tables.items():
             p = d / fname
             df.to_csv(p)
@@ -324,7 +296,13 @@ class FlowsheetResult:
         if plots:  # matplotlib is imported only when a figure is asked for
             from .plots import save_all
 
-            paths += save_all(self, d, which=plots)
+            which = plots if plots is True else [w for w in plots if w != "economics"]
+            if which:
+                paths += save_all(self, d, which=which)
+            if plots is True or "economics" in plots:
+                from ..economics import plots as econ_plots
+
+                paths += econ_plots.save_all(self.economics(), self, d)
         (d / "report.txt").write_text(self.report())
         paths.append(d / "report.txt")
         return paths
