@@ -40,7 +40,7 @@ from .species import (
     element_of_oxide,
 )
 
-__all__ = ["Stream", "mix", "element_closure"]
+__all__ = ["Stream", "mix", "element_closure", "charge_closure"]
 
 ZERO_C_IN_K = 273.15
 #: Concentration above which a dissolved species [mol/L] is taken as a unit mistake (g/L passed
@@ -255,6 +255,17 @@ class Stream:
                 out[el] = out.get(el, 0.0) + k * n
         return out
 
+    def charge_eq_h(self) -> float:
+        """Net charge flow [eq/h]: sum of (charge x molar flow) over the species, with the charges
+        of ``property_data/species.csv`` (0 for an electroneutral stream)."""
+        return sum(get_species(sp, self.phase).charge * n for sp, n in self._mol.items())
+
+    def ionic_eq_h(self) -> float:
+        """Ionic charge flow [eq/h]: half the sum of |charge| x molar flow (the cation charge of a
+        neutral stream), the scale a charge imbalance is measured against."""
+        return 0.5 * sum(abs(get_species(sp, self.phase).charge) * n
+                         for sp, n in self._mol.items())
+
     def element_kg_h(self) -> dict[str, float]:
         """Flow of each element [kg/h]; raises for pseudo-components."""
         out = {}
@@ -379,6 +390,37 @@ def element_closure(inlets: Iterable[Stream], outlets: Iterable[Stream]) -> pd.D
     return pd.DataFrame.from_dict(rows, orient="index",
                                   columns=["in [mol/h]", "out [mol/h]", "out - in [mol/h]",
                                            "relative error"])
+
+
+def charge_closure(inlets: Iterable[Stream], outlets: Iterable[Stream]) -> pd.DataFrame:
+    """Charge balance over a set of inlet and outlet streams, the companion of
+    :func:`element_closure`.
+
+    Charges are those of ``property_data/species.csv``: ions in solution carry their formal
+    charge; in a loaded organic a bound metal carries its cation charge and the extractant anion
+    (``PC88A-``, ...) balances it. Charge is conserved like an element: what the inlets carry
+    (net, [eq/h]) leaves with the outlets.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row, index ``charge``; columns ``in [eq/h]``, ``out [eq/h]`` (net charge of all
+        inlets and all outlets), ``out - in [eq/h]``, ``ionic [eq/h]`` (the larger of the inlets'
+        and outlets' ionic flow, half the sum of |z| n: the cation charge of a neutral liquor) and
+        ``relative error`` = ``|out - in| / ionic`` (0 where nothing is charged).
+
+    >>> a = Stream.aqueous(1.0, {"Nd": 0.1, "Cl-": 0.3})
+    >>> float(charge_closure([a], [a.scaled(0.5), a.scaled(0.5)])["relative error"].iloc[0])
+    0.0
+    """
+    ins, outs = list(inlets), list(outlets)
+    q_in = sum(s.charge_eq_h() for s in ins)
+    q_out = sum(s.charge_eq_h() for s in outs)
+    scale = max(sum(s.ionic_eq_h() for s in ins), sum(s.ionic_eq_h() for s in outs))
+    err = abs(q_out - q_in)
+    rel = err / scale if scale > 0 else 0.0
+    return pd.DataFrame({"in [eq/h]": [q_in], "out [eq/h]": [q_out], "out - in [eq/h]": [q_out - q_in],
+                         "ionic [eq/h]": [scale], "relative error": [rel]}, index=["charge"])
 
 
 def mix(*streams: Stream, name: str = "") -> Stream:
