@@ -81,6 +81,12 @@ def solve_fixed_point(g, x0, *, method="wegstein", tol=1e-9, maxiter=200, atol=1
         Keep accelerated iterates >= 0 (flows cannot be negative; the converged answer is a fixed
         point of ``g`` whatever path led there).
 
+    Notes
+    -----
+    An accelerated iterate (Wegstein, Anderson) on which ``g`` raises is replaced by the plain
+    substitution step from the last evaluation and the acceleration restarts; an error on a
+    substitution step propagates.
+
     Raises
     ------
     RecycleConvergenceError
@@ -135,8 +141,21 @@ def solve_fixed_point(g, x0, *, method="wegstein", tol=1e-9, maxiter=200, atol=1
                 x_new = x + f - (dX + dF) @ gamma
         if nonnegative:
             x_new = np.maximum(x_new, 0.0)
-        x = x_new
-        gx = np.asarray(g(x), dtype=float)
+        try:
+            gx_new = np.asarray(g(x_new), dtype=float)
+        except Exception:
+            # an accelerated iterate is an extrapolation and may leave the units' physical domain
+            # (an organic more concentrated than the extractant, ...): fall back to plain
+            # substitution from the last evaluation, which is a unit output, and restart the
+            # acceleration from there; a failure of that step is the units' own and propagates
+            if method == "direct" or np.array_equal(x_new, gx):
+                raise
+            x_new = np.maximum(gx, 0.0) if nonnegative else gx
+            x_prev = g_prev = None
+            X_hist.clear()
+            F_hist.clear()
+            gx_new = np.asarray(g(x_new), dtype=float)
+        x, gx = x_new, gx_new
         it += 1
         res = float(np.max(_scaled(gx, x, atol))) if x.size else 0.0
         if not np.isfinite(res):

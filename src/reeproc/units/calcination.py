@@ -54,7 +54,8 @@ from ..stream import Stream
 from ._balance import check_number, check_stream
 from ._common import UnitResult, air_O2_fraction, with_solvent_water
 
-__all__ = ["Calciner", "CalcinationResult", "solid_enthalpy_kJ_mol", "residual_mass_fraction"]
+__all__ = ["Calciner", "CalcinationResult", "solid_enthalpy_kJ_mol", "residual_mass_fraction",
+           "oxide_min_T_C"]
 
 R = 8.314462618  # J/mol/K
 T0 = 298.15
@@ -176,6 +177,22 @@ def _oxide_min_T() -> dict:
     df = load_table("calcination_temperatures")
     return {r.element: (float(r.oxide_min__C), float(r.dehydration_end__C))
             for r in df.itertuples(index=False)}
+
+
+def oxide_min_T_C(elements=None) -> float:
+    """Lowest calciner temperature [°C] at which the oxalates of all ``elements`` reach the oxide
+    in air (``calcination_temperatures.csv``; default: every rare earth in the table).
+
+    >>> oxide_min_T_C(["Nd", "Dy"]), oxide_min_T_C(["Nd", "Pr"])
+    (710.0, 800.0)
+    """
+    table = _oxide_min_T()
+    els = sorted(table) if elements is None else list(elements)
+    missing = [e for e in els if e not in table]
+    if missing:
+        raise MissingDataError(f"property_data/calcination_temperatures.csv has no oxide-formation "
+                               f"temperature for {missing}")
+    return max(table[e][0] for e in els)
 
 
 @dataclass
