@@ -63,9 +63,18 @@ def _parse_assignments(items) -> dict:
 def _cmd_run(args) -> int:
     from pathlib import Path
 
+    from .flowsheet.report import exit_code_for
     from .flowsheet.script import run
 
-    res = run(args.flowsheet, **_parse_assignments(args.set))
+    try:
+        # a failed recycle or audit still gives a report (status FAILED) and its exit status
+        res = run(args.flowsheet, raise_on_failure=False, **_parse_assignments(args.set))
+    except Exception as exc:
+        code = exit_code_for(exc)
+        if code == 2:
+            raise  # usage or input error: main() prints it and returns 2
+        print(f"reeproc: error: {exc}", file=sys.stderr)
+        return code
     print(res.report())
     if args.out:
         paths = res.export(args.out)
@@ -73,7 +82,7 @@ def _cmd_run(args) -> int:
     if args.json:
         res.to_json(args.json)
         print(f"wrote KPIs to {args.json}")
-    return 0 if res.converged else 1
+    return res.exit_code
 
 
 def _cmd_params(args) -> int:

@@ -10,8 +10,11 @@ flowsheet as a product, waste or off-gas. Solving:
    (:mod:`reeproc.flowsheet.convergence`); non-convergence raises with the residual history.
    Within one solve a unit whose inlet streams are exactly those of its previous run is not rerun
    (units upstream of every recycle run once);
-3. audit the element balance over the whole flowsheet: external feeds + reagents dosed inside
-   units = streams leaving the flowsheet. The audit is reported separately from "converged".
+3. audit the element and charge balances over the whole flowsheet: external feeds + reagents
+   dosed inside units = streams leaving the flowsheet, to ``AUDIT_RTOL`` (1e-8) relative. The
+   result's ``status`` is 'solved', 'not converged' or 'audit failed'; by default a failed
+   audit raises :class:`~reeproc.flowsheet.report.FlowsheetAuditError`, as non-convergence
+   raises :class:`~reeproc.flowsheet.convergence.RecycleConvergenceError`.
 
 Unit protocol (duck-typed, followed by :mod:`reeproc.units` and the SX adapter):
 ``unit.inlets`` and ``unit.outlets`` (tuples of port names) and ``unit.run(**inlet_streams)``
@@ -260,14 +263,15 @@ class Flowsheet:
         tears : list of str, optional
             Tear streams to use instead of the automatic choice.
         raise_on_failure : bool
-            If False, a recycle that does not converge returns a result with
-            ``converged=False`` instead of raising (for sweeps that record failures).
+            If False, a recycle that does not converge or an audit above ``AUDIT_RTOL``
+            returns a result with ``status`` 'not converged' or 'audit failed' instead of
+            raising (for sweeps and reports that record failures).
 
         Returns
         -------
         reeproc.flowsheet.FlowsheetResult
         """
-        from .report import FlowsheetResult
+        from .report import FlowsheetAuditError, FlowsheetResult
         from .convergence import RecycleConvergenceError
 
         t0 = time.perf_counter()
@@ -382,10 +386,16 @@ class Flowsheet:
                 break
         else:  # pragma: no cover - five layout growths means a wiring problem
             raise FlowsheetError("tear-stream species kept growing; check the recycle wiring")
-        return FlowsheetResult(
+        res = FlowsheetResult(
             flowsheet=self, order=order, tears=tear_names, streams=state["streams"],
             unit_results=state["results"], fixed_point=fp, error=error,
             solve_time_s=time.perf_counter() - t0)
+        if res.status == "audit failed":
+            msg = f"flowsheet '{self.name}' converged but its audit fails: {res.audit_summary()}"
+            if raise_on_failure:
+                raise FlowsheetAuditError(msg, res)
+            res.error = FlowsheetAuditError(msg, res)
+        return res
 
     # ------------------------------------------------------------------ introspection
     @property

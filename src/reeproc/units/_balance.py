@@ -20,6 +20,7 @@ __all__ = [
     "element_balance",
     "charge_balance",
     "assert_closed",
+    "ConservationError",
     "BALANCE_RTOL",
     "check_number",
     "check_in_range",
@@ -50,6 +51,10 @@ def element_balance(inlets: Iterable[Stream], outlets: Iterable[Stream]) -> pd.D
         columns={"relative error": "relative closure [-]"})
 
 
+class ConservationError(RuntimeError):
+    """A unit model lost or created matter or charge (closure above ``BALANCE_RTOL``)."""
+
+
 def charge_balance(inlets: Iterable[Stream], outlets: Iterable[Stream]) -> pd.DataFrame:
     """Charge balance over a unit (companion of :func:`element_balance`).
 
@@ -66,7 +71,7 @@ def charge_balance(inlets: Iterable[Stream], outlets: Iterable[Stream]) -> pd.Da
 
 def assert_closed(balance: pd.DataFrame, unit: str, rtol: float = BALANCE_RTOL,
                   charge: pd.DataFrame | None = None) -> None:
-    """Raise RuntimeError if any element balance (or the charge balance, when given) misses
+    """Raise ConservationError if any element balance (or the charge balance, when given) misses
     ``rtol``: a conservation failure of the unit model, never a property of the input, so the
     message gives the closure to report."""
     bad: dict = {}
@@ -77,7 +82,7 @@ def assert_closed(balance: pd.DataFrame, unit: str, rtol: float = BALANCE_RTOL,
         for k, v in worst[~(worst <= rtol)].items():
             bad[k] = float(v)
     if bad:
-        raise RuntimeError(
+        raise ConservationError(
             f"{unit}: conservation fails: relative closure above {rtol:g} for "
             f"{ {k: float(f'{v:.3e}') for k, v in bad.items()} } (element and charge flows in "
             "the unit's balance and charge_balance tables); the unit model lost or created "
