@@ -269,3 +269,13 @@ def test_mixer_reports_charge():
     a = Stream.aqueous(1.0, {"H+": 0.1, "Cl-": 0.1})
     r = Mixer(2).run(in1=a, in2=a)
     assert r.charge_balance["relative error"].iloc[0] == 0.0
+
+
+def test_circuit_refuses_an_alkaline_steady_state():
+    # issue 10: saponification 0.99 at O/A 20 converged at pH 13 with OH- carried nowhere
+    model = sx.MassAction("PC88A", species=["Pr", "Nd"], saponification=0.99)
+    circ = SXCircuit(sx.Cascade(model, extraction=5))
+    with pytest.raises((ValueError, RuntimeError)) as ei:
+        circ.run(Stream.aqueous(1.0, FEED), Stream.organic(20.0, {"PC88A": 1.0}))
+    assert not isinstance(ei.value, ConservationError)
+    assert "alkaline" in str(ei.value) or "base" in str(ei.value)

@@ -34,7 +34,8 @@ import pandas as pd
 
 from ..species import get_species, molar_mass
 from ..stream import Stream
-from ..units._balance import assert_closed, charge_balance, check_number, element_balance
+from ..units._balance import (BALANCE_RTOL, assert_closed, charge_balance, check_number,
+                              element_balance)
 from ..units._common import water_mol_per_L
 
 __all__ = ["SXCircuit", "SXCircuitResult", "Saponifier", "SaponifierResult", "SAPONIFYING_BASES"]
@@ -254,8 +255,36 @@ class SXCircuit:
         ins = [s for s in (feed, organic, scrub, strip) if s is not None] + reagent_streams
         bal = element_balance(ins, list(outs.values()))
         charge = charge_balance(ins, list(outs.values()))
+        if float(charge["relative closure [-]"].iloc[0]) > BALANCE_RTOL:
+            self._refuse_alkaline(res, feed, scrub, organic.flow_L_h, reagent_streams)
         assert_closed(bal, "SX circuit", charge=charge)
         return SXCircuitResult(outs, res, bal, charge, reagent_streams, reagents)
+
+    def _refuse_alkaline(self, res, feed, scrub, organic_L_h, base_streams) -> None:
+        """A cascade whose aqueous phase turned alkaline carries no OH- in its outlets, so charge
+        cannot close: that state is outside the model (rare-earth hydroxides would precipitate).
+        Raise ValueError saying so, with the base and acid that entered."""
+        pH = res.pH.to_numpy(dtype=float)
+        if not (pH.size and float(pH.max()) > 7.0):
+            return
+        base = sum(s.n("Na") for s in base_streams)
+        acid = metal = 0.0
+        for s in (feed, scrub):
+            if s is None:
+                continue
+            acid += s.n("H+") + s.n("HSO4-") - s.n("OH-")
+            metal += sum(get_species(sp, "aqueous").charge * n for sp, n in s.mol_h.items()
+                         if sp in self.cascade.model.species and sp not in ("Na", "NH4+"))
+        why = (f"the saponified organic brings {base:.4g} eq/h of base, the feed and scrub "
+               f"{acid:.4g} eq/h of acid and {metal:.4g} eq/h of extractable metal; lower the "
+               "saponification or the organic flow, or raise the scrub acid"
+               if base > 0 else "the organic brings more extractant capacity than the feed "
+               "brings acid; lower the organic flow or acidify the feed")
+        raise ValueError(
+            f"SX circuit: the cascade's steady state is alkaline (pH up to {pH.max():.3g} at "
+            f"stage {int(pH.argmax()) + 1}, organic {organic_L_h:.4g} L/h): rare-earth "
+            f"hydroxides would precipitate and the aqueous outlets would carry OH-, outside "
+            f"this model's validity (acidic chloride liquors); {why}")
 
 
 @dataclass
