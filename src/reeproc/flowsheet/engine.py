@@ -249,7 +249,7 @@ class Flowsheet:
 
     # ------------------------------------------------------------------ solving
     def solve(self, method: str = "wegstein", tol: float = 1e-10, maxiter: int = 200,
-              tears=None, raise_on_failure: bool = True):
+              tears=None, raise_on_failure: bool = True, **accel):
         """Solve the flowsheet.
 
         Parameters
@@ -262,6 +262,10 @@ class Flowsheet:
             Maximum recycle iterations.
         tears : list of str, optional
             Tear streams to use instead of the automatic choice.
+        **accel
+            Acceleration settings passed to :func:`~reeproc.flowsheet.convergence.solve_fixed_point`
+            (``anderson_memory``, ``anderson_restart``, ``wegstein_bounds``); a script's
+            ``SOLVE_OPTIONS`` may hold them.
         raise_on_failure : bool
             If False, a recycle that does not converge or an audit above ``AUDIT_RTOL``
             returns a result with ``status`` 'not converged' or 'audit failed' instead of
@@ -273,6 +277,11 @@ class Flowsheet:
         """
         from .report import FlowsheetAuditError, FlowsheetResult
         from .convergence import RecycleConvergenceError
+
+        allowed = {"anderson_memory", "anderson_restart", "wegstein_bounds"}
+        if set(accel) - allowed:
+            raise FlowsheetError(f"unknown solve option(s) {sorted(set(accel) - allowed)}; "
+                                 f"allowed besides method, tol, maxiter, tears: {sorted(allowed)}")
 
         t0 = time.perf_counter()
         order, tear_names = self._order_and_tears(tears)
@@ -357,7 +366,7 @@ class Flowsheet:
             try:
                 if tear_names:
                     fp = solve_fixed_point(g, np.asarray(x0), method=method, tol=tol,
-                                           maxiter=maxiter, names=names)
+                                           maxiter=maxiter, names=names, **accel)
                     # final pass from the converged tear values so every stream is consistent
                     sweep(fp.x)
                 else:
