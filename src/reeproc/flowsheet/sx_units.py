@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..species import get_species, molar_mass
-from ..stream import Stream
+from ..stream import Stream, mix
 from ..units._balance import (BALANCE_RTOL, assert_closed, charge_balance, check_number,
                               element_balance)
 from ..units._common import water_mol_per_L
@@ -247,11 +247,17 @@ class SXCircuit:
         if self.saponifies:
             # the Na-form extractant the model puts on the organic entering stage 1 [mol/h]
             add = self.cascade.model.organic_additions(org_c.conc_mol_L)
-            dose = sum(v for sp, v in add.items() if sp in ("Na", "NH4+")) * organic.flow_L_h
-            solution, spent, reagents = _base_dose(dose, "NaOH", self.base_conc_mol_L,
-                                                   organic.T_C)
-            outs["saponification_water"] = spent
-            reagent_streams = [solution]
+            spent_water = []
+            for base, (cation, _, _) in SAPONIFYING_BASES.items():
+                if add.get(cation, 0.0) > 0.0:
+                    solution, spent, kg = _base_dose(add[cation] * organic.flow_L_h, base,
+                                                     self.base_conc_mol_L, organic.T_C)
+                    reagent_streams.append(solution)
+                    spent_water.append(spent)
+                    reagents.update(kg)
+            outs["saponification_water"] = (mix(*spent_water, name="saponification water")
+                                             if spent_water else
+                                             Stream.aqueous(0.0, {}, name="saponification water"))
         ins = [s for s in (feed, organic, scrub, strip) if s is not None] + reagent_streams
         bal = element_balance(ins, list(outs.values()))
         charge = charge_balance(ins, list(outs.values()))
