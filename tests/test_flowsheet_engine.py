@@ -91,4 +91,4 @@ def test_export_and_report(tmp_path):
     names = {p.name for p in paths}
     assert {"streams.csv", "element_balance.csv", "flowsheet.png", "element_distribution.png",
             "report.txt"} <= names
-    assert "CONVERGED" in res.report()
+    assert "status: SOLVED" in res.report() and "charge balance" in res.report()

@@ -9,7 +9,7 @@ from reeproc import Stream, magnet_feed
 from reeproc.species import molar_mass
 from reeproc.units import Calciner, Roaster, SolidLiquidSeparator
 
-LIQ = {"Nd": 0.01, "Fe+2": 0.05, "Co": 0.01, "Na": 0.2, "H+": 0.3, "SO4-2": 0.395, "H2O": 55.0}
+LIQ = {"Nd": 0.01, "Fe+2": 0.05, "Co": 0.01, "Na": 0.2, "H+": 0.3, "SO4-2": 0.325, "H2O": 55.0}  # neutral
 CAKE = {"Nd2(C2O4)3.10H2O": 5.0}
 
 

@@ -141,21 +141,6 @@ def _check_outputs(out_dir=None, files=(), plot_dir=None):
         check_output_dir("--plot", plot_dir)
 
 
-def _status(res) -> tuple[bool, str]:
-    """(ok, word) for a flowsheet result: ``res.status`` where the result has one, else
-    converged and the element audit within tolerance."""
-    status = getattr(res, "status", None)
-    if status is not None:
-        word = str(status)
-        return word.upper() in ("CONVERGED", "SOLVED", "OK"), word
-    ok = bool(res.converged) and not (res.max_balance_error > AUDIT_TOL)
-    return ok, "CONVERGED" if ok else ("NOT CONVERGED" if not res.converged else "AUDIT FAILED")
-
-
-#: Largest relative element-balance error accepted when the result carries no status.
-AUDIT_TOL = 1e-8
-
-
 # ------------------------------------------------------------------ commands
 def _demo_args(p):
     p.add_argument("--grade", default="HDD", help="feed grade in property_data/feeds.csv")
@@ -253,9 +238,18 @@ def _cmd_run(args) -> int:
         raise CommandError("--plots needs --out DIR for the PNG files")
     _check_outputs(args.out, [("--json", args.json, None, False)])
     load_script(args.flowsheet)
-    res = run(args.flowsheet, **params)
+    from .flowsheet.report import exit_code_for
+
+    try:
+        # a failed recycle or audit still gives a report (status FAILED) and its exit status
+        res = run(args.flowsheet, raise_on_failure=False, **params)
+    except Exception as exc:
+        code = exit_code_for(exc)
+        if code == EXIT_INPUT:
+            raise  # usage or input error: main() prints it and returns 2
+        print(f"reeproc: error: {exc}", file=sys.stderr)
+        return code
     _set_economics(res, args)
-    ok, word = _status(res)
     print(res.report())
     if args.out:
         paths = _export(res, args.out, args.plots)
@@ -265,10 +259,10 @@ def _cmd_run(args) -> int:
         print(f"wrote KPIs to {args.json}")
     if args.html:
         _write_html_report(res, args.html)
-    if not ok:
-        print(f"reeproc: flowsheet {word}", file=sys.stderr)
-        return EXIT_FAILED
-    return EXIT_OK
+    if res.exit_code != EXIT_OK:
+        why = str(res.error).splitlines()[0] if res.error is not None else res.audit_summary()
+        print(f"reeproc: error: flowsheet {res.status}: {why}", file=sys.stderr)
+    return res.exit_code
 
 
 def _write_html_report(res, path) -> None:

@@ -129,9 +129,11 @@ def lhs_cases(bounds: dict, n: int, seed: int = 0, integer=()) -> list[dict]:
 
 
 def _flatten_kpis(k: dict) -> dict:
-    row = {"converged": bool(k["converged"]),
+    # an audit failure is a failure: 'converged' is True only for a solved, balanced case
+    row = {"status": k["status"], "converged": k["status"] == "solved",
            "recycle iterations": k["recycle"]["iterations"],
            "max balance error [-]": k["mass_balance"]["max_relative_error"],
+           "charge balance error [-]": k["charge_balance"]["relative_error"],
            "cost [USD/kg oxide]": k["cost_per_kg_oxide"],
            "CO2 [kg/kg oxide]": k["co2_kg_per_kg_oxide"]}
     econ = k.get("economics") or {}

@@ -54,7 +54,7 @@ def _scaled(gx, x, atol):
 
 def solve_fixed_point(g, x0, *, method="wegstein", tol=1e-9, maxiter=200, atol=1e-9,
                       names=None, wegstein_bounds=(-5.0, 0.0), anderson_memory=6,
-                      nonnegative=True) -> FixedPointResult:
+                      nonnegative=True, anderson_restart=None) -> FixedPointResult:
     """Solve ``x = g(x)``.
 
     Parameters
@@ -80,6 +80,16 @@ def solve_fixed_point(g, x0, *, method="wegstein", tol=1e-9, maxiter=200, atol=1
     nonnegative : bool
         Keep accelerated iterates >= 0 (flows cannot be negative; the converged answer is a fixed
         point of ``g`` whatever path led there).
+    anderson_restart : float, optional
+        Clear the Anderson history when the residual rises above this multiple of the best
+        residual so far (restarted Anderson acceleration, Henderson & Varadhan, J. Comput. Graph.
+        Stat. 28 (2019) 834); None never restarts.
+
+    Notes
+    -----
+    An accelerated iterate (Wegstein, Anderson) on which ``g`` raises is replaced by the plain
+    substitution step from the last evaluation and the acceleration restarts; an error on a
+    substitution step propagates.
 
     Raises
     ------
@@ -94,6 +104,10 @@ def solve_fixed_point(g, x0, *, method="wegstein", tol=1e-9, maxiter=200, atol=1
         raise ValueError(f"tol must be > 0, got {tol}")
     if int(maxiter) < 1:
         raise ValueError(f"maxiter must be >= 1, got {maxiter}")
+    if int(anderson_memory) < 1:
+        raise ValueError(f"anderson_memory must be >= 1, got {anderson_memory}")
+    if anderson_restart is not None and not anderson_restart > 1.0:
+        raise ValueError(f"anderson_restart must be > 1 (or None), got {anderson_restart}")
     x = np.asarray(x0, dtype=float).copy()
     history: list[float] = []
     gx = np.asarray(g(x), dtype=float)
@@ -135,10 +149,26 @@ def solve_fixed_point(g, x0, *, method="wegstein", tol=1e-9, maxiter=200, atol=1
                 x_new = x + f - (dX + dF) @ gamma
         if nonnegative:
             x_new = np.maximum(x_new, 0.0)
-        x = x_new
-        gx = np.asarray(g(x), dtype=float)
+        try:
+            gx_new = np.asarray(g(x_new), dtype=float)
+        except Exception:
+            # an accelerated iterate is an extrapolation and may leave the units' physical domain
+            # (an organic more concentrated than the extractant, ...): fall back to plain
+            # substitution from the last evaluation, which is a unit output, and restart the
+            # acceleration from there; a failure of that step is the units' own and propagates
+            if method == "direct" or np.array_equal(x_new, gx):
+                raise
+            x_new = np.maximum(gx, 0.0) if nonnegative else gx
+            x_prev = g_prev = None
+            X_hist.clear()
+            F_hist.clear()
+            gx_new = np.asarray(g(x_new), dtype=float)
+        x, gx = x_new, gx_new
         it += 1
         res = float(np.max(_scaled(gx, x, atol))) if x.size else 0.0
+        if anderson_restart and method == "anderson" and res > anderson_restart * min(history):
+            X_hist.clear()
+            F_hist.clear()
         if not np.isfinite(res):
             raise RecycleConvergenceError(
                 f"recycle iteration ({method}) produced a non-finite residual at iteration {it}",

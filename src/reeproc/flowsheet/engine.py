@@ -10,8 +10,11 @@ flowsheet as a product, waste or off-gas. Solving:
    (:mod:`reeproc.flowsheet.convergence`); non-convergence raises with the residual history.
    Within one solve a unit whose inlet streams are exactly those of its previous run is not rerun
    (units upstream of every recycle run once);
-3. audit the element balance over the whole flowsheet: external feeds + reagents dosed inside
-   units = streams leaving the flowsheet. The audit is reported separately from "converged".
+3. audit the element and charge balances over the whole flowsheet: external feeds + reagents
+   dosed inside units = streams leaving the flowsheet, to ``AUDIT_RTOL`` (1e-8) relative. The
+   result's ``status`` is 'solved', 'not converged' or 'audit failed'; by default a failed
+   audit raises :class:`~reeproc.flowsheet.report.FlowsheetAuditError`, as non-convergence
+   raises :class:`~reeproc.flowsheet.convergence.RecycleConvergenceError`.
 
 Unit protocol (duck-typed, followed by :mod:`reeproc.units` and the SX adapter):
 ``unit.inlets`` and ``unit.outlets`` (tuples of port names) and ``unit.run(**inlet_streams)``
@@ -247,7 +250,7 @@ class Flowsheet:
 
     # ------------------------------------------------------------------ solving
     def solve(self, method: str = "wegstein", tol: float = 1e-10, maxiter: int = 200,
-              tears=None, raise_on_failure: bool = True):
+              tears=None, raise_on_failure: bool = True, **accel):
         """Solve the flowsheet.
 
         Parameters
@@ -260,16 +263,26 @@ class Flowsheet:
             Maximum recycle iterations.
         tears : list of str, optional
             Tear streams to use instead of the automatic choice.
+        **accel
+            Acceleration settings passed to :func:`~reeproc.flowsheet.convergence.solve_fixed_point`
+            (``anderson_memory``, ``anderson_restart``, ``wegstein_bounds``); a script's
+            ``SOLVE_OPTIONS`` may hold them.
         raise_on_failure : bool
-            If False, a recycle that does not converge returns a result with
-            ``converged=False`` instead of raising (for sweeps that record failures).
+            If False, a recycle that does not converge or an audit above ``AUDIT_RTOL``
+            returns a result with ``status`` 'not converged' or 'audit failed' instead of
+            raising (for sweeps and reports that record failures).
 
         Returns
         -------
         reeproc.flowsheet.FlowsheetResult
         """
-        from .report import FlowsheetResult
+        from .report import FlowsheetAuditError, FlowsheetResult
         from .convergence import RecycleConvergenceError
+
+        allowed = {"anderson_memory", "anderson_restart", "wegstein_bounds"}
+        if set(accel) - allowed:
+            raise FlowsheetError(f"unknown solve option(s) {sorted(set(accel) - allowed)}; "
+                                 f"allowed besides method, tol, maxiter, tears: {sorted(allowed)}")
 
         t0 = time.perf_counter()
         order, tear_names = self._order_and_tears(tears)
@@ -354,7 +367,7 @@ class Flowsheet:
             try:
                 if tear_names:
                     fp = solve_fixed_point(g, np.asarray(x0), method=method, tol=tol,
-                                           maxiter=maxiter, names=names)
+                                           maxiter=maxiter, names=names, **accel)
                     # final pass from the converged tear values so every stream is consistent
                     sweep(fp.x)
                 else:
@@ -383,10 +396,16 @@ class Flowsheet:
                 break
         else:  # pragma: no cover - five layout growths means a wiring problem
             raise FlowsheetError("tear-stream species kept growing; check the recycle wiring")
-        return FlowsheetResult(
+        res = FlowsheetResult(
             flowsheet=self, order=order, tears=tear_names, streams=state["streams"],
             unit_results=state["results"], fixed_point=fp, error=error,
             solve_time_s=time.perf_counter() - t0)
+        if res.status == "audit failed":
+            msg = f"flowsheet '{self.name}' converged but its audit fails: {res.audit_summary()}"
+            if raise_on_failure:
+                raise FlowsheetAuditError(msg, res)
+            res.error = FlowsheetAuditError(msg, res)
+        return res
 
     # ------------------------------------------------------------------ introspection
     @property

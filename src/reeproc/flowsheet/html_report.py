@@ -93,8 +93,9 @@ def _summary(res, kp) -> str:
     err = kp.get("mass_balance", {}).get("max_relative_error", float("nan"))
     head = (f"<p>Recycle: {esc(rec.get('method', '–'))}, {rec.get('iterations', '–')} iterations, "
             f"residual {fmt(rec.get('residual'))}, tears {esc(', '.join(rec.get('tears', [])) or 'none')}"
-            f" &rarr; {_status(bool(kp.get('converged')), 'CONVERGED', 'NOT CONVERGED')}. "
-            f"Element balance: largest relative error {fmt(err)}. "
+            f" &rarr; status {_status(kp.get('status') == 'solved', 'SOLVED', 'FAILED: ' + str(kp.get('status')))}. "
+            f"Element balance: largest relative error {fmt(err)}; charge balance: relative error "
+            f"{fmt(kp.get('charge_balance', {}).get('relative_error'))}. "
             f"Solve time {fmt(kp.get('solve_time_s'))} s.</p>")
     target = kp.get("purity_target")
     prods = res.products()

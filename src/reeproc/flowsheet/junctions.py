@@ -3,17 +3,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..stream import Stream, element_closure, mix
+from ..stream import Stream, charge_closure, element_closure, mix
 
 __all__ = ["Mixer", "Splitter", "JunctionResult"]
 
 
 @dataclass
 class JunctionResult:
-    """Outlets of a junction (``outlets``: port -> Stream) and its element balance."""
+    """Outlets of a junction (``outlets``: port -> Stream), its element balance [mol/h] and its
+    charge balance [eq/h]."""
 
     outlets: dict
     balance: object = field(repr=False, default=None)
+    charge_balance: object = field(repr=False, default=None)
 
     def __getattr__(self, item):
         try:
@@ -47,7 +49,8 @@ class Mixer:
         if not streams:
             raise ValueError("Mixer.run: no inlet stream connected")
         out = mix(*streams, name="out")
-        return JunctionResult({"out": out}, element_closure(streams, [out]))
+        return JunctionResult({"out": out}, element_closure(streams, [out]),
+                              charge_closure(streams, [out]))
 
 
 class Splitter:
@@ -88,4 +91,5 @@ class Splitter:
         outs = {k: feed.scaled(f, name=k) for k, f in self.fractions.items()}
         rest = 1.0 - sum(self.fractions.values())
         outs["rest"] = feed.scaled(max(rest, 0.0), name="rest")
-        return JunctionResult(outs, element_closure([feed], list(outs.values())))
+        return JunctionResult(outs, element_closure([feed], list(outs.values())),
+                              charge_closure([feed], list(outs.values())))

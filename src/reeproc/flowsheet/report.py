@@ -16,12 +16,65 @@ import numpy as np
 import pandas as pd
 
 from ..data import load_table
-from ..stream import element_closure
+from ..stream import charge_closure, element_closure
 
-__all__ = ["FlowsheetResult", "PURITY_TARGET"]
+__all__ = ["FlowsheetResult", "FlowsheetAuditError", "PURITY_TARGET", "AUDIT_RTOL", "STATUSES",
+           "EXIT_CODES", "EXIT_CODES_TEXT", "exit_code_for"]
 
 #: Product purity target on the oxide basis (Belfast demonstration plant; Ionic Technologies).
 PURITY_TARGET = 0.995
+
+#: Largest relative closure of the flowsheet audit (every element, and charge) for a solved
+#: flowsheet [-]; above it the result is "audit failed".
+AUDIT_RTOL = 1e-8
+
+#: The outcomes of a flowsheet solve (``FlowsheetResult.status``).
+STATUSES = ("solved", "not converged", "audit failed")
+
+#: Exit status of ``reeproc run`` for each outcome (README, section "Exit codes").
+EXIT_CODES = {"solved": 0, "usage or input error": 2, "not converged": 3, "audit failed": 3}
+
+#: One line for help texts.
+EXIT_CODES_TEXT = ("exit status: 0 solved with every element and charge balanced (whatever the "
+                   "product purity); 2 usage or input error (bad option, parameter, script or "
+                   "a unit refusing its input); 3 no convergence (recycle or SX cascade) or "
+                   "audit failure (a balance above 1e-8)")
+
+
+class FlowsheetAuditError(RuntimeError):
+    """A flowsheet converged but its element or charge audit exceeds ``AUDIT_RTOL``.
+
+    Attributes
+    ----------
+    result : FlowsheetResult
+        The result, with status 'audit failed', for inspection.
+    """
+
+    def __init__(self, message, result=None):
+        super().__init__(message)
+        self.result = result
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """Exit status for an error raised while building or solving a flowsheet.
+
+    Non-convergence (recycle or SX cascade) and conservation failures (a unit's or the
+    flowsheet's balance) give 3; everything else (bad parameters, wiring, a unit refusing its
+    input) is a usage or input error, 2. Wrapped causes (``UnitFailure``) are followed.
+    """
+    from ..sx.cascade import ConvergenceError
+    from ..units._balance import ConservationError
+    from .convergence import RecycleConvergenceError
+
+    chain, e = [], exc
+    while e is not None and e not in chain:
+        chain.append(e)
+        e = e.__cause__
+    if any(isinstance(e, (RecycleConvergenceError, ConvergenceError)) for e in chain):
+        return EXIT_CODES["not converged"]
+    if any(isinstance(e, (ConservationError, FlowsheetAuditError)) for e in chain):
+        return EXIT_CODES["audit failed"]
+    return EXIT_CODES["usage or input error"]
 
 
 def _energy_dict(e) -> dict:
@@ -44,6 +97,9 @@ class FlowsheetResult:
         Each unit's result object by unit name.
     converged : bool
         Recycle convergence (tear residual below tolerance).
+    status : str
+        'solved' (converged, every element and charge closed to ``AUDIT_RTOL``),
+        'not converged' or 'audit failed'.
     fixed_point : FixedPointResult
         Method, iterations and residual history of the recycle solve.
     """
@@ -94,11 +150,55 @@ class FlowsheetResult:
             self._cache["audit"] = element_closure(ins, outs)
         return self._cache["audit"]
 
+    def charge_audit(self) -> pd.DataFrame:
+        """Charge balance over the flowsheet boundary (companion of :meth:`audit`).
+
+        One row ``charge``: net charge in and out [eq/h], ``ionic [eq/h]`` (the scale) and
+        ``relative error`` (see :func:`reeproc.stream.charge_closure`).
+        """
+        if "charge" not in self._cache:
+            ins, outs = self.boundary_streams()
+            self._cache["charge"] = charge_closure(ins, outs)
+        return self._cache["charge"]
+
     @property
     def max_balance_error(self) -> float:
         """Largest relative element-balance error over the flowsheet [-]."""
         a = self.audit()
         return float(a["relative error"].max()) if len(a) else 0.0
+
+    @property
+    def charge_balance_error(self) -> float:
+        """Relative charge-balance error over the flowsheet [-]."""
+        return float(self.charge_audit()["relative error"].max())
+
+    @property
+    def balanced(self) -> bool:
+        """Every element and charge closes to ``AUDIT_RTOL`` over the flowsheet."""
+        # written so that a NaN closure counts as not balanced
+        return bool(self.max_balance_error <= AUDIT_RTOL and self.charge_balance_error <= AUDIT_RTOL)
+
+    @property
+    def status(self) -> str:
+        """'solved', 'not converged' or 'audit failed' (see ``STATUSES``)."""
+        if not self.converged:
+            return "not converged"
+        return "solved" if self.balanced else "audit failed"
+
+    @property
+    def exit_code(self) -> int:
+        """Exit status of ``reeproc run`` for this result (``EXIT_CODES``)."""
+        return EXIT_CODES[self.status]
+
+    def audit_summary(self) -> str:
+        """One line: the worst element closure and the charge closure against ``AUDIT_RTOL``."""
+        a = self.audit()
+        worst = str(a["relative error"].astype(float).idxmax()) if len(a) else "-"
+        c = self.charge_audit().iloc[0]
+        return (f"element balance: max relative error {self.max_balance_error:.2e} ({worst}); "
+                f"charge balance: relative error {c['relative error']:.2e} (net in "
+                f"{c['in [eq/h]']:.3e}, out {c['out [eq/h]']:.3e} eq/h); tolerance "
+                f"{AUDIT_RTOL:g}")
 
     # ------------------------------------------------------------------ tables
     def stream_table(self) -> pd.DataFrame:
@@ -214,13 +314,21 @@ class FlowsheetResult:
         return {
             "flowsheet": self.flowsheet.name,
             "parameters": dict(self.parameters),
+            "status": self.status,
             "converged": self.converged,
             "recycle": {"method": self.fixed_point.method, "iterations": self.iterations,
                         "residual": float(self.fixed_point.residual), "tears": list(self.tears)},
             "products": prods,
             "purity_target": PURITY_TARGET,
             "recovery": self.recovery(),
-            "mass_balance": {"max_relative_error": self.max_balance_error},
+            "mass_balance": {"max_relative_error": self.max_balance_error,
+                             "tolerance": AUDIT_RTOL,
+                             "closed": bool(self.max_balance_error <= AUDIT_RTOL)},
+            "charge_balance": {"net_in_eq_h": float(self.charge_audit()["in [eq/h]"].iloc[0]),
+                               "net_out_eq_h": float(self.charge_audit()["out [eq/h]"].iloc[0]),
+                               "relative_error": self.charge_balance_error,
+                               "tolerance": AUDIT_RTOL,
+                               "closed": bool(self.charge_balance_error <= AUDIT_RTOL)},
             "reagents_kg_per_kg_oxide": {k: v / ox for k, v in self.reagents_kg_h().items()} if ox else {},
             "cost_per_kg_oxide": econ.variable_cost_USD_per_kg,
             "co2_kg_per_kg_oxide": econ.co2_kg_per_kg,
@@ -236,11 +344,20 @@ class FlowsheetResult:
     def report(self) -> str:
         """Plain-text KPI report."""
         k = self.kpis()
+        verdict = {"solved": "SOLVED", "not converged": "FAILED: NOT CONVERGED",
+                   "audit failed": "FAILED: AUDIT (a balance does not close)"}[k["status"]]
         lines = [f"reeproc flowsheet: {self.flowsheet.name}",
+                 f"  status: {verdict}",
                  f"  recycle: {k['recycle']['method']}, {k['recycle']['iterations']} iterations, "
                  f"residual {k['recycle']['residual']:.2e}, tears {k['recycle']['tears']} -> "
-                 f"{'CONVERGED' if k['converged'] else 'NOT CONVERGED'}",
-                 f"  element balance: max relative error {k['mass_balance']['max_relative_error']:.2e}",
+                 f"{'converged' if k['converged'] else 'NOT CONVERGED'}",
+                 f"  element balance: max relative error {k['mass_balance']['max_relative_error']:.2e}"
+                 f" -> {'closed' if k['mass_balance']['closed'] else 'NOT CLOSED'} (tolerance "
+                 f"{AUDIT_RTOL:g})",
+                 f"  charge balance: relative error {k['charge_balance']['relative_error']:.2e}"
+                 f" (net in {k['charge_balance']['net_in_eq_h']:.3e}, out "
+                 f"{k['charge_balance']['net_out_eq_h']:.3e} eq/h) -> "
+                 f"{'closed' if k['charge_balance']['closed'] else 'NOT CLOSED'}",
                  "", "Products (purity on the oxide basis; target 99.5 %):"]
         for name, p in k["products"].items():
             flag = "meets target" if p["meets_target"] else "BELOW TARGET"
@@ -284,7 +401,7 @@ class FlowsheetResult:
         d.mkdir(parents=True, exist_ok=True)
         paths = []
         tables = {"streams.csv": self.stream_table(), "products.csv": self.products(),
-                  "element_balance.csv": self.audit(),
+                  "element_balance.csv": self.audit(), "charge_balance.csv": self.charge_audit(),
                   "energy_kW.csv": self.energy_kW()}
         from ..economics.summary import tables as _econ_tables
 

@@ -12,8 +12,19 @@ needs on top of the cascade solution:
 * outlet ports that depend on the sections: without a strip section the loaded organic leaves;
   with one, the strip liquor and the stripped organic leave instead.
 
-:class:`Saponifier` neutralises part of an organic's free extractant with a base
-(HA + NaOH -> NaA + H2O) before it returns to the extraction section.
+* **saponification as a reagent.** A :class:`~reeproc.sx.MassAction` model with
+  ``saponification=s`` feeds stage 1 with a fraction ``s`` of the extractant in the Na form. The
+  circuit makes that organic itself: it doses NaOH solution (a reagent stream, costed as ``NaOH``)
+  to the organic inlet (HA + NaOH -> NaA + H2O) and sends the solution water and the water of
+  neutralisation out through the extra outlet ``saponification_water``; the Na leaves where the
+  cascade sends it (raffinate, strip liquor). Nothing enters that is not an inlet or a reagent.
+* **its own audit.** Every run closes the element and the charge balance over the circuit
+  (inlets + dosed base = outlets) to ``BALANCE_RTOL`` and raises otherwise.
+
+:class:`Saponifier` neutralises part of an organic's free extractant with a base before it
+returns to the extraction section, as a separate unit (HA + NaOH -> NaA + H2O, or
+HA + NH3 -> NH4A): use it with a model that lists ``Na`` (or ``NH4+``) among its species and has
+``saponification=0``.
 """
 from __future__ import annotations
 
@@ -22,17 +33,40 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..species import get_species, molar_mass
-from ..stream import Stream, element_closure
+from ..stream import Stream, mix
+from ..units._balance import (BALANCE_RTOL, assert_closed, charge_balance, check_number,
+                              element_balance)
+from ..units._common import water_mol_per_L
 
-__all__ = ["SXCircuit", "SXCircuitResult", "Saponifier", "SaponifierResult"]
+__all__ = ["SXCircuit", "SXCircuitResult", "Saponifier", "SaponifierResult", "SAPONIFYING_BASES"]
+
+#: Bases a saponifier doses: reagent name (property_data/reagents.csv) -> (organic cation it leaves
+#: on the extractant, aqueous species of the dosing solution, water formed per mol of base).
+SAPONIFYING_BASES = {"NaOH": ("Na", {"Na": 1.0, "OH-": 1.0}, 1.0),
+                     "NH3": ("NH4+", {"NH3": 1.0}, 0.0)}
+
+
+def _base_dose(dose_mol_h: float, base: str, conc_mol_L: float, T_C: float):
+    """Dosing solution for ``dose_mol_h`` [mol/h] of base and the water it leaves behind.
+
+    Returns (base solution Stream [L/h], spent water Stream [L/h], reagent kg/h dict): the
+    solution carries the base at ``conc_mol_L`` in water; after HA + NaOH -> NaA + H2O (or
+    HA + NH3 -> NH4A) its water, plus the water of neutralisation, leaves as an aqueous stream.
+    """
+    _, solutes, water_formed = SAPONIFYING_BASES[base]
+    vol = dose_mol_h / conc_mol_L
+    w = water_mol_per_L()
+    conc = {sp: k * conc_mol_L for sp, k in solutes.items()}
+    conc["H2O"] = w
+    solution = Stream.aqueous(vol, conc, T_C=T_C, name=f"{base} solution")
+    spent = Stream.from_mol_h("aqueous", {"H2O": vol * w + water_formed * dose_mol_h}, vol,
+                              T_C, "saponification water")
+    return solution, spent, {base: dose_mol_h * molar_mass(base) / 1000.0}
 
 
 def _charge(sp: str) -> int:
-    """Charge of the cation an organic metal species stands for (from its aqueous twin)."""
-    try:
-        return get_species(sp, "aqueous").charge
-    except ValueError:
-        return 0
+    """Charge of an organic species (a bound metal carries its cation charge, species.csv)."""
+    return get_species(sp, "organic").charge
 
 
 @dataclass
@@ -46,12 +80,21 @@ class SXCircuitResult:
     cascade : reeproc.sx.CascadeResult
         Stage profiles, pH, free extractant, iterations, residuals.
     balance : pandas.DataFrame
-        Element balance of the circuit (in/out [mol/h], relative error).
+        Element balance of the circuit (in/out [mol/h], relative closure).
+    charge_balance : pandas.DataFrame
+        Charge balance of the circuit (net charge in/out [eq/h], relative closure).
+    reagent_streams : list
+        The base solution dosed for saponification (empty without).
+    reagents_kg_h : dict
+        Base consumption by reagent name [kg/h] (``{"NaOH": ...}``; empty without).
     """
 
     outlets: dict
     cascade: object = field(repr=False)
     balance: pd.DataFrame = field(repr=False)
+    charge_balance: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    reagent_streams: list = field(default_factory=list)
+    reagents_kg_h: dict = field(default_factory=dict)
 
     def __getattr__(self, item):
         d = self.__dict__
@@ -82,16 +125,32 @@ class SXCircuit:
         Newton iteration limit of one cascade solve.
     warm_start : bool
         Start each solve from the previous converged profile when the species match.
+    base_conc_mol_L : float
+        NaOH concentration of the saponification solution [mol/L], 0 < c <= 19 (a design
+        choice; 19 mol/L is 50 wt% caustic). Used only when the model saponifies.
+
+    Notes
+    -----
+    With a saponifying model the outlets gain ``saponification_water`` (the NaOH solution water
+    and the water of neutralisation [L/h]); the NaOH dosed is ``s * C_HA * O`` [mol/h] for
+    saponification ``s``, extractant ``C_HA`` [mol/L] and organic flow ``O`` [L/h].
     """
 
     def __init__(self, cascade, method: str = "numba", tol: float = 1e-11, max_iter: int = 3000,
-                 warm_start: bool = True):
+                 warm_start: bool = True, base_conc_mol_L: float = 10.0):
         self.cascade = cascade
         self.method = method
         self.tol = tol
         self.max_iter = max_iter
         self.warm_start = warm_start
+        self.base_conc_mol_L = check_number(base_conc_mol_L, "SXCircuit base_conc_mol_L", 0.0,
+                                            19.0, lo_open=True, unit="mol/L")
         self._last = None
+
+    @property
+    def saponifies(self) -> bool:
+        """True when the cascade's model feeds stage 1 with Na-form extractant."""
+        return float(getattr(self.cascade.model, "saponification", 0.0) or 0.0) > 0.0
 
     @property
     def inlets(self):
@@ -104,12 +163,24 @@ class SXCircuit:
 
     @property
     def outlets(self):
-        if self.cascade.strip:
-            return ("raffinate", "strip_liquor", "stripped_organic")
-        return ("raffinate", "loaded_organic")
+        ports = (("raffinate", "strip_liquor", "stripped_organic") if self.cascade.strip
+                 else ("raffinate", "loaded_organic"))
+        return ports + (("saponification_water",) if self.saponifies else ())
 
     def _extractant(self):
         return getattr(self.cascade.model, "extractant_species", None)
+
+    def _check_organic(self, organic: Stream) -> None:
+        """Refuse an organic whose bound cations are not balanced by extractant anions."""
+        q, ionic = organic.charge_eq_h(), organic.ionic_eq_h()
+        if abs(q) > 1e-10 * ionic:
+            ext = self._extractant() or "extractant"
+            raise ValueError(
+                f"SX circuit: organic inlet {organic.name!r} is not electroneutral: its bound "
+                f"cations carry {ionic + q / 2:.6g} eq/h but its anions ('{ext}-') only "
+                f"{ionic - q / 2:.6g} eq/h; give a loaded organic as free extractant '{ext}', "
+                f"anion '{ext}-' (one per unit of cation charge) and the metals, as the circuit's "
+                "own organic outlets are")
 
     def _to_cascade_organic(self, organic: Stream):
         """Organic for the cascade: bound anion and free acid merged into the total extractant."""
@@ -138,7 +209,16 @@ class SXCircuit:
     def run(self, feed: Stream, organic: Stream, scrub: Stream | None = None,
             strip: Stream | None = None) -> SXCircuitResult:
         """Solve the cascade for the given inlets; raises ``reeproc.sx.ConvergenceError`` when it
-        does not converge."""
+        does not converge and ``ConservationError`` when the circuit's element or charge balance
+        misses ``BALANCE_RTOL``."""
+        self._check_organic(organic)
+        if self.saponifies:
+            carried = [sp for sp in ("Na", "NH4+") if organic.n(sp) > 0]
+            if carried:
+                raise ValueError(
+                    f"SX circuit: the organic inlet already carries {carried} and the model "
+                    f"saponifies it again (saponification={self.cascade.model.saponification}): "
+                    "use saponification=0 with a Saponifier upstream, or a fresh organic")
         org_c = self._to_cascade_organic(organic)
         guess = None
         if self.warm_start and self._last is not None:
@@ -163,19 +243,66 @@ class SXCircuit:
             outs["stripped_organic"] = self._to_flowsheet_organic(res.stripped_organic, "stripped_organic")
         else:
             outs["loaded_organic"] = self._to_flowsheet_organic(res.loaded_organic, "loaded_organic")
-        ins = [s for s in (feed, organic, scrub, strip) if s is not None]
-        bal = element_closure(ins, list(outs.values()))
-        return SXCircuitResult(outs, res, bal)
+        reagent_streams, reagents = [], {}
+        if self.saponifies:
+            # the Na-form extractant the model puts on the organic entering stage 1 [mol/h]
+            add = self.cascade.model.organic_additions(org_c.conc_mol_L)
+            spent_water = []
+            for base, (cation, _, _) in SAPONIFYING_BASES.items():
+                if add.get(cation, 0.0) > 0.0:
+                    solution, spent, kg = _base_dose(add[cation] * organic.flow_L_h, base,
+                                                     self.base_conc_mol_L, organic.T_C)
+                    reagent_streams.append(solution)
+                    spent_water.append(spent)
+                    reagents.update(kg)
+            outs["saponification_water"] = (mix(*spent_water, name="saponification water")
+                                             if spent_water else
+                                             Stream.aqueous(0.0, {}, name="saponification water"))
+        ins = [s for s in (feed, organic, scrub, strip) if s is not None] + reagent_streams
+        bal = element_balance(ins, list(outs.values()))
+        charge = charge_balance(ins, list(outs.values()))
+        if float(charge["relative closure [-]"].iloc[0]) > BALANCE_RTOL:
+            self._refuse_alkaline(res, feed, scrub, organic.flow_L_h, reagent_streams)
+        assert_closed(bal, "SX circuit", charge=charge)
+        return SXCircuitResult(outs, res, bal, charge, reagent_streams, reagents)
+
+    def _refuse_alkaline(self, res, feed, scrub, organic_L_h, base_streams) -> None:
+        """A cascade whose aqueous phase turned alkaline carries no OH- in its outlets, so charge
+        cannot close: that state is outside the model (rare-earth hydroxides would precipitate).
+        Raise ValueError saying so, with the base and acid that entered."""
+        pH = res.pH.to_numpy(dtype=float)
+        if not (pH.size and float(pH.max()) > 7.0):
+            return
+        base = sum(s.n("Na") for s in base_streams)
+        acid = metal = 0.0
+        for s in (feed, scrub):
+            if s is None:
+                continue
+            acid += s.n("H+") + s.n("HSO4-") - s.n("OH-")
+            metal += sum(get_species(sp, "aqueous").charge * n for sp, n in s.mol_h.items()
+                         if sp in self.cascade.model.species and sp not in ("Na", "NH4+"))
+        why = (f"the saponified organic brings {base:.4g} eq/h of base, the feed and scrub "
+               f"{acid:.4g} eq/h of acid and {metal:.4g} eq/h of extractable metal; lower the "
+               "saponification or the organic flow, or raise the scrub acid"
+               if base > 0 else "the organic brings more extractant capacity than the feed "
+               "brings acid; lower the organic flow or acidify the feed")
+        raise ValueError(
+            f"SX circuit: the cascade's steady state is alkaline (pH up to {pH.max():.3g} at "
+            f"stage {int(pH.argmax()) + 1}, organic {organic_L_h:.4g} L/h): rare-earth "
+            f"hydroxides would precipitate and the aqueous outlets would carry OH-, outside "
+            f"this model's validity (acidic chloride liquors); {why}")
 
 
 @dataclass
 class SaponifierResult:
-    """Outcome of a :class:`Saponifier` run."""
+    """Outcome of a :class:`Saponifier` run: ``outlets`` (organic, water), the dosed base
+    (``reagent_streams``, ``reagents_kg_h`` [kg/h]) and the element and charge balances."""
 
     outlets: dict
     reagent_streams: list
     reagents_kg_h: dict
     balance: pd.DataFrame = field(repr=False)
+    charge_balance: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
 
     def __getattr__(self, item):
         try:
@@ -185,37 +312,42 @@ class SaponifierResult:
 
 
 class Saponifier:
-    """Pre-neutralise an organic's free extractant with sodium hydroxide.
+    """Pre-neutralise an organic's free extractant with a base.
 
     Reaction (per mol of extractant HA)::
 
-        HA(org) + NaOH -> NaA(org) + H2O
+        HA(org) + NaOH -> NaA(org) + H2O        (base='NaOH')
+        HA(org) + NH3  -> NH4A(org)             (base='NH3', aqueous ammonia)
 
     Parameters
     ----------
     degree : float
-        Target fraction of the *total* extractant in the Na form after the unit [-], 0 <= s < 1
-        (industrial P507 practice 30-50 %, see property_data/sx_extractants.csv notes).
+        Target fraction of the *total* extractant in the saponified form after the unit [-],
+        0 <= s < 1 (industrial P507 practice 30-50 %, see property_data/sx_extractants.csv notes).
     base_conc_mol_L : float
-        NaOH concentration of the dosing solution [mol/L]; its water leaves with the aqueous
-        phase (outlet ``water``).
+        Base concentration of the dosing solution [mol/L], 0 < c <= 19; its water leaves with
+        the aqueous phase (outlet ``water``).
+    base : {'NaOH', 'NH3'}
+        Reagent (name in property_data/reagents.csv). NH3 leaves ``NH4+`` on the organic; the SX
+        models have no NH4+ exchange constant yet (sx_kex.csv gap), so an NH4-saponified organic
+        can be made but not yet fed to a mass-action cascade.
 
     Notes
     -----
-    Na already bound in the organic counts towards the target; the unit never removes Na (a
+    Base already bound in the organic counts towards the target; the unit never removes it (a
     degree below the inlet's raises ValueError).
     """
 
     inlets = ("organic",)
     outlets = ("organic", "water")
 
-    def __init__(self, degree: float, base_conc_mol_L: float = 10.0):
-        if not 0.0 <= float(degree) < 1.0:
-            raise ValueError(f"Saponifier degree must lie in [0, 1), got {degree}")
-        if not 0.0 < float(base_conc_mol_L) <= 19.0:
-            raise ValueError(f"base_conc_mol_L must lie in (0, 19] mol/L NaOH, got {base_conc_mol_L}")
-        self.degree = float(degree)
-        self.base_conc_mol_L = float(base_conc_mol_L)
+    def __init__(self, degree: float, base_conc_mol_L: float = 10.0, base: str = "NaOH"):
+        self.degree = check_number(degree, "Saponifier degree", 0.0, 1.0, hi_open=True, unit="-")
+        self.base_conc_mol_L = check_number(base_conc_mol_L, "Saponifier base_conc_mol_L", 0.0,
+                                            19.0, lo_open=True, unit="mol/L")
+        if base not in SAPONIFYING_BASES:
+            raise ValueError(f"Saponifier base = {base!r}; allowed: {sorted(SAPONIFYING_BASES)}")
+        self.base = base
 
     def run(self, organic: Stream) -> SaponifierResult:
         mol = organic.mol_h
@@ -223,30 +355,25 @@ class Saponifier:
         if ext is None:
             raise ValueError("Saponifier: the organic carries no extractant (PC88A, D2EHPA or Cyanex272)")
         anion = f"{ext}-"
+        cation = SAPONIFYING_BASES[self.base][0]
         total = mol.get(ext, 0.0) + mol.get(anion, 0.0)
-        na_now = mol.get("Na", 0.0)
+        now = mol.get(cation, 0.0)
         target = self.degree * total
-        dose = target - na_now
+        dose = target - now
         if dose < -1e-12 * max(total, 1.0):
-            raise ValueError(f"Saponifier: inlet organic is already {na_now / total:.3f} saponified, "
+            raise ValueError(f"Saponifier: inlet organic is already {now / total:.3f} saponified, "
                              f"above the target degree {self.degree}")
         dose = max(dose, 0.0)
         if dose > mol.get(ext, 0.0) * (1 + 1e-12):
             raise ValueError("Saponifier: not enough free extractant for the target degree "
                              f"(free {mol.get(ext, 0.0):.6g} mol/h, needed {dose:.6g} mol/h)")
-        mol[ext] = mol.get(ext, 0.0) - dose
+        mol[ext] = max(mol.get(ext, 0.0) - dose, 0.0)
         mol[anion] = mol.get(anion, 0.0) + dose
-        mol["Na"] = na_now + dose
+        mol[cation] = now + dose
         out_org = Stream.from_mol_h("organic", mol, organic.flow_L_h, organic.T_C, "organic")
-        from ..units._common import water_mol_per_L
-
-        vol = dose / self.base_conc_mol_L
-        n_water = vol * water_mol_per_L()
-        base = Stream.aqueous(vol, {"Na": self.base_conc_mol_L, "OH-": self.base_conc_mol_L,
-                                    "H2O": water_mol_per_L()}, T_C=organic.T_C, name="NaOH solution")
-        water = Stream.aqueous(vol, {"H2O": (n_water + dose) / vol if vol > 0 else 0.0},
-                               T_C=organic.T_C, name="water")
-        outs = {"organic": out_org, "water": water}
-        bal = element_closure([organic, base], list(outs.values()))
-        kg_naoh = dose * molar_mass("NaOH") / 1000.0
-        return SaponifierResult(outs, [base], {"NaOH": kg_naoh}, bal)
+        base, water, kg = _base_dose(dose, self.base, self.base_conc_mol_L, organic.T_C)
+        outs = {"organic": out_org, "water": water.copy(name="water")}
+        bal = element_balance([organic, base], list(outs.values()))
+        charge = charge_balance([organic, base], list(outs.values()))
+        assert_closed(bal, "Saponifier", charge=charge)
+        return SaponifierResult(outs, [base], kg, bal, charge)

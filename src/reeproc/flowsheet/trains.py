@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ..units import (AcidLeach, Calciner, HydroxidePrecipitator, OxalatePrecipitator, Roaster,
                      SolidLiquidSeparator)
+from ..units.calcination import oxide_min_T_C
 from .junctions import Mixer
 from .script import Param
 
@@ -31,7 +32,9 @@ FRONT_END_PARAMETERS = {
 OXIDE_TRAIN_PARAMETERS = {
     "oxalate_dose": Param(1.4, "oxalic acid dose [x stoichiometric 1.5 mol/mol RE]", 1.0, 2.0),
     "wash_ratio": Param(3.0, "cake wash water per entrained liquor [L/L]", 0.0, 20.0),
-    "calcine_T_C": Param(900.0, "calcination temperature [°C]", 700.0, 1100.0),
+    "calcine_T_C": Param(900.0, f"calcination temperature [°C] (from {oxide_min_T_C():g} °C, "
+                         "where the last rare-earth oxalate (Pr) reaches its oxide in air: "
+                         "calcination_temperatures.csv)", oxide_min_T_C(), 1100.0),
 }
 
 

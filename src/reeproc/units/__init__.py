@@ -3,7 +3,8 @@
 Each unit is a class whose constructor stores and validates parameters and whose ``run(**inlets)``
 returns a result dataclass with named outlet Streams, ``reagents_kg_h`` (names as in
 ``property_data/reagents.csv``), ``reagent_streams`` (everything dosed inside the unit, for the
-flowsheet audit), ``energy_kW``, ``balance`` (element balance, closes to 1e-10 relative) and
+flowsheet audit), ``energy_kW``, ``balance`` (element balance, closes to 1e-10 relative), ``charge_balance``
+(net charge in and out [eq/h], closes to 1e-10 of the ionic flow) and
 ``table()``. Ports are named by the class attributes ``inlets`` and ``outlets``.
 
 ========================  =======================  ===============================================
@@ -19,7 +20,7 @@ unit                      inlets                   outlets
 
 Equations, parameters and sources: ``docs/units.md``.
 """
-from ._balance import element_balance, BALANCE_RTOL
+from ._balance import element_balance, charge_balance, BALANCE_RTOL
 from .roasting import Roaster, RoastingResult
 from .leaching import AcidLeach, LeachResult
 from .precipitation import HydroxidePrecipitator, HydroxideResult
@@ -28,7 +29,7 @@ from .separation import SolidLiquidSeparator, SeparationResult
 from .calcination import Calciner, CalcinationResult, residual_mass_fraction
 
 __all__ = [
-    "element_balance", "BALANCE_RTOL",
+    "element_balance", "charge_balance", "BALANCE_RTOL",
     "Roaster", "RoastingResult",
     "AcidLeach", "LeachResult",
     "HydroxidePrecipitator", "HydroxideResult",

@@ -1,9 +1,11 @@
 """Element balances and shared helpers for the unit operations.
 
 Every unit reports ``balance``: a table of element flows in and out [mol/h] and the relative
-closure ``|out - in| / max(in, out)``. Units call :func:`element_balance` on *all* streams that
-cross their boundary (feeds, reagents dosed inside the unit, products) and :func:`assert_closed`
-to stop on a conservation bug rather than return a wrong answer.
+closure ``|out - in| / max(in, out)``, and next to it ``charge_balance``: the net charge in and out
+[eq/h] and its closure relative to the ionic flow. Units call :func:`element_balance` and
+:func:`charge_balance` on *all* streams that cross their boundary (feeds, reagents dosed inside
+the unit, products) and :func:`assert_closed` to stop on a conservation failure rather than
+return a wrong answer.
 """
 from __future__ import annotations
 
@@ -12,18 +14,21 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
-from ..stream import Stream, element_closure
+from ..stream import Stream, charge_closure, element_closure
 
 __all__ = [
     "element_balance",
+    "charge_balance",
     "assert_closed",
+    "ConservationError",
     "BALANCE_RTOL",
     "check_number",
     "check_in_range",
     "check_stream",
+    "check_neutral",
 ]
 
-#: Relative closure every unit must meet on every element.
+#: Relative closure every unit must meet on every element and on charge.
 BALANCE_RTOL = 1e-10
 
 
@@ -46,16 +51,42 @@ def element_balance(inlets: Iterable[Stream], outlets: Iterable[Stream]) -> pd.D
         columns={"relative error": "relative closure [-]"})
 
 
-def assert_closed(balance: pd.DataFrame, unit: str, rtol: float = BALANCE_RTOL) -> None:
-    """Raise RuntimeError if any element balance misses ``rtol`` (a modelling bug, not bad input)."""
-    if len(balance) == 0:
-        return
-    worst = balance["relative closure [-]"].astype(float)
-    bad = worst[worst > rtol]
-    if len(bad):
-        raise RuntimeError(
-            f"{unit}: element balance does not close to {rtol:g} relative for "
-            f"{dict(bad.round(16))}; this is a bug in the unit model")
+class ConservationError(RuntimeError):
+    """A unit model lost or created matter or charge (closure above ``BALANCE_RTOL``)."""
+
+
+def charge_balance(inlets: Iterable[Stream], outlets: Iterable[Stream]) -> pd.DataFrame:
+    """Charge balance over a unit (companion of :func:`element_balance`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``charge``; columns ``in [eq/h]``, ``out [eq/h]``, ``out - in [eq/h]``,
+        ``ionic [eq/h]`` and ``relative closure [-]`` = ``|out - in| / ionic``
+        (see :func:`reeproc.stream.charge_closure`).
+    """
+    return charge_closure(inlets, outlets).rename(
+        columns={"relative error": "relative closure [-]"})
+
+
+def assert_closed(balance: pd.DataFrame, unit: str, rtol: float = BALANCE_RTOL,
+                  charge: pd.DataFrame | None = None) -> None:
+    """Raise ConservationError if any element balance (or the charge balance, when given) misses
+    ``rtol``: a conservation failure of the unit model, never a property of the input, so the
+    message gives the closure to report."""
+    bad: dict = {}
+    for table, what in ((balance, "element"), (charge, "charge")):
+        if table is None or len(table) == 0:
+            continue
+        worst = table["relative closure [-]"].astype(float)
+        for k, v in worst[~(worst <= rtol)].items():
+            bad[k] = float(v)
+    if bad:
+        raise ConservationError(
+            f"{unit}: conservation fails: relative closure above {rtol:g} for "
+            f"{ {k: float(f'{v:.3e}') for k, v in bad.items()} } (element and charge flows in "
+            "the unit's balance and charge_balance tables); the unit model lost or created "
+            "matter: please report it with the inputs")
 
 
 def check_number(value, name: str, lo=None, hi=None, *, lo_open=False, hi_open=False,
@@ -97,6 +128,20 @@ def check_stream(stream, port: str, phase: str | tuple, unit: str) -> Stream:
     if stream.phase not in phases:
         raise ValueError(f"{unit}: inlet '{port}' must be a {' or '.join(phases)} stream, "
                          f"got a {stream.phase} stream ({stream.name!r})")
+    return stream
+
+
+def check_neutral(stream: Stream, port: str, unit: str, rtol: float = BALANCE_RTOL) -> Stream:
+    """Raise ValueError if an inlet is not electroneutral (net charge above ``rtol`` of its ionic
+    flow): a liquor whose ions do not balance cannot be calcined, precipitated or neutralised
+    with charge conserved, so the unit refuses it and names the missing charge."""
+    q, ionic = stream.charge_eq_h(), stream.ionic_eq_h()
+    if abs(q) > rtol * ionic:
+        sign = "anions (e.g. Cl-)" if q > 0 else "cations (e.g. H+)"
+        raise ValueError(
+            f"{unit}: inlet '{port}' ({stream.name!r}) is not electroneutral: net charge "
+            f"{q:+.6g} eq/h against {ionic:.6g} eq/h of ions; add {abs(q):.6g} eq/h of {sign} "
+            "so that its ions balance")
     return stream
 
 

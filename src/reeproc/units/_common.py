@@ -8,7 +8,7 @@ import pandas as pd
 
 from ..data import load_table, require
 from ..stream import Stream
-from ._balance import element_balance, assert_closed
+from ._balance import BALANCE_RTOL, assert_closed, charge_balance, check_neutral, element_balance
 
 __all__ = ["UnitResult", "water_mol_per_L", "with_solvent_water", "air_O2_fraction",
            "stream_table"]
@@ -84,7 +84,9 @@ class UnitResult:
     energy_kW : dict
         Duties by kind ('heat': + = heat supplied to the unit) [kW].
     balance : pandas.DataFrame
-        Element balance (see :func:`reeproc.units._balance.element_balance`).
+        Element balance [mol/h] (see :func:`reeproc.units._balance.element_balance`).
+    charge_balance : pandas.DataFrame
+        Charge balance [eq/h] (see :func:`reeproc.units._balance.charge_balance`).
     notes : list of str
         Modelling statements a reader must see (approximations used, data flagged 'estimated').
     """
@@ -94,6 +96,7 @@ class UnitResult:
     reagents_kg_h: dict = field(default_factory=dict)
     energy_kW: dict = field(default_factory=dict)
     balance: pd.DataFrame = field(default_factory=pd.DataFrame)
+    charge_balance: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list = field(default_factory=list)
 
     #: names of the outlet attributes (set by subclasses)
@@ -108,7 +111,11 @@ class UnitResult:
         ins = list(self.inlet_streams.values())
         outs = [s for s in self.outlets.values() if s is not None]
         self.balance = element_balance(ins, outs)
-        assert_closed(self.balance, unit)
+        self.charge_balance = charge_balance(ins, outs)
+        if float(self.charge_balance["relative closure [-]"].max()) > BALANCE_RTOL:
+            for port, s in self.inlet_streams.items():
+                check_neutral(s, port, unit)
+        assert_closed(self.balance, unit, charge=self.charge_balance)
 
     def stream_table(self) -> pd.DataFrame:
         """Stream table of inlets and outlets."""
@@ -129,4 +136,7 @@ class UnitResult:
         if len(self.balance):
             rows.append({"quantity": "worst element closure", "value":
                          float(self.balance["relative closure [-]"].max()), "unit": "-"})
+        if len(self.charge_balance):
+            rows.append({"quantity": "charge closure", "value":
+                         float(self.charge_balance["relative closure [-]"].max()), "unit": "-"})
         return pd.DataFrame(rows, columns=["quantity", "value", "unit"])

@@ -39,8 +39,11 @@ round-off (1e-10 relative, checked on every call).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,10 +54,13 @@ from ..stream import Stream
 from ._balance import check_number, check_stream
 from ._common import UnitResult, air_O2_fraction, with_solvent_water
 
-__all__ = ["Calciner", "CalcinationResult", "solid_enthalpy_kJ_mol", "residual_mass_fraction"]
+__all__ = ["Calciner", "CalcinationResult", "solid_enthalpy_kJ_mol", "residual_mass_fraction",
+           "oxide_min_T_C"]
 
 R = 8.314462618  # J/mol/K
 T0 = 298.15
+#: Cantera reports through Python's sys.stdout; capturing it swaps a process-wide object.
+_CANTERA_LOCK = threading.Lock()
 _GAS_NAMES = {"O2": "O2", "N2": "N2", "Ar": "Ar", "H2O": "H2O", "CO": "CO", "CO2": "CO2",
               "H2": "H2", "HCl": "HCL", "SO2": "SO2", "NH3": "NH3"}
 
@@ -171,6 +177,22 @@ def _oxide_min_T() -> dict:
     df = load_table("calcination_temperatures")
     return {r.element: (float(r.oxide_min__C), float(r.dehydration_end__C))
             for r in df.itertuples(index=False)}
+
+
+def oxide_min_T_C(elements=None) -> float:
+    """Lowest calciner temperature [°C] at which the oxalates of all ``elements`` reach the oxide
+    in air (``calcination_temperatures.csv``; default: every rare earth in the table).
+
+    >>> oxide_min_T_C(["Nd", "Dy"]), oxide_min_T_C(["Nd", "Pr"])
+    (710.0, 800.0)
+    """
+    table = _oxide_min_T()
+    els = sorted(table) if elements is None else list(elements)
+    missing = [e for e in els if e not in table]
+    if missing:
+        raise MissingDataError(f"property_data/calcination_temperatures.csv has no oxide-formation "
+                               f"temperature for {missing}")
+    return max(table[e][0] for e in els)
 
 
 @dataclass
@@ -401,6 +423,65 @@ class Calciner:
             "Calciner: the inlet elements cannot be distributed over the allowed products "
             f"(gas {gas}, solids {solids}); is the air supply sufficient?")
 
+    def _equilibrate(self, b: dict, gas_sp: tuple, solids: tuple) -> np.ndarray:
+        """Gibbs minimum [mol/h] of the species ``gas_sp + solids`` for element totals ``b``.
+
+        The problem is solved on a basis of 1 mol of atoms (equilibrium at fixed T and P is
+        homogeneous of degree one in the amounts; Cantera's vcs solver has absolute thresholds
+        that fail on a trace product of 1e-10 mol/h) and scaled back. vcs conserves elements to
+        ~1e-9 only, so the result is projected onto the element totals (a correction weighted by
+        each species' amount, which keeps absent species absent). Cantera's solver messages are
+        captured and only shown when it fails.
+        """
+        import cantera as ct
+
+        scale = sum(b.values())
+        bs = {e: v / scale for e, v in b.items()}
+        gas, phases = _build_phases(gas_sp, solids)
+        names, x0 = self._initial_moles(bs, gas_sp, solids)
+        T_K = self.T_C + 273.15
+        P = self.P_bar * 1e5
+        # reset gas state on every call (Mixture writes its result back into the phases)
+        ng = len(gas_sp)
+        xg = x0[:ng]
+        gas.TPX = T_K, P, (xg / xg.sum() if xg.sum() > 0 else np.ones(ng) / ng)
+        for ph in phases:
+            ph.TP = T_K, P
+        mix = ct.Mixture([(gas, max(xg.sum(), 1e-300))] + [(ph, x0[ng + i]) for i, ph in enumerate(phases)])
+        mix.T, mix.P = T_K, P
+        mix.species_moles = x0
+        chatter = io.StringIO()
+        with _CANTERA_LOCK, contextlib.redirect_stdout(chatter):
+            try:
+                mix.equilibrate("TP", solver="vcs", max_steps=5000, estimate_equil=0)
+            except ct.CanteraError:
+                mix.species_moles = x0
+                try:
+                    mix.equilibrate("TP", solver="gibbs", max_steps=5000)
+                except ct.CanteraError as exc:
+                    said = " ".join(chatter.getvalue().split())
+                    raise RuntimeError(
+                        f"Calciner: Cantera equilibrium failed at {self.T_C} °C (species "
+                        f"{names}): {exc}" + (f" (solver said: {said[:300]})" if said else "")
+                    ) from None
+        n = np.maximum(np.asarray(mix.species_moles), 0.0)
+        # project onto the element totals: n' = n + W A^T (A W A^T)^-1 (b - A n), W = diag(n)
+        els = sorted(e for e, v in bs.items() if v > 0)
+        A = np.array([[parse_formula(sp).get(e, 0.0) for sp in names] for e in els])
+        target = np.array([bs[e] for e in els])
+        for _ in range(3):
+            r = target - A @ n
+            if np.max(np.abs(r) / target) <= 1e-14:
+                break
+            W = n / max(n.max(), 1e-300)
+            M = (A * W) @ A.T
+            try:
+                lam = np.linalg.lstsq(M, r, rcond=None)[0]
+            except np.linalg.LinAlgError:  # pragma: no cover - A W A^T of a feasible set
+                break
+            n = np.maximum(n + W * (A.T @ lam), 0.0)
+        return n * scale
+
     def run(self, feed: Stream, liquor: Stream | None = None) -> CalcinationResult:
         """Calcine a solid feed (and optional entrained liquor).
 
@@ -416,8 +497,6 @@ class Calciner:
         -------
         CalcinationResult
         """
-        import cantera as ct
-
         check_stream(feed, "feed", "solid", "Calciner")
         inlets = {"feed": feed}
         notes = []
@@ -460,29 +539,9 @@ class Calciner:
                          "stoichiometry outside the equilibrium: "
                          + ", ".join(sorted(set(trace_gas) | set(trace_solid))))
         gas_sp, solids = self._species_sets(b)
-        gas, phases = _build_phases(gas_sp, solids)
-        names, x0 = self._initial_moles(b, gas_sp, solids)
-        T_K = self.T_C + 273.15
-        P = self.P_bar * 1e5
-        # reset gas state on every call (Mixture writes its result back into the phases)
+        n = self._equilibrate(b, gas_sp, solids)
         ng = len(gas_sp)
-        xg = x0[:ng]
-        gas.TPX = T_K, P, (xg / xg.sum() if xg.sum() > 0 else np.ones(ng) / ng)
-        for ph in phases:
-            ph.TP = T_K, P
-        mix = ct.Mixture([(gas, max(xg.sum(), 1e-300))] + [(ph, x0[ng + i]) for i, ph in enumerate(phases)])
-        mix.T, mix.P = T_K, P
-        mix.species_moles = x0
-        try:
-            mix.equilibrate("TP", solver="vcs", max_steps=5000, estimate_equil=0)
-        except ct.CanteraError:
-            mix.species_moles = x0
-            try:
-                mix.equilibrate("TP", solver="gibbs", max_steps=5000)
-            except ct.CanteraError as exc:
-                raise RuntimeError(f"Calciner: Cantera equilibrium failed at {self.T_C} °C "
-                                   f"(species {names}): {exc}") from None
-        n = np.maximum(np.asarray(mix.species_moles), 0.0)
+        T_K = self.T_C + 273.15
         # outlets: drop a species only if it is negligible (< 1e-14) for every element it carries
         def keep(sp, nk):
             return nk > 0 and any(nk * k >= 1e-14 * b[e] for e, k in parse_formula(sp).items())
