@@ -22,6 +22,9 @@ their water is counted at 55.3 mol/L, a dilute-solution approximation), MgO and 
 (no volume). Validity: pH ≤ 7.5 for NH3 (NH4+ pKa 9.25 keeps > 98 % protonated), ≤ 8.5 for MgO,
 ≤ 4.5 for Na2CO3 (CO2 assumed to degas completely), ≤ 11 for NaOH.
 
+Energy: heat duty :math:`\sum H_{out} - \sum H_{in}` (heat of neutralisation and precipitation
+removed at the unit temperature; :mod:`reeproc.units.thermo`); negative = cooling needed.
+
 Outputs: ``liquor`` and ``precipitate`` (pass both to the solid–liquid separator; the gelatinous
 cake entrains liquor, a further RE loss) and ``offgas`` (CO2 when Na2CO3 is the base).
 """
@@ -34,10 +37,11 @@ from dataclasses import dataclass
 from scipy.optimize import brentq
 
 from ..data import MissingDataError, load_table, require
-from ..species import rare_earths
+from ..species import parse_formula, rare_earths
 from ..stream import Stream
 from ._balance import check_number, check_stream
 from ._common import UnitResult, water_mol_per_L, with_solvent_water
+from .thermo import energy_balance
 
 __all__ = ["HydroxidePrecipitator", "HydroxideResult", "BASES"]
 
@@ -222,7 +226,8 @@ class HydroxidePrecipitator:
             name, z, _, conf = sol[sp]
             out[sp] = metals[sp] - p
             solid[name] = solid.get(name, 0.0) + p
-            water_released -= z * p  # M(z+) + z H2O -> M(OH)z + z H+
+            # M(z+) + w H2O -> solid + z H+, w = O atoms of the solid (Fe(OH)3: 3; CuO: 1; GaOOH: 2)
+            water_released -= parse_formula(name).get("O", 0.0) * p
             if conf == "estimated":
                 notes.append(f"{sp}: solubility constant flagged 'estimated' (hydroxide_solubility.csv)")
         gas = {}
@@ -261,12 +266,17 @@ class HydroxidePrecipitator:
         re_lost = sum(prec[sp] for sp in metals if sp in re_set)
         if self.re_loss is None and re_lost > 0:
             notes.append("RE co-precipitation loss uses the 'estimated' default of coprecipitation.csv")
+        q, why = energy_balance(list(inlets.values()), [liquor_out, precip, offgas])
+        if why:
+            notes.append(why)
+        energy = {"heat": q}
         res = HydroxideResult(
             liquor=liquor_out, precipitate=precip, offgas=offgas, pH_in=pH_in, pH=self.pH,
             base=self.base, base_mol_h=nb, precipitated=frac,
             re_loss_fraction=re_lost / re_in if re_in > 0 else 0.0,
             inlet_streams=inlets, reagent_streams=[reagent] + ([added] if added is not None else []),
-            reagents_kg_h={self.base: nb * _molar_mass(self.base) / 1000.0}, notes=sorted(set(notes)))
+            reagents_kg_h={self.base: nb * _molar_mass(self.base) / 1000.0}, energy_kW=energy,
+            notes=sorted(set(notes)))
         res._close("HydroxidePrecipitator")
         return res
 
