@@ -118,11 +118,11 @@ PARAMETERS = {
 SOLVE_OPTIONS = {"method": "wegstein", "tol": 1e-10, "maxiter": 100}
 
 #: Metals PC88A takes up that can reach SX1 in this feed (the model refuses to ignore any).
-SX1_SPECIES = ["Nd", "Pr", "Dy", "Co", "Fe+3"]
+SX1_SPECIES = ["Nd", "Pr", "Dy", "Tb", "Co", "Cu", "Al", "Ga", "Fe+3"]
 #: Metals D2EHPA takes up that can reach SX3 (the SX1 raffinate), plus Na: unsaponified D2EHPA
 #: co-extracts a little Na (estimated constant), which the SX3 scrub washes back; listing it keeps
 #: the Na from the iron-removal NaOH balanced through the circuit.
-SX3_SPECIES = ["Nd", "Pr", "Dy", "Co", "Fe+3", "Na"]
+SX3_SPECIES = ["Nd", "Pr", "Dy", "Tb", "Co", "Cu", "Al", "Ga", "Fe+3", "Na"]
 
 
 def _hcl(L_h, conc, name):

@@ -82,15 +82,32 @@ PSL = {"Nd": 0.2, "Pr": 0.05, "Dy": 0.01, "Fe+2": 0.05, "Co": 0.01, "Ni": 0.005,
 
 
 def test_oxalate_dose_response_matches_klemettinen_2023():
-    """93 / 96.7 / 98.1 % RE precipitated at 1.0 / 1.2 / 1.4x (tolerance 0.5 pct-pt)."""
+    """93 / 96.7 / 98.1 % RE precipitated at 1.0 / 1.2 / 1.4x: the solubility model with its one
+    calibrated Ksp_eff reproduces them within 1.5 pct-pt (residuals -1.0 / +1.35 / +1.1)."""
     liq = Stream.aqueous(100.0, PSL)
     for d, pub in ((1.0, 93.0), (1.2, 96.7), (1.4, 98.1)):
         res = OxalatePrecipitator(d).run(liq)
-        assert abs(100 * res.recovery - pub) < 0.5
-        # every RE precipitates the same fraction
-        assert_allclose(1 - res.liquor.mol_h["Nd"] / 20.0, res.recovery, rtol=1e-12)
+        assert abs(100 * res.recovery - pub) < 1.5
+        assert abs(100 * oxalate_recovery(d) - pub) < 1.5
     rec = [oxalate_recovery(d) for d in (1.0, 1.1, 1.2, 1.4, 1.8)]
     assert all(a < b for a, b in zip(rec, rec[1:]))
+
+
+def test_oxalate_recovery_falls_with_acidity_chung_1998():
+    """Chung et al. 1998: RE oxalate solubility rises with mineral acid and falls with excess
+    oxalic acid. The model: recovery strictly falls with HCl from 0.1 to 6 M at 1.4x, and the
+    barren liquor holds the solubility product at every acidity."""
+    rec = []
+    for h in (0.1, 0.5, 1.0, 2.0, 3.0, 4.7, 6.0):
+        liq = Stream.aqueous(10.0, {"Nd": 0.4, "Pr": 0.1, "H+": h, "Cl-": h + 1.5, "H2O": 55.3})
+        r = OxalatePrecipitator(1.4).run(liq)
+        rec.append(r.recovery)
+        assert r.balance["relative closure [-]"].max() < 1e-10
+    assert all(a > b for a, b in zip(rec, rec[1:]))
+    assert rec[0] > 0.99 and rec[-1] < 0.9
+    # more oxalic acid lowers the solubility at a fixed acidity
+    liq = Stream.aqueous(10.0, {"Nd": 0.4, "H+": 3.0, "Cl-": 4.2, "H2O": 55.3})
+    assert OxalatePrecipitator(1.1).run(liq).recovery < OxalatePrecipitator(1.8).run(liq).recovery
 
 
 def test_oxalate_stoichiometry_and_iron_coprecipitation():
@@ -104,7 +121,7 @@ def test_oxalate_stoichiometry_and_iron_coprecipitation():
     n_re = 26.0
     assert_allclose(r14.reagents_kg_h["oxalic acid dihydrate"], 1.5 * 1.4 * n_re * 126.065 / 1000, rtol=1e-4)
     # H+ released: 3 per RE + 2 per Fe precipitated
-    assert_allclose(r14.H_released_mol_h, 3 * r14.recovery * n_re + 2 * 0.07 * 5.0)
+    assert_allclose(r14.H_released_mol_h, 3 * r14.recovery * n_re + 2 * 0.07 * 5.0, rtol=1e-12)
     assert r14.precipitate.purity(["Nd", "Pr", "Dy"]) < r10.precipitate.purity(["Nd", "Pr", "Dy"])
 
 
@@ -126,8 +143,8 @@ def test_oxalate_bad_input():
         OxalatePrecipitator(0.8)  # below stoichiometric: outside the calibrated model
     with pytest.raises(ValueError, match="no dissolved rare earth"):
         OxalatePrecipitator(1.2).run(Stream.aqueous(1.0, {"H+": 0.1, "Cl-": 0.1}))
-    with pytest.raises(MissingDataError, match="Cu"):
-        OxalatePrecipitator(1.2).run(Stream.aqueous(1.0, {"Nd": 0.1, "Cu": 0.01}))
+    with pytest.raises(MissingDataError, match="'NH3'"):
+        OxalatePrecipitator(1.2).run(Stream.aqueous(1.0, {"Nd": 0.1, "NH3": 0.01}))
 
 
 def test_each_element_uses_its_own_llnl_phase():
