@@ -21,9 +21,12 @@ Equilibrium (``property_data/oxalate.csv``; ideal activities, concentration basi
   [\mathrm{HOx^-}] + 2[\mathrm{H_2Ox}]`: the precipitate takes Ox2- and leaves its protons.
 
 Given the free oxalate :math:`x`, the H balance is a quadratic in :math:`[\mathrm{H^+}]`; the
-oxalate balance is monotone in :math:`\log x` and solved by Brent. Each rare earth precipitates
-down to :math:`[\mathrm{RE}]_{tot} = \sqrt{K_{sp}/x^3}\,(1 + \beta_1 x + \beta_2 x^2 +
-\beta_{Cl,1}[\mathrm{Cl^-}] + \beta_{Cl,2}[\mathrm{Cl^-}]^2)`. Recovery therefore falls with
+oxalate balance is monotone in :math:`\log x` and solved by Brent. The RE oxalates precipitate
+as an ideal solid solution (isostructural decahydrates): RE *i* stays dissolved at
+:math:`[\mathrm{RE}_i]_{tot} = X_i\sqrt{K_{sp,i}/x^3}\,\alpha_i` with :math:`X_i` its mole
+fraction in the precipitate and :math:`\alpha_i = 1 + \beta_1 x + \beta_2 x^2 + \sum_n
+\beta_{Cl,n}[\mathrm{Cl^-}]^n + \beta_{SO_4}[\mathrm{SO_4^{2-}}]`; with one Ksp for all RE every
+rare earth precipitates the same fraction (as Klemettinen report for the lumped RE). Recovery therefore falls with
 acidity and rises with excess oxalic acid, as Chung et al. (1998) measured. The one effective
 :math:`K_{sp}` is calibrated to the dose–response of Klemettinen et al. (2023) (see oxalate.csv).
 
@@ -146,14 +149,22 @@ def oxalate_equilibrium(n_re: dict, n_ox: float, H_T: float, V: float, cl: float
 
     def state(x):
         h = h_of(x)
-        prec, comp = {}, 0.0
         s4 = sulf(h)
+        alpha = {el: 1.0 + b1[el] * x + b2[el] * x * x + chl[el] + s4 for el in n_re}
+        # total dissolved RE_i in equilibrium with a pure oxalate of RE_i [mol/L]
+        sat = {el: math.sqrt(K[el] / x ** 3) * alpha[el] for el in n_re}
+        # ideal solid solution (the RE oxalate decahydrates are isostructural): RE_i dissolved
+        # = sat_i * X_i, X_i = p_i / P its mole fraction in the precipitate
+        # -> p_i = n_i P / (P + sat_i V), with P solving sum_i n_i / (P + sat_i V) = 1
+        prec = {el: 0.0 for el in n_re}
+        if sum(n / (sat[el] * V) for el, n in n_re.items()) > 1.0:
+            N = sum(n_re.values())
+            P = brentq(lambda P: sum(n / (P + sat[el] * V) for el, n in n_re.items()) - 1.0,
+                       0.0, N, xtol=1e-14 * N, rtol=1e-14, maxiter=300)
+            prec = {el: n * P / (P + sat[el] * V) for el, n in n_re.items()}
+        comp = 0.0
         for el, n in n_re.items():
-            free = math.sqrt(K[el] / x ** 3)
-            alpha = 1.0 + b1[el] * x + b2[el] * x * x + chl[el] + s4
-            d = min(n / V, free * alpha)
-            prec[el] = n - d * V
-            free_d = d / alpha
+            free_d = (n - prec[el]) / V / alpha[el]
             comp += free_d * (b1[el] * x + 2 * b2[el] * x * x)
         ox_sol = x * (1.0 + h / Ka2 + h * h / (Ka1 * Ka2)) + comp
         return h, prec, ox_sol
