@@ -168,3 +168,23 @@ def test_neutralisation_heat_duty_is_reported_and_negative():
     res = HydroxidePrecipitator(3.0, "NaOH", base_conc_mol_L=10.0).run(liq)
     q = res.energy_kW["heat"] * 3600 / res.base_mol_h  # kJ per mol base
     assert -60 < q < -50  # CRC ions: -285.83 - (-230.0) = -55.8 kJ/mol
+
+
+def test_effluent_neutraliser_brine_residue_and_base_demand():
+    """Barren liquor (4 M HCl, traces of RE and Co) to pH 9 with NaOH: base = acid + 2 Co + 3 RE
+    (less what stays dissolved), the RE and Co leave as residue, the brine keeps Na+ = Cl-."""
+    from reeproc.units import EffluentNeutraliser
+    liq = Stream.aqueous(50.0, {"H+": 4.0, "Cl-": 4.0 + 0.02 + 0.015, "Nd": 0.005, "Co": 0.01,
+                                "H2O": 55.3})
+    res = EffluentNeutraliser(9.0, "NaOH", base_conc_mol_L=10.0).run(liq)
+    assert res.balance["relative closure [-]"].max() < 1e-10
+    assert res.precipitated["Nd"] > 0.999 and res.precipitated["Co"] > 0.99
+    b = res.liquor.mol_h
+    assert_allclose(b["Na"], res.base_mol_h, rtol=1e-12)
+    assert_allclose(res.base_mol_h, 200.0 + 3 * 0.25 + 2 * 0.5, rtol=2e-3)
+    assert res.reagents_kg_h["NaOH"] == pytest.approx(res.base_mol_h * 39.997 / 1000, rel=1e-3)
+    lime = EffluentNeutraliser(9.0, "Ca(OH)2").run(liq)
+    assert_allclose(lime.base_mol_h, res.base_mol_h / 2, rtol=2e-3)
+    assert lime.balance["relative closure [-]"].max() < 1e-10
+    with pytest.raises(ValueError, match="pH"):
+        EffluentNeutraliser(11.5)

@@ -16,7 +16,8 @@ Base demand from the proton balance (each precipitated M(OH)z releases z H+):
 .. math::  n_{H^+,in} + \sum_M z_M\,n_{M,prec} - e_b\,n_b = 10^{-pH}\,V_{out}(n_b)
 
 solved for the base :math:`n_b` [mol/h] (Brent), with :math:`e_b` equivalents per mol:
-NaOH 1 (→ Na+ + H2O), NH3 1 (→ NH4+), MgO 2 (→ Mg2+ + H2O), Na2CO3 2 (→ 2 Na+ + H2O + CO2↑).
+NaOH 1 (→ Na+ + H2O), NH3 1 (→ NH4+), MgO 2 (→ Mg2+ + H2O), Na2CO3 2 (→ 2 Na+ + H2O + CO2↑),
+Ca(OH)2 2 (hydrated lime, → Ca2+ + 2 H2O).
 NaOH and NH3 are dosed as aqueous solutions of ``base_conc_mol_L`` (their volume adds to the liquor;
 their water is counted at 55.3 mol/L, a dilute-solution approximation), MgO and Na2CO3 as solids
 (no volume). Validity: pH ≤ 7.5 for NH3 (NH4+ pKa 9.25 keeps > 98 % protonated), ≤ 8.5 for MgO,
@@ -43,7 +44,7 @@ from ._balance import check_number, check_stream
 from ._common import UnitResult, water_mol_per_L, with_solvent_water
 from .thermo import energy_balance
 
-__all__ = ["HydroxidePrecipitator", "HydroxideResult", "BASES"]
+__all__ = ["HydroxidePrecipitator", "HydroxideResult", "BASES", "EffluentNeutraliser"]
 
 #: base -> (equivalents per mol, cation species, cations per mol, dosing form, max pH)
 BASES = {
@@ -51,6 +52,7 @@ BASES = {
     "NH3": (1.0, "NH4+", 1.0, "solution", 7.5),
     "MgO": (2.0, "Mg", 1.0, "solid", 8.5),
     "Na2CO3": (2.0, "Na", 2.0, "solid", 4.5),
+    "Ca(OH)2": (2.0, "Ca", 1.0, "solid", 11.0),
 }
 #: dissolved species that never precipitate as hydroxides here (anions, neutral solutes, alkalis)
 _INERT = {"H+", "H2O", "Cl-", "SO4-2", "HSO4-", "NO3-", "C2O4-2", "HC2O4-", "H2C2O4", "H3BO3",
@@ -250,7 +252,8 @@ class HydroxidePrecipitator:
         else:
             reagent = Stream.from_mol_h("solid", {self.base: nb}, None, self.T_C, self.base)
             out[cation] = out.get(cation, 0.0) + n_cat * nb
-            water_released += nb  # MgO + 2H+ -> Mg2+ + H2O ; Na2CO3 + 2H+ -> 2Na+ + H2O + CO2
+            # MgO + 2H+ -> Mg2+ + H2O ; Na2CO3 + 2H+ -> 2Na+ + H2O + CO2 ; Ca(OH)2 + 2H+ -> Ca2+ + 2H2O
+            water_released += nb * (2.0 if self.base == "Ca(OH)2" else 1.0)
             if self.base == "Na2CO3":
                 gas["CO2"] = nb
         out["H+"] = h * V
@@ -287,3 +290,37 @@ class HydroxidePrecipitator:
 def _molar_mass(formula: str) -> float:
     from ..species import molar_mass
     return molar_mass(formula)
+
+
+class EffluentNeutraliser(HydroxidePrecipitator):
+    """Neutralise the plant's acid effluents (barren liquors, raffinates) before discharge.
+
+    The chemistry is :class:`HydroxidePrecipitator`'s at a discharge pH: every metal with a
+    hydroxide solubility precipitates to its llnl.dat limit; the liquor leaves as a brine
+    (NaCl, or CaCl2 with lime; boric acid and oxalate stay dissolved) and the precipitate as a
+    residue. The result reports the base demand [kg/h] (``reagents_kg_h``), the brine and the
+    residue; dissolved oxalate is not precipitated as CaC2O4 here (stated approximation).
+
+    Parameters
+    ----------
+    pH : float
+        Discharge pH [-], 6–10 (default 9: Co, Ni below ~1e-5 mol/L, RE(OH)3(am) below ~1e-6).
+    base : {'NaOH', 'Ca(OH)2', 'MgO', 'Na2CO3', 'NH3'}
+        Neutralising reagent (default NaOH).
+    """
+
+    def __init__(self, pH: float = 9.0, base: str = "NaOH", base_conc_mol_L: float = 5.0,
+                 T_C: float = 25.0):
+        check_number(pH, "EffluentNeutraliser pH", 6.0, 10.0)
+        super().__init__(pH=pH, base=base, base_conc_mol_L=base_conc_mol_L,
+                         re_loss_mol_per_mol=0.0, T_C=T_C)
+
+    def run(self, liquor: Stream) -> HydroxideResult:
+        """Neutralise an acid effluent [L/h]; outlets: brine (``liquor``), residue (``precipitate``)."""
+        res = super().run(liquor)
+        res.liquor = res.liquor.copy(name="neutralised brine")
+        res.precipitate = res.precipitate.copy(name="neutralisation residue")
+        res.notes.append(f"effluent neutralised to pH {self.pH}: brine {res.liquor.flow_L_h:.4g} L/h "
+                         f"with {res.liquor.mol_h.get('Cl-', 0.0):.4g} mol/h Cl-, residue "
+                         f"{res.precipitate.total_kg_h:.4g} kg/h")
+        return res
