@@ -59,143 +59,25 @@ from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
 from ..data import MissingDataError, load_table
-from ..species import get_species, molar_mass, parse_formula, rare_earths
+from ..species import molar_mass, rare_earths
 from ..stream import Stream
 from ._balance import check_number, check_stream
-from ._common import UnitResult, water_mol_per_L
+from ._common import UnitResult, water_mol_per_L, with_solvent_water
 from .electricity import unit_electricity_kW
+from .leach_chemistry import (ACIDS, REDUCTANTS, conversion_from_theta, dissolution_stoichiometry,
+                              hematite_solubility_coeff, phase_class)
 from .thermo import energy_balance
 
 __all__ = ["AcidLeach", "LeachResult", "dissolution_stoichiometry", "phase_class",
-           "conversion_from_theta", "REDUCTANTS"]
+           "conversion_from_theta", "REDUCTANTS", "hematite_solubility_coeff"]
 
 R = 8.314462618e-3  # kJ/mol/K
-ACIDS = {"HCl": (1.0, {"Cl-": 1.0}, 12.0), "H2SO4": (2.0, {"SO4-2": 1.0}, 9.0)}
-#: reductant -> (reagent name in reagents.csv, default solution strength [mol/L])
-#: 30 wt% H2O2: 1.11 kg/L x 0.30 / 34.01 g/mol = 9.8 mol/L (derived; density of 30 % H2O2 from CRC)
-REDUCTANTS = {"H2O2": ("hydrogen peroxide", 9.8)}
-_CATION = {"Co": "Co", "Ni": "Ni", "Cu": "Cu", "Al": "Al", "Ga": "Ga", "Mn": "Mn", "Zn": "Zn",
-           "Mg": "Mg", "Ca": "Ca", "Na": "Na", "K": "K"}
-_INERT_ELEMENTS = {"Nb", "C", "Si", "Ti"}
-
-
-# ------------------------------------------------------------------ chemistry
-def phase_class(species: str) -> str:
-    """Kinetic class of a solid species (row of leach_kinetics.csv)."""
-    f = parse_formula(species)
-    els = set(f) - {"O"}
-    re_ = set(rare_earths())
-    if species == "Cu" or els <= _INERT_ELEMENTS:
-        return "inert"
-    if "H" in f or "C" in f:
-        raise MissingDataError(f"no leaching model for solid '{species}' (hydroxides, carbonates, "
-                               "oxalates are not leach feeds here)")
-    if "O" not in f:
-        return "metal"
-    if species == "B2O3":
-        return "B2O3"
-    if els & re_ and "Fe" in els:
-        return "RE_ferrite"
-    if els & re_ and els <= re_ | {"B"}:
-        return "RE_oxide"
-    if els == {"Fe"}:
-        if species == "Fe2O3":
-            return "hematite"
-        raise MissingDataError(f"no leaching kinetics for iron oxide '{species}' (only Fe2O3)")
-    return "base_metal_oxide"
-
-
-@functools.lru_cache(maxsize=512)
-def dissolution_stoichiometry(species: str, acid: str = "HCl", reductant: str | None = None) -> dict:
-    """Products of dissolving one mol of a solid [mol] (module docstring).
-
-    Keys: aqueous ions and 'H3BO3', 'H2O' (produced, may be < 0) and the gases 'H2', 'O2',
-    'Cl2' as produced; 'H+' as CONSUMED (> 0); 'Cl-' and 'H2O2' as produced (< 0 = consumed).
-    """
-    if acid not in ACIDS:
-        raise ValueError(f"acid = {acid!r}; allowed: {sorted(ACIDS)}")
-    if reductant is not None and reductant not in REDUCTANTS:
-        raise ValueError(f"reductant = {reductant!r}; allowed: None or {sorted(REDUCTANTS)}")
-    f = parse_formula(species)
-    cls = phase_class(species)
-    if cls == "inert":
-        return {}
-    ions: dict[str, float] = {}
-    q = 0.0
-    for el, n in f.items():
-        if el in ("O", "B"):
-            continue
-        if el in rare_earths():
-            sp = el
-        elif el == "Fe":
-            sp = "Fe+2" if cls == "metal" else "Fe+3"
-        elif el in _CATION:
-            sp = _CATION[el]
-        else:
-            raise MissingDataError(f"no aqueous product for element {el} of '{species}'")
-        ions[sp] = ions.get(sp, 0.0) + n
-        q += n * get_species(sp, "aqueous").charge
-    nO, nB, nH = f.get("O", 0.0), f.get("B", 0.0), f.get("H", 0.0)
-    e = q + nH + 3 * nB - 2 * nO
-    h2 = o2 = cl2 = h2o2 = 0.0
-    if e > 0:
-        h2 = e / 2.0
-    elif e < 0:
-        ox = -e
-        if reductant == "H2O2":
-            h2o2, o2 = ox / 2.0, ox / 2.0
-        elif acid == "HCl":
-            cl2 = ox / 2.0
-        else:
-            o2 = ox / 4.0
-    w = nO + 2 * h2o2 - 3 * nB - 2 * o2                     # O balance
-    h_cons = 3 * nB + 2 * w + 2 * h2 - nH - 2 * h2o2         # H balance
-    out = dict(ions)
-    out["H+"] = h_cons
-    out["H2O"] = w
-    if nB:
-        out["H3BO3"] = nB
-    for k, v in (("H2", h2), ("O2", o2), ("Cl2", cl2)):
-        if v:
-            out[k] = v
-    if cl2:
-        out["Cl-"] = -2 * cl2
-    if h2o2:
-        out["H2O2"] = -h2o2
-    return out
-
-
-def conversion_from_theta(theta, control: str):
-    """Shrinking-core conversion X(θ) (vectorised); θ >= 1 gives X = 1."""
-    th = np.clip(np.asarray(theta, dtype=float), 0.0, 1.0)
-    if control == "surface":
-        return 1.0 - (1.0 - th) ** 3
-    if control == "diffusion":
-        y = 0.5 + np.cos(np.arccos(2.0 * th - 1.0) / 3.0 - 2.0 * np.pi / 3.0)
-        y = np.clip(y, 0.0, 1.0)
-        return 1.0 - y ** 3
-    raise ValueError(f"unknown control '{control}'")
 
 
 @functools.cache
 def _kinetics() -> dict:
     df = load_table("leach_kinetics")
     return {(r.acid, r.phase_class): r._asdict() for r in df.itertuples(index=False)}
-
-
-@functools.cache
-def _hematite() -> tuple:
-    df = load_table("leach_equilibria").set_index("dissolved")
-    r = df.loc["Fe+3"]
-    return float(r["log10_K__1"]), float(r["dH__kJ_mol"])
-
-
-def hematite_solubility_coeff(T_C: float) -> float:
-    r""":math:`K_T^{1/2}` of Fe2O3 + 6 H+ = 2 Fe3+ + 3 H2O at ``T_C`` [(mol/L)^-2]: dissolved
-    Fe(III) in equilibrium is this times :math:`[\mathrm{H^+}]^3`."""
-    logK, dH = _hematite()
-    T = T_C + 273.15
-    return 10.0 ** (0.5 * (logK - dH / (R * math.log(10.0)) * (1.0 / T - 1.0 / 298.15)))
 
 
 @functools.lru_cache(maxsize=16)
@@ -287,7 +169,7 @@ class AcidLeach:
         Re-precipitate Fe(III) above hematite solubility (default True).
     """
 
-    inlets = ("feed",)
+    inlets = ("feed", "recycle")
     outlets = ("liquor", "residue", "offgas")
 
     def __init__(self, acid: str = "HCl", acid_conc_mol_L=None, acid_ratio=None, T_C: float = 80.0,
@@ -352,9 +234,23 @@ class AcidLeach:
         return p["base"] * (max(C, 0.0) / p["C_ref"]) ** p["n"]
 
     # ---------------------------------------------------------------- run
-    def run(self, feed: Stream) -> LeachResult:
-        """Leach a solid feed [mol/h] with fresh acid."""
+    def run(self, feed: Stream, recycle: Stream | None = None) -> LeachResult:
+        """Leach a solid feed [mol/h] with fresh acid, optionally topping up a recycled acid liquor.
+
+        Parameters
+        ----------
+        feed : Stream
+            Solid feed [mol/h].
+        recycle : Stream, optional
+            Recycled acid liquor (e.g. oxalate barren liquor) [L/h]: it takes the place of part of
+            the lixiviant volume (pulp density is kept) and its free H+ counts towards the acid
+            ratio or concentration; fresh acid tops up the rest. Oxalate it carries precipitates
+            rare earths in the leach (solubility equilibrium of :mod:`reeproc.units.oxalate`):
+            they leave with the residue, and the loss is reported.
+        """
         check_stream(feed, "feed", "solid", "AcidLeach")
+        if recycle is not None:
+            check_stream(recycle, "recycle", "aqueous", "AcidLeach")
         solids = {sp: n for sp, n in feed.mol_h.items() if n > 0}
         if not solids:
             raise ValueError("AcidLeach: the feed is empty")
@@ -379,16 +275,39 @@ class AcidLeach:
                 raise ValueError(f"AcidLeach: acid_ratio {self.acid_ratio} at pulp density "
                                  f"{self.pulp_density_g_L} g/L needs {c_acid:.3g} mol/L {self.acid}, above "
                                  f"the allowed {ACIDS[self.acid][2]} mol/L; lower the pulp density")
-        n_acid = c_acid * V_lix
-        H0 = h_per * n_acid
-        lix_mol = {"H+": H0, "H2O": V_lix * water_mol_per_L()}
+        rec = None
+        V_fresh = V_lix
+        H_rec = 0.0
+        if recycle is not None and recycle.flow_L_h > 0:
+            rec, added_w = with_solvent_water(recycle)
+            if added_w is not None:
+                raise ValueError("AcidLeach recycle: the recycled liquor must carry its solvent 'H2O'")
+            if rec.flow_L_h >= V_lix:
+                raise ValueError(f"AcidLeach recycle: {rec.flow_L_h:.4g} L/h recycled is not less than the "
+                                 f"lixiviant volume {V_lix:.4g} L/h at pulp density "
+                                 f"{self.pulp_density_g_L} g/L; bleed part of it or lower the pulp density")
+            V_fresh = V_lix - rec.flow_L_h
+            H_rec = rec.mol_h.get("H+", 0.0)
+        n_acid = max(c_acid * V_lix - H_rec / h_per, 0.0)
+        if n_acid / V_fresh > ACIDS[self.acid][2]:
+            raise ValueError(f"AcidLeach: fresh acid {n_acid / V_fresh:.3g} mol/L {self.acid} needed beside "
+                             f"the recycle, above the allowed {ACIDS[self.acid][2]} mol/L")
+        if H_rec > h_per * c_acid * V_lix:
+            notes.append(f"the recycle alone brings {H_rec:.4g} mol/h H+, more than the "
+                         f"{h_per * c_acid * V_lix:.4g} mol/h asked for: no fresh acid dosed")
+        lix_mol = {"H+": h_per * n_acid, "H2O": V_fresh * water_mol_per_L()}
         for an, k in anions.items():
             lix_mol[an] = k * n_acid
-        lixiviant = Stream.from_mol_h("aqueous", lix_mol, V_lix, 25.0, f"{self.acid} lixiviant")
+        lixiviant = Stream.from_mol_h("aqueous", lix_mol, V_fresh, 25.0, f"{self.acid} lixiviant")
         inlets = {"feed": feed, "lixiviant": lixiviant}
+        if rec is not None:
+            inlets["recycle"] = recycle
+            for k, v in rec.mol_h.items():
+                lix_mol[k] = lix_mol.get(k, 0.0) + v
+        H0 = lix_mol["H+"]
         reagent_streams = [lixiviant]
         reagents = {self.acid: n_acid * molar_mass(self.acid) / 1000.0,
-                    "water": lix_mol["H2O"] * 18.015 / 1000.0}
+                    "water": V_fresh * water_mol_per_L() * 18.015 / 1000.0}
         # reductant: dosed for complete dissolution of the higher oxides, times the excess
         need = sum(-stoich[sp].get("H2O2", 0.0) * n for sp, n in solids.items())
         red = None
@@ -442,6 +361,7 @@ class AcidLeach:
             liq["H+"] += 3.0 * p_fe
             liq["H2O"] -= 1.5 * p_fe
             res_solid["Fe2O3"] = res_solid.get("Fe2O3", 0.0) + 0.5 * p_fe
+        ox_loss = self._oxalate_in_leach(liq, res_solid, V, notes)
         if liq["H+"] < -1e-9 * H0:
             raise RuntimeError(f"AcidLeach: free acid {liq['H+']:.4g} mol/h < 0 after the "
                                "proton balance was solved (modelling bug)")
@@ -458,10 +378,14 @@ class AcidLeach:
         offgas = Stream.gas(gas, self.T_C, "leach off-gas")
         el_in = feed.element_mol_h()
         el_liq = liquor.element_mol_h()
-        extraction = {el: el_liq.get(el, 0.0) / n for el, n in el_in.items()
+        el_rec = rec.element_mol_h() if rec is not None else {}
+        extraction = {el: (el_liq.get(el, 0.0) - el_rec.get(el, 0.0)) / n for el, n in el_in.items()
                       if n > 0 and el not in ("O", "H")}
         extraction = {el: min(max(x, 0.0), 1.0) for el, x in extraction.items()}
         consumed = H0 - liq["H+"]
+        if ox_loss > 0:
+            notes.append(f"oxalate in the recycle precipitated {ox_loss:.4g} mol/h rare earths as "
+                         "oxalates into the leach residue (destroy or bleed the excess oxalic acid)")
         if gas.get("Cl2", 0.0) > 0:
             notes.append(f"higher oxides oxidise chloride: {gas['Cl2']:.4g} mol/h Cl2 in the off-gas "
                          "(toxic; dose a reductant, e.g. reductant='H2O2', to avoid it)")
@@ -482,6 +406,34 @@ class AcidLeach:
             energy_kW=energy, notes=notes)
         res._close("AcidLeach")
         return res
+
+    @staticmethod
+    def _oxalate_in_leach(liq: dict, res_solid: dict, V: float, notes: list) -> float:
+        """Rare earths [mol/h] precipitated as oxalates by oxalate that came in with a recycle
+        (in place on the liquor and residue dicts)."""
+        ox = liq.get("H2C2O4", 0.0) + liq.get("HC2O4-", 0.0) + liq.get("C2O4-2", 0.0)
+        n_re = {el: n for el, n in liq.items() if el in rare_earths() and n > 0}
+        if ox <= 0 or not n_re:
+            return 0.0
+        from .oxalate import oxalate_equilibrium  # solubility chemistry of the oxalate unit
+        H_T = liq["H+"] + liq.get("HC2O4-", 0.0) + 2.0 * liq.get("H2C2O4", 0.0)
+        eq = oxalate_equilibrium(n_re, ox, H_T, V, liq.get("Cl-", 0.0) / V,
+                                 (liq.get("SO4-2", 0.0) + liq.get("HSO4-", 0.0)) / V)
+        p_tot = 0.0
+        for el, n in n_re.items():
+            p = min(max(eq["precipitated"][el], 0.0), n)
+            liq[el] = n - p
+            sp = f"{el}2(C2O4)3.10H2O"
+            res_solid[sp] = res_solid.get(sp, 0.0) + 0.5 * p
+            p_tot += p
+        left = ox - 1.5 * p_tot
+        tot = eq["Ox"] + eq["HOx"] + eq["H2Ox"]
+        liq["H2C2O4"] = left * eq["H2Ox"] / tot
+        liq["HC2O4-"] = left * eq["HOx"] / tot
+        liq["C2O4-2"] = left * eq["Ox"] / tot
+        liq["H+"] = H_T - liq["HC2O4-"] - 2.0 * liq["H2C2O4"]
+        liq["H2O"] -= 5.0 * p_tot
+        return p_tot
 
     @staticmethod
     def _fe_precipitated(fe_d: float, C: float, V: float, sol_coeff: float) -> float:
