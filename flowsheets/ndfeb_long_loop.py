@@ -125,11 +125,11 @@ SOLVE_OPTIONS = {"method": "anderson", "tol": 1e-10, "maxiter": 400, "anderson_m
                  "anderson_restart": 2.0}
 
 #: Metals PC88A takes up that can reach SX1 in this feed (the model refuses to ignore any).
-SX1_SPECIES = ["Nd", "Pr", "Dy", "Co", "Fe+3"]
+SX1_SPECIES = ["Nd", "Pr", "Dy", "Tb", "Co", "Cu", "Al", "Ga", "Fe+3"]
 #: Metals D2EHPA takes up that can reach SX3 (the SX1 raffinate), plus Na: unsaponified D2EHPA
 #: co-extracts a little Na (estimated constant), which the SX3 scrub washes back; listing it keeps
 #: the Na from the iron-removal NaOH balanced through the circuit.
-SX3_SPECIES = ["Nd", "Pr", "Dy", "Co", "Fe+3", "Na"]
+SX3_SPECIES = ["Nd", "Pr", "Dy", "Tb", "Co", "Cu", "Al", "Ga", "Fe+3", "Na"]
 
 
 def _hcl(L_h, conc, name):
@@ -151,7 +151,7 @@ def build(feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C, parti
           sx3_strip_stages, sx3_OA, sx3_extractant_mol_L, sx3_scrub_HCl_mol_L, sx3_scrub_ratio,
           sx3_strip_HCl_mol_L, sx3_strip_ratio, oxalate_dose, wash_ratio, calcine_T_C):
     feed = magnet_feed("EV_traction", feed_kg_h)
-    fs = Flowsheet("NdFeB long loop: EV magnets to NdPr oxide and Dy2O3")
+    fs = Flowsheet("NdFeB long loop: EV magnets to NdPr oxide and DyTb oxide")
     fs.notes.append(feed.describe())
     fs.notes.append("EV_traction composition is 'estimated' (no analysed EV magnet found); "
                     "see property_data/feeds.csv")
@@ -221,7 +221,10 @@ def build(feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C, parti
 
     # --- products: oxalate, filter, calcine
     for tag, liquor, target, oxide in (("NdPr", ndpr_liquor, ["Nd", "Pr"], "NdPr oxide"),
-                                       ("Dy", "Dy strip liquor", ["Dy"], "Dy2O3")):
+                                       # the EV feed carries Tb (GBD grade, feeds.csv) and there is no
+                                       # Dy/Tb circuit: PC88A takes Tb with Dy, so the heavy product is
+                                       # a Dy-Tb oxide (purity counts Dy2O3 + Tb4O7)
+                                       ("DyTb", "Dy strip liquor", ["Dy", "Tb"], "DyTb oxide")):
         add_oxide_train(fs, tag, liquor, f"{tag} product", oxalate_dose=oxalate_dose,
                         wash_ratio=wash_ratio, calcine_T_C=calcine_T_C)
         fs.add_product(oxide, f"{tag} product", target, oxide)

