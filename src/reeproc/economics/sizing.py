@@ -184,7 +184,6 @@ def size_equipment(result, scale: float = 1.0, *, mixer_residence_min: float | N
                   ("precipitation_residence_h", t_prec)):
         if not (v > 0 and math.isfinite(v)):
             raise ValueError(f"{nm} = {v}: must be a finite number > 0")
-    en = result.energy_kW()
     rows, elec, heat, organic, missing, no_power = [], [], [], [], [], []
     steps = 0
     for name, unit in result.flowsheet.units.items():
@@ -192,7 +191,10 @@ def size_equipment(result, scale: float = 1.0, *, mixer_residence_min: float | N
             continue
         steps += 1
         ins, outs = _streams(result, name)
-        reported = en.loc[name].to_dict() if len(en) and name in en.index else {}
+        # the unit's own energy dict: kinds it does not report stay absent (not zero)
+        e = getattr(result.unit_results.get(name), "energy_kW", None)
+        reported = ({k: float(v) for k, v in e.items()} if isinstance(e, dict) else
+                    {} if e is None else {"heat": float(e)})
         agitation = 0.0
         if isinstance(unit, Roaster):
             r = result.unit_results[name]
