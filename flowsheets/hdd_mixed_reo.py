@@ -13,13 +13,15 @@ flowsheet is solved in one sequential pass.
 
 Run it:  ``reeproc run flowsheets/hdd_mixed_reo.py``.
 """
-from reeproc import magnet_feed
 from reeproc.flowsheet import Flowsheet, Param, run
+from reeproc.flowsheet.feedparam import FeedParam, feed_from_param
+from reeproc.species import rare_earths
 from reeproc.flowsheet.trains import (FRONT_END_PARAMETERS, OXIDE_TRAIN_PARAMETERS,
                                       add_front_end, add_oxide_train)
 
 PARAMETERS = {
-    "feed_kg_h": Param(10.0, "HDD magnet scrap feed [kg/h]", 0.1, 1e5),
+    "feed": FeedParam("HDD"),
+    "feed_kg_h": Param(10.0, "magnet scrap feed [kg/h]", 0.1, 1e5),
     **FRONT_END_PARAMETERS,
     **OXIDE_TRAIN_PARAMETERS,
 }
@@ -27,9 +29,9 @@ PARAMETERS = {
 SOLVE_OPTIONS = {"method": "wegstein", "tol": 1e-10, "maxiter": 50}
 
 
-def build(feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C, particle_d_um,
+def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C, particle_d_um,
           fe_removal_pH, oxalate_dose, wash_ratio, calcine_T_C):
-    feed = magnet_feed("HDD", feed_kg_h)
+    feed = feed_from_param(feed, feed_kg_h)
     fs = Flowsheet("HDD magnets to mixed rare-earth oxide")
     fs.notes.append(feed.describe())
     fs.add_feed("magnet scrap", feed.stream)
@@ -39,7 +41,9 @@ def build(feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C, parti
                   wash_ratio=wash_ratio)
     add_oxide_train(fs, "RE", "RE liquor", "mixed REO", oxalate_dose=oxalate_dose,
                     wash_ratio=wash_ratio, calcine_T_C=calcine_T_C)
-    fs.add_product("mixed REO", "mixed REO", ["Nd", "Pr", "Dy"], "mixed REO")
+    # sold on total rare-earth oxide: every rare earth the feed carries is product
+    res = [el for el in feed.stream.element_mol_h() if el in rare_earths()]
+    fs.add_product("mixed REO", "mixed REO", res, "mixed REO")
     return fs
 
 

@@ -81,13 +81,16 @@ Design choices not taken (and why):
 Run it:  ``python flowsheets/ndfeb_long_loop.py``  or  ``reeproc run flowsheets/ndfeb_long_loop.py``.
 Parameters (``reeproc params flowsheets/ndfeb_long_loop.py``) are the knobs sweeps turn.
 """
-from reeproc import Stream, magnet_feed, sx
+from reeproc import Stream, sx
+from reeproc.species import get_species
 from reeproc.flowsheet import Flowsheet, Mixer, Param, Splitter, run
+from reeproc.flowsheet.feedparam import FeedParam, feed_from_param
 from reeproc.flowsheet.sx_units import SXCircuit
 from reeproc.flowsheet.trains import (FRONT_END_PARAMETERS, OXIDE_TRAIN_PARAMETERS,
                                       add_front_end, add_oxide_train)
 
 PARAMETERS = {
+    "feed": FeedParam("EV_traction"),
     "feed_kg_h": Param(41.67, "magnet scrap feed [kg/h] (41.67 kg/h = 1 t/day)", 0.1, 1e5),
     **FRONT_END_PARAMETERS,
     "sx1_extraction_stages": Param(6, "SX1 extraction stages [-]", 1, 60, integer=True),
@@ -131,23 +134,32 @@ def _hcl(L_h, conc, name):
     return Stream.aqueous(L_h, {"H+": conc, "Cl-": conc, "H2O": water_mol_per_L()}, name=name)
 
 
-def _sizing_flow(fs, stream):
-    """Flow [L/h] of ``stream`` from one sequential pass of the units built so far."""
-    res = fs.solve()
-    return res.streams[stream].flow_L_h
+def _sizing_pass(fs, stream):
+    """``stream`` from one sequential pass of the units built so far (flow [L/h], metals)."""
+    return fs.solve().streams[stream]
 
 
-def build(feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C, particle_d_um,
+def _with_feed_metals(species, liquor):
+    """``species`` plus every other metal cation the SX feed ``liquor`` carries (another feed
+    grade brings La, Ce, Gd, Cu, Ni, ...): the SX model must know each, or it refuses."""
+    extra = sorted(sp for sp in liquor.species if sp not in species and sp not in ("H+", "Na")
+                   and get_species(sp, "aqueous").charge > 0)
+    return [*species, *extra]
+
+
+def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C, particle_d_um,
           fe_removal_pH, sx1_extraction_stages, sx1_scrub_stages, sx1_strip_stages, sx1_OA,
           sx1_extractant_mol_L, sx1_scrub_HCl_mol_L, sx1_scrub_ratio, sx1_strip_HCl_mol_L,
           sx1_strip_ratio, sx1_reflux_fraction, sx3, sx3_extraction_stages, sx3_scrub_stages,
           sx3_strip_stages, sx3_OA, sx3_extractant_mol_L, sx3_scrub_HCl_mol_L, sx3_scrub_ratio,
           sx3_strip_HCl_mol_L, sx3_strip_ratio, oxalate_dose, wash_ratio, calcine_T_C):
-    feed = magnet_feed("EV_traction", feed_kg_h)
+    grade = feed
+    feed = feed_from_param(grade, feed_kg_h)
     fs = Flowsheet("NdFeB long loop: EV magnets to NdPr oxide and Dy2O3")
     fs.notes.append(feed.describe())
-    fs.notes.append("EV_traction composition is 'estimated' (no analysed EV magnet found); "
-                    "see property_data/feeds.csv")
+    if grade == "EV_traction":
+        fs.notes.append("EV_traction composition is 'estimated' (no analysed EV magnet found); "
+                        "see property_data/feeds.csv")
     fs.add_feed("magnet scrap", feed.stream)
 
     # --- roasting, selective HCl leach, iron removal: the clarified SX feed
@@ -159,8 +171,10 @@ def build(feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C, parti
     # --- SX circuit 1: Dy from Nd/Pr with PC88A
     # sizing basis: organic, scrub and strip flows are set per litre of SX feed, computed once by
     # running the (recycle-free) upstream units on the fresh feed
-    sx_feed_L_h = _sizing_flow(fs, "SX feed")
-    model = sx.MassAction("PC88A", concentration_mol_L=sx1_extractant_mol_L, species=SX1_SPECIES)
+    sized = _sizing_pass(fs, "SX feed")
+    sx_feed_L_h = sized.flow_L_h
+    model = sx.MassAction("PC88A", concentration_mol_L=sx1_extractant_mol_L,
+                          species=_with_feed_metals(SX1_SPECIES, sized))
     cas = sx.Cascade(model, extraction=sx1_extraction_stages, scrub=sx1_scrub_stages,
                      strip=sx1_strip_stages)
     fs.add_feed("SX1 scrub acid", _hcl(sx1_scrub_ratio * sx_feed_L_h, sx1_scrub_HCl_mol_L, "SX1 scrub acid"),
@@ -188,7 +202,8 @@ def build(feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C, parti
     if sx3:
         # SX3 feed flow = SX1 feed + SX1 scrub (fresh + reflux): the cascade keeps phase volumes
         sx3_feed_L_h = sx_feed_L_h * (1.0 + sx1_scrub_ratio + sx1_reflux_fraction * sx1_strip_ratio)
-        model3 = sx.MassAction("D2EHPA", concentration_mol_L=sx3_extractant_mol_L, species=SX3_SPECIES)
+        model3 = sx.MassAction("D2EHPA", concentration_mol_L=sx3_extractant_mol_L,
+                               species=_with_feed_metals(SX3_SPECIES, sized))
         cas3 = sx.Cascade(model3, extraction=sx3_extraction_stages, scrub=sx3_scrub_stages,
                           strip=sx3_strip_stages)
         ins = {"feed": "NdPr raffinate", "organic": "SX3 organic", "strip": "SX3 strip acid"}

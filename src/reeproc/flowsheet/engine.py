@@ -315,12 +315,15 @@ class Flowsheet:
             return np.asarray(vec)
 
         memo: dict = {}  # unit -> (inlet key, result): units whose inlets did not change are not rerun
+        feeds_tears = self._units_upstream_of(tear_names)
 
-        def sweep(x):
+        def sweep(x, full=True):
             streams = dict(self._feeds)
             streams.update(unpack(x))
             results = {}
             for n in order:
+                if not full and n not in feeds_tears:
+                    continue  # downstream of every recycle: run once, in the final pass
                 node = self._nodes[n]
                 kwargs = {port: streams[s] for port, s in node.inlets.items()}
                 key = tuple(sorted((port, _stream_key(st)) for port, st in kwargs.items()))
@@ -342,7 +345,7 @@ class Flowsheet:
             return streams
 
         def g(x):
-            return pack(sweep(x))
+            return pack(sweep(x, full=False))
 
         names = []
         for s, _, species, has_flow, _ in layout:
@@ -386,6 +389,18 @@ class Flowsheet:
             flowsheet=self, order=order, tears=tear_names, streams=state["streams"],
             unit_results=state["results"], fixed_point=fp, error=error,
             solve_time_s=time.perf_counter() - t0)
+
+    def _units_upstream_of(self, streams) -> set:
+        """Units whose outlets can reach any of ``streams`` (the units a recycle iteration needs)."""
+        src = self._source_of()
+        seen, todo = set(), [src.get(s) for s in streams]
+        while todo:
+            n = todo.pop()
+            if n is None or n in seen:
+                continue
+            seen.add(n)
+            todo.extend(src.get(s) for s in self._nodes[n].inlets.values())
+        return seen
 
     # ------------------------------------------------------------------ introspection
     @property
