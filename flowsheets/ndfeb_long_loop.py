@@ -85,6 +85,7 @@ from reeproc import Stream, sx
 from reeproc.species import get_species
 from reeproc.flowsheet import Flowsheet, Mixer, Param, Splitter, run
 from reeproc.flowsheet.feedparam import FeedParam, feed_from_param
+from reeproc.flowsheet.specs import RecycleFlow, Spec, UnitAttribute, purity
 from reeproc.flowsheet.sx_units import SXCircuit
 from reeproc.flowsheet.trains import (FRONT_END_PARAMETERS, OXIDE_TRAIN_PARAMETERS,
                                       add_front_end, add_oxide_train)
@@ -109,14 +110,21 @@ PARAMETERS = {
     "sx3_extraction_stages": Param(5, "SX3 extraction (loading) stages [-]", 1, 30, integer=True),
     "sx3_scrub_stages": Param(3, "SX3 scrub stages [-]", 0, 30, integer=True),
     "sx3_strip_stages": Param(5, "SX3 strip stages [-]", 1, 30, integer=True),
-    "sx3_OA": Param(1.0, "SX3 organic flow per SX3 aqueous feed (SX1 raffinate) flow [L/L]", 0.1, 10.0),
+    "sx3_OA": Param(1.0, "SX3 organic flow per SX3 sizing flow (SX1 feed + fresh scrub) [L/L]",
+                    0.1, 10.0),
     "sx3_extractant_mol_L": Param(1.0, "D2EHPA in the SX3 organic [mol/L, monomer]", 0.1, 2.0),
     "sx3_scrub_HCl_mol_L": Param(0.5, "SX3 scrub acid [mol/L HCl]", 0.01, 6.0),
-    "sx3_scrub_ratio": Param(0.03, "SX3 scrub flow per SX3 feed flow [L/L]", 0.005, 1.0),
+    "sx3_scrub_ratio": Param(0.03, "SX3 scrub flow per SX3 sizing flow [L/L]", 0.005, 1.0),
     "sx3_strip_HCl_mol_L": Param(6.0, "SX3 strip acid [mol/L HCl]", 0.5, 8.0),
-    "sx3_strip_ratio": Param(0.2, "SX3 strip flow per SX3 feed flow [L/L]", 0.01, 2.0),
+    "sx3_strip_ratio": Param(0.2, "SX3 strip flow per SX3 sizing flow [L/L]", 0.01, 2.0),
     **OXIDE_TRAIN_PARAMETERS,
+    "purity_spec": Param(0.997, "design-spec bound on each product's purity, oxide basis [-] "
+                         "(99.5 % contract + margin)", 0.99, 0.99999),
 }
+
+#: Ranges the design specs may move their variables over (the controllers' ranges).
+REFLUX_RANGE = (0.0, 0.5)   # SX1 reflux fraction [-]; above ~0.5 the cascade stops solving
+OA_RANGE = (0.05, 1.0)      # SX1 O/A [L/L]; the parameter's lower bound, 5x the default above
 
 SOLVE_OPTIONS = {"method": "wegstein", "tol": 1e-10, "maxiter": 100}
 
@@ -152,7 +160,8 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
           sx1_extractant_mol_L, sx1_scrub_HCl_mol_L, sx1_scrub_ratio, sx1_strip_HCl_mol_L,
           sx1_strip_ratio, sx1_reflux_fraction, sx3, sx3_extraction_stages, sx3_scrub_stages,
           sx3_strip_stages, sx3_OA, sx3_extractant_mol_L, sx3_scrub_HCl_mol_L, sx3_scrub_ratio,
-          sx3_strip_HCl_mol_L, sx3_strip_ratio, oxalate_dose, wash_ratio, calcine_T_C):
+          sx3_strip_HCl_mol_L, sx3_strip_ratio, oxalate_dose, wash_ratio, calcine_T_C,
+          purity_spec):
     grade = feed
     feed = feed_from_param(grade, feed_kg_h)
     fs = Flowsheet("NdFeB long loop: EV magnets to NdPr oxide and Dy2O3")
@@ -200,8 +209,10 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
     # --- SX circuit 3: NdPr load-strip (purification and concentration) with unsaponified D2EHPA
     ndpr_liquor = "NdPr raffinate"
     if sx3:
-        # SX3 feed flow = SX1 feed + SX1 scrub (fresh + reflux): the cascade keeps phase volumes
-        sx3_feed_L_h = sx_feed_L_h * (1.0 + sx1_scrub_ratio + sx1_reflux_fraction * sx1_strip_ratio)
+        # SX3 sizing basis: SX1 feed + fresh SX1 scrub (the cascade keeps phase volumes; the
+        # reflux share, which the Dy2O3 spec moves, is left out so that a solved reflux
+        # reproduces the same flowsheet when set as a parameter)
+        sx3_feed_L_h = sx_feed_L_h * (1.0 + sx1_scrub_ratio)
         model3 = sx.MassAction("D2EHPA", concentration_mol_L=sx3_extractant_mol_L,
                                species=_with_feed_metals(SX3_SPECIES, sized))
         cas3 = sx.Cascade(model3, extraction=sx3_extraction_stages, scrub=sx3_scrub_stages,
@@ -226,6 +237,16 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
         add_oxide_train(fs, tag, liquor, f"{tag} product", oxalate_dose=oxalate_dose,
                         wash_ratio=wash_ratio, calcine_T_C=calcine_T_C)
         fs.add_product(oxide, f"{tag} product", target, oxide)
+
+    # --- design specs (override controllers: they act only when a product would fall below
+    # purity_spec): the reflux holds the Dy2O3 (Nd scrubbed off the loaded organic), the
+    # organic flow holds the NdPr oxide (Dy extracted out of the raffinate)
+    fs.add_spec(Spec("Dy2O3 purity", purity("Dy2O3"), purity_spec,
+                     UnitAttribute("Dy reflux splitter", "fractions", key="reflux",
+                                   name="sx1_reflux_fraction"), *REFLUX_RANGE, kind=">="))
+    fs.add_spec(Spec("NdPr oxide purity", purity("NdPr oxide"), purity_spec,
+                     RecycleFlow("SX1 organic", per=sx_feed_L_h, name="sx1_OA"), *OA_RANGE,
+                     kind=">="))
     return fs
 
 

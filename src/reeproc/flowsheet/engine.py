@@ -86,6 +86,7 @@ class Flowsheet:
         self._nodes: dict[str, _Node] = {}
         self._products: dict[str, _Product] = {}
         self._guesses: dict[str, Stream] = {}
+        self._specs: list = []
         self.notes: list[str] = []
 
     # ------------------------------------------------------------------ building
@@ -170,6 +171,31 @@ class Flowsheet:
         """Set the initial guess of a recycle (tear) stream."""
         self._guesses[stream] = guess
 
+    # ------------------------------------------------------------------ design specs
+    def add_spec(self, spec) -> None:
+        """Attach a design spec (:class:`reeproc.flowsheet.specs.Spec`); :meth:`solve` meets it
+        by moving its manipulated variable (nested around the recycle solve)."""
+        if any(s.name == spec.name for s in self._specs):
+            raise FlowsheetError(f"spec name '{spec.name}' is used twice")
+        self._specs.append(spec)
+
+    @property
+    def specs(self) -> list:
+        """Design specs attached with :meth:`add_spec`."""
+        return list(self._specs)
+
+    def tear_guess(self, stream: str) -> Stream:
+        """The current starting guess of a recycle stream."""
+        if stream not in self._guesses:
+            raise FlowsheetError(f"stream '{stream}' has no tear guess; guesses: {sorted(self._guesses)}")
+        return self._guesses[stream]
+
+    def replace_feed(self, name: str, stream: Stream) -> None:
+        """Replace an existing external feed's stream (a spec moving a feed flow)."""
+        if name not in self._feeds:
+            raise FlowsheetError(f"'{name}' is not an external feed; feeds: {sorted(self._feeds)}")
+        self._feeds[name] = stream.copy(name=name)
+
     def _check_new_source(self, stream: str) -> None:
         if stream in self._feeds:
             raise FlowsheetError(f"stream '{stream}' already has a source (external feed)")
@@ -246,8 +272,8 @@ class Flowsheet:
 
     # ------------------------------------------------------------------ solving
     def solve(self, method: str = "wegstein", tol: float = 1e-10, maxiter: int = 200,
-              tears=None, raise_on_failure: bool = True):
-        """Solve the flowsheet.
+              tears=None, raise_on_failure: bool = True, specs: bool = True):
+        """Solve the flowsheet (and its design specs, when it has any and ``specs`` is True).
 
         Parameters
         ----------
@@ -262,11 +288,19 @@ class Flowsheet:
         raise_on_failure : bool
             If False, a recycle that does not converge returns a result with
             ``converged=False`` instead of raising (for sweeps that record failures).
+        specs : bool
+            Meet the attached design specs (:mod:`reeproc.flowsheet.specs`); False solves with
+            the manipulated variables where they are. A spec that cannot be met always raises.
 
         Returns
         -------
         reeproc.flowsheet.FlowsheetResult
         """
+        if specs and self._specs:
+            from .specs import solve_with_specs
+
+            return solve_with_specs(self, self._specs, method=method, tol=tol, maxiter=maxiter,
+                                    tears=tears, raise_on_failure=raise_on_failure)
         from .report import FlowsheetResult
         from .convergence import RecycleConvergenceError
 

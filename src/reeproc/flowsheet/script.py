@@ -101,8 +101,11 @@ def check_params(parameters: dict, given: dict) -> dict:
     return out
 
 
-def run(path, raise_on_failure: bool = True, **params):
+def run(path, raise_on_failure: bool = True, specs: bool = True, **params):
     """Build and solve a flowsheet script with the given parameters.
+
+    ``specs=False`` solves without the design specs the script attaches (the manipulated
+    variables stay at their parameter values).
 
     Returns
     -------
@@ -113,6 +116,6 @@ def run(path, raise_on_failure: bool = True, **params):
     fs = mod.build(**values)
     opts = dict(getattr(mod, "SOLVE_OPTIONS", {}))
     opts["raise_on_failure"] = raise_on_failure
-    res = fs.solve(**opts)
+    res = fs.solve(specs=specs, **opts)
     res.parameters = values
     return res
