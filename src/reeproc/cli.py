@@ -65,7 +65,7 @@ def _cmd_run(args) -> int:
 
     from .flowsheet.script import run
 
-    res = run(args.flowsheet, **_parse_assignments(args.set))
+    res = run(args.flowsheet, specs=not args.no_specs, **_parse_assignments(args.set))
     print(res.report())
     if args.out:
         paths = res.export(args.out)
@@ -103,7 +103,7 @@ def _cmd_sweep(args) -> int:
         raise ValueError("give at least one --param NAME=start:stop:step or NAME=v1,v2")
     df = sweep(args.flowsheet, grid or None, lhs=lhs or None, n_lhs=args.lhs or 0,
                workers=args.workers, executor=args.executor, scheduler=args.scheduler,
-               progress=not args.quiet, seed=args.seed)
+               progress=not args.quiet, seed=args.seed, specs=not args.no_specs)
     n_fail = int((~df["converged"].astype(bool)).sum())
     print(f"{len(df)} cases, {n_fail} failed or not converged")
     if args.out:
@@ -198,7 +198,8 @@ def _cmd_optimise(args) -> int:
         rec[k.strip()] = float(v)
     res = optimise(args.flowsheet, variables, objective=args.objective, purity_min=args.purity,
                    recovery_min=rec or None, fixed=_parse_assignments(args.set),
-                   maxiter=args.maxiter, popsize=args.popsize, seed=args.seed)
+                   maxiter=args.maxiter, popsize=args.popsize, seed=args.seed,
+                   specs=not args.no_specs)
     print(res.message)
     print(f"{'feasible' if res.feasible else 'NOT feasible'}; objective {res.objective:.6g}")
     for k, v in res.x.items():
@@ -218,7 +219,8 @@ def _cmd_montecarlo(args) -> int:
     from .optimise import monte_carlo
 
     res = monte_carlo(args.flowsheet, _parse_assignments(args.set), n=args.n, seed=args.seed,
-                      workers=args.workers, executor=args.executor, purity_min=args.purity)
+                      workers=args.workers, executor=args.executor, purity_min=args.purity,
+                      uncertain=_vary_specs(args.vary) or None, specs=not args.no_specs)
     import pandas as pd
 
     with pd.option_context("display.width", 200, "display.max_columns", 20):
@@ -231,6 +233,57 @@ def _cmd_montecarlo(args) -> int:
         save(res.samples, args.out)
         print(f"wrote {args.out}")
     return 0
+
+
+# ---------------------------------------------------------------- design specs and windows
+def _add_specs_flag(parser) -> None:
+    parser.add_argument("--no-specs", action="store_true",
+                        help="solve without the script's design specs (variables at their "
+                        "parameter values)")
+
+
+def _vary_specs(items) -> dict:
+    """--vary NAME=low:high (uniform) for monte_carlo's ``uncertain``."""
+    out = {}
+    for name, (lo, hi) in _bounds_specs(items).items():
+        out[name] = ("uniform", lo, hi)
+    return out
+
+
+def _cmd_window(args) -> int:
+    from .window import operating_window, plot_window
+
+    res = operating_window(args.flowsheet, args.param or None, base=_parse_assignments(args.set),
+                           modes=tuple(args.modes.split(",")), rel_tol=args.tol,
+                           purity_min=args.purity)
+    print(res.to_text())
+    if args.out:
+        res.table.to_csv(args.out, index=False)
+        print(f"wrote {args.out}")
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        fig = plot_window(res)
+        fig.savefig(args.plot, dpi=110, bbox_inches="tight")
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def _add_window_parser(sub) -> None:
+    w = sub.add_parser("window", help="operating window of each parameter: the interval over "
+                       "which every product meets its purity, specs active and frozen")
+    w.add_argument("flowsheet")
+    w.add_argument("--param", action="append", metavar="NAME",
+                   help="parameter to scan (repeat); default: the script's WINDOW_PARAMETERS")
+    w.add_argument("--set", action="append", metavar="NAME=VALUE", help="base-point parameter")
+    w.add_argument("--modes", default="active,frozen", help="'active', 'frozen' or both")
+    w.add_argument("--tol", type=float, default=0.02,
+                   help="bisection tolerance as a fraction of each range [-]")
+    w.add_argument("--purity", type=float, default=0.995, help="minimum product purity [-]")
+    w.add_argument("--out", help="window table (.csv)")
+    w.add_argument("--plot", help="bar chart (.png)")
+    w.set_defaults(func=_cmd_window)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -253,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", help="write the KPIs as JSON to this file")
     r.add_argument("--set", action="append", metavar="NAME=VALUE",
                    help="override a flowsheet parameter (see 'reeproc params')")
+    _add_specs_flag(r)
     r.set_defaults(func=_cmd_run)
     pa = sub.add_parser("params", help="list the parameters of a flowsheet script")
     pa.add_argument("flowsheet")
@@ -270,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.add_argument("--plot", metavar="DIR", help="write purity/recovery maps (99.5 %% contour) "
                     "over the first two swept parameters and cost-recovery Pareto fronts as PNG")
+    _add_specs_flag(sw)
     sw.set_defaults(func=_cmd_sweep)
     op = sub.add_parser("optimise", help="minimise cost (or stages) s.t. purity >= 99.5 %% and "
                         "recovery targets (scipy differential evolution, integer stages)")
@@ -285,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--popsize", type=int, default=8)
     op.add_argument("--seed", type=int, default=0)
     op.add_argument("--out", help="every evaluated case (.csv or .parquet)")
+    _add_specs_flag(op)
     op.set_defaults(func=_cmd_optimise)
     mc = sub.add_parser("montecarlo", help="purity distribution and probability of meeting "
                         "99.5 %% of a design over the property-data confidence ranges")
@@ -296,7 +352,12 @@ def build_parser() -> argparse.ArgumentParser:
     mc.add_argument("--workers", type=int, default=1)
     mc.add_argument("--executor", choices=["processes", "dask", "serial"], default="processes")
     mc.add_argument("--out", help="samples (.csv or .parquet)")
+    mc.add_argument("--vary", action="append", metavar="NAME=low:high",
+                    help="also sample a parameter uniformly (repeat); 'feed:EL=low:high' samples "
+                    "an element's wt%% in the feed")
+    _add_specs_flag(mc)
     mc.set_defaults(func=_cmd_montecarlo)
+    _add_window_parser(sub)
     return p
 
 

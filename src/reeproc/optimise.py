@@ -84,7 +84,7 @@ def _violations(row: dict, purity_min, recovery_min) -> dict:
 def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_TARGET,
              recovery_min: dict | None = None, fixed: dict | None = None, maxiter: int = 30,
              popsize: int = 8, seed: int = 0, tol: float = 1e-6, polish: bool = False,
-             local_maxfev: int = 40) -> OptimiseResult:
+             local_maxfev: int = 40, specs: bool = True) -> OptimiseResult:
     """Find the operating point that minimises ``objective`` subject to purity and recovery.
 
     Parameters
@@ -110,6 +110,9 @@ def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_
         best feasible DE point, integer variables held fixed (0 = none), then one evaluation
         with the variables that end within 1 % of a bound snapped onto it. Infeasible trial
         points are penalised and never returned.
+    specs : bool
+        Meet the script's design specs in every evaluation (a spec that cannot be met makes the
+        point infeasible).
 
     Returns
     -------
@@ -150,7 +153,7 @@ def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_
         key = tuple(int(round(v)) if i else float(v) for v, i in zip(x, integer))
         if key not in cache:
             case = {**fixed, **{k: v for k, v in zip(names, key)}}
-            row = run_case(script, case)
+            row = run_case(script, case, specs)
             rows.append(row)
             cache[key] = row
         return cache[key]
@@ -269,7 +272,7 @@ def property_uncertainty(tables=None) -> dict:
 def monte_carlo(script, design: dict, uncertain: dict | None = None, n: int = 200, seed: int = 0,
                 workers: int = 1, executor: str = "processes",
                 purity_min: float = PURITY_TARGET, property_data: bool | dict = True,
-                progress: bool | None = False) -> MonteCarloResult:
+                progress: bool | None = False, specs: bool = True) -> MonteCarloResult:
     """Propagate property-data (and optionally parameter) uncertainty through a fixed design.
 
     Parameters
@@ -279,7 +282,8 @@ def monte_carlo(script, design: dict, uncertain: dict | None = None, n: int = 20
         Fixed parameter values of the design.
     uncertain : dict, optional
         Flowsheet parameters to sample: {parameter: ('uniform', low, high) |
-        ('normal', mean, sd) | ('lognormal', median, gsd)}.
+        ('normal', mean, sd) | ('lognormal', median, gsd)}. A key ``feed:EL`` samples the wt%
+        of element EL in the design's feed (grade or composition; the other elements kept).
     n : int
         Number of samples.
     property_data : bool or dict
@@ -287,6 +291,9 @@ def monte_carlo(script, design: dict, uncertain: dict | None = None, n: int = 20
         (extraction constants / separation factors, kinetic constants; see
         :func:`property_uncertainty`); each case re-reads the perturbed tables. A dict
         {perturbation key: distribution} gives the ranges explicitly; False samples none.
+    specs : bool
+        Meet the script's design specs in every sample (the controller acts): ``summary`` then
+        also lists the distribution of every manipulated variable.
 
     Returns
     -------
@@ -317,9 +324,33 @@ def monte_carlo(script, design: dict, uncertain: dict | None = None, n: int = 20
         else:
             raise ValueError(f"distribution for '{k}' must be uniform, normal or lognormal; got {kind!r}")
     cases = [{**design, **{k: float(cols[k][i]) for k in cols}} for i in range(n)]
-    df = sweep(script, cases=cases, workers=workers, executor=executor, progress=progress)
+    cases = _feed_cases(script, design, cases)
+    df = sweep(script, cases=cases, workers=workers, executor=executor, progress=progress,
+               specs=specs)
     pur = [c for c in df.columns if c.startswith("purity ")]
     ok = df["converged"].astype(bool) & (df[pur] >= purity_min).all(axis=1)
+    if "error" in df:
+        ok &= df["error"].fillna("").eq("")
     df["meets target"] = ok
-    summary = df[pur].describe(percentiles=[0.05, 0.5, 0.95]).T
+    moved = [c for c in df.columns if c.startswith("spec ") and not c.endswith("at bound")]
+    summary = df[pur + moved].astype(float).describe(percentiles=[0.05, 0.5, 0.95]).T
     return MonteCarloResult(df, summary, float(ok.mean()))
+
+
+def _feed_cases(script, design, cases):
+    """Fold sampled ``feed:EL`` wt% into a ``feed`` composition value per case."""
+    if not any(str(k).startswith("feed:") for c in cases[:1] for k in c):
+        return cases
+    from .flowsheet.feedparam import feed_with
+
+    grade = design.get("feed", script_parameters(script)["feed"].default) \
+        if "feed" in script_parameters(script) else None
+    if grade is None:
+        raise ValueError("feed:EL sampling needs a script with a 'feed' parameter")
+    out = []
+    for c in cases:
+        wt = {k.split(":", 1)[1]: v for k, v in c.items() if str(k).startswith("feed:")}
+        rest = {k: v for k, v in c.items() if not str(k).startswith("feed:")}
+        rest["feed"] = feed_with(grade, wt)
+        out.append(rest)
+    return out

@@ -106,14 +106,18 @@ def _flatten_kpis(k: dict) -> dict:
     for el, r in k["recovery"].items():
         row[f"recovery {el} [-]"] = r
     row["all products meet 99.5 %"] = all(p["meets_target"] for p in k["products"].values())
+    for name, sp in k.get("specs", {}).items():  # design specs: the controller's moves
+        row[f"spec {name}: {sp['variable']}"] = sp["value"]
+        row[f"spec {name}: at bound"] = sp["at_bound"]
     return row
 
 
-def run_case(script: str, params: dict) -> dict:
+def run_case(script: str, params: dict, specs: bool = True) -> dict:
     """Solve one case; never raises: failures return ``converged=False`` and the error text.
 
     Keys ``data:add|mul:TABLE[col=value;...]:COLUMN`` perturb property data for this case
-    (:func:`reeproc.data.perturbed`); the other keys are flowsheet parameters.
+    (:func:`reeproc.data.perturbed`); the other keys are flowsheet parameters. ``specs``: meet
+    the script's design specs (a spec that cannot be met is a failed case, with its message).
     """
     from .flowsheet.script import run
 
@@ -126,9 +130,9 @@ def run_case(script: str, params: dict) -> dict:
     try:
         if data:
             with perturbed(data):
-                res = run(script, raise_on_failure=False, **params)
+                res = run(script, raise_on_failure=False, specs=specs, **params)
         else:
-            res = run(script, raise_on_failure=False, **params)
+            res = run(script, raise_on_failure=False, specs=specs, **params)
         row.update(_flatten_kpis(res.kpis()))
         if res.error is not None:
             row["error"] = f"{type(res.error).__name__}: {res.error}"
@@ -142,8 +146,8 @@ def run_case(script: str, params: dict) -> dict:
     return row
 
 
-def _run_chunk(script, chunk):
-    return [run_case(script, c) for c in chunk]
+def _run_chunk(script, chunk, specs=True):
+    return [run_case(script, c, specs) for c in chunk]
 
 
 class _Progress:
@@ -173,7 +177,7 @@ class _Progress:
 def sweep(script, grid: dict | None = None, *, lhs: dict | None = None, n_lhs: int = 0,
           cases: list | None = None, workers: int = 1, executor: str = "processes",
           scheduler: str | None = None, progress: bool | None = None, seed: int = 0,
-          chunksize: int | None = None) -> pd.DataFrame:
+          chunksize: int | None = None, specs: bool = True) -> pd.DataFrame:
     """Run a flowsheet script over many parameter sets.
 
     Parameters
@@ -194,6 +198,9 @@ def sweep(script, grid: dict | None = None, *, lhs: dict | None = None, n_lhs: i
         Address of a running Dask scheduler (``tcp://host:8786``); a LocalCluster otherwise.
     progress : bool, optional
         Progress bar on stderr (default: when stderr is a terminal).
+    specs : bool
+        Meet the script's design specs in every case (columns ``spec NAME: VARIABLE`` record
+        the manipulated variables).
 
     Returns
     -------
@@ -231,7 +238,7 @@ def sweep(script, grid: dict | None = None, *, lhs: dict | None = None, n_lhs: i
     if executor == "serial" or (executor == "processes" and workers == 1):
         rows = []
         for c in cases:
-            rows.append(run_case(script, c))
+            rows.append(run_case(script, c, specs))
             bar.update(1)
     elif executor == "processes":
         from concurrent.futures import ProcessPoolExecutor
@@ -243,7 +250,7 @@ def sweep(script, grid: dict | None = None, *, lhs: dict | None = None, n_lhs: i
         ctx = mp.get_context("spawn")
         rows_by_chunk = [None] * len(chunks)
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
-            futs = {ex.submit(_run_chunk, script, ch): i for i, ch in enumerate(chunks)}
+            futs = {ex.submit(_run_chunk, script, ch, specs): i for i, ch in enumerate(chunks)}
             from concurrent.futures import as_completed
 
             for f in as_completed(futs):
@@ -252,7 +259,7 @@ def sweep(script, grid: dict | None = None, *, lhs: dict | None = None, n_lhs: i
                 bar.update(len(chunks[i]))
         rows = [r for ch in rows_by_chunk for r in ch]
     else:
-        rows = _dask_map(script, cases, workers, scheduler, bar, chunksize)
+        rows = _dask_map(script, cases, workers, scheduler, bar, chunksize, specs)
     df = pd.DataFrame(rows)
     df.index.name = "case"
     df.attrs["script"] = script
@@ -260,7 +267,7 @@ def sweep(script, grid: dict | None = None, *, lhs: dict | None = None, n_lhs: i
     return df
 
 
-def _dask_map(script, cases, workers, scheduler, bar, chunksize):
+def _dask_map(script, cases, workers, scheduler, bar, chunksize, specs=True):
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError as exc:  # pragma: no cover - dask is a declared dependency
@@ -276,7 +283,8 @@ def _dask_map(script, cases, workers, scheduler, bar, chunksize):
                                dashboard_address=None, host="127.0.0.1")
         client = Client(cluster)
     try:
-        futs = client.map(_run_chunk, [script] * len(chunks), chunks, pure=False)
+        futs = client.map(_run_chunk, [script] * len(chunks), chunks, [specs] * len(chunks),
+                          pure=False)
         index = {f.key: i for i, f in enumerate(futs)}
         out = [None] * len(chunks)
         for f in as_completed(futs):

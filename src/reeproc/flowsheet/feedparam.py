@@ -22,12 +22,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..feeds import MagnetFeed, feed_grades, magnet_feed
+from ..feeds import MagnetFeed, feed_composition, feed_grades, magnet_feed
 from ..species import get_species
 from ..stream import Stream
 from .script import Param
 
-__all__ = ["FeedParam", "feed_from_param", "parse_composition"]
+__all__ = ["FeedParam", "feed_from_param", "parse_composition", "feed_with"]
 
 
 def parse_composition(text: str) -> dict:
@@ -119,3 +119,28 @@ def feed_from_param(value: str, kg_h: float, name: str = "magnet feed") -> Magne
     comp = parse_composition(value)
     stream = Stream.solid({el: kg_h * wt / 100.0 for el, wt in comp.items() if wt > 0}, name=name)
     return MagnetFeed(f"user composition ({value})", stream, 100.0 - sum(comp.values()), {})
+
+
+def feed_with(value: str, wt_pct: dict) -> str:
+    """A feed value (grade or composition) with some elements' wt% replaced: a composition
+    string for :class:`FeedParam` (Monte Carlo over feed composition).
+
+    >>> feed_with("EV_traction", {"Dy": 7.15})
+    'Dy=7.15,Nd=21.77,Pr=0.75,Fe=67.44,B=0.98'
+    """
+    if "=" in str(value):
+        comp = parse_composition(value)
+    else:
+        rows = feed_composition(str(value))
+        comp = {}
+        for r in rows.itertuples(index=False):
+            try:
+                get_species(r.element, "solid")
+            except ValueError:
+                continue  # reported but not carried (e.g. O): it stays uncharacterised
+            comp[r.element] = float(r.wt_pct__pct)
+    for el, v in wt_pct.items():
+        comp[el] = float(v)
+    text = ",".join(f"{el}={v:.6g}" for el, v in comp.items())
+    parse_composition(text)  # validates the total and the elements
+    return text

@@ -357,7 +357,13 @@ class _Trials:
                 raise  # missing data fails at every value: not a trial failure
             self.failures.append((tuple(float(v) for v in x), f"{type(exc).__name__}: {exc}"))
             return None
-        # warm start: the next trial starts from this one's tear streams
+        self.accept(x, res)
+        return res
+
+    def accept(self, x, res):
+        """Keep a successful trial: the next trial starts from its tear streams."""
+        if self.n == 0:
+            self.n = 1
         for t in res.tears:
             self.fs.set_tear_guess(t, res.streams[t])
         for s, v in zip(self.specs, x):  # a recycle-flow variable lives in its tear guess
@@ -366,7 +372,6 @@ class _Trials:
         if _TRACE:
             print("spec trial", self.n, list(x), [s.measure(res) for s in self.specs],
                   res.iterations, flush=True)
-        return res
 
 
 def _residuals(specs, res):
@@ -584,10 +589,12 @@ def solve_with_specs(fs, specs, *, max_evals: int = 60, **solve_kwargs):
             raise SpecError(f"spec '{s.name}': '{s.variable.name}' starts at {v:g}, outside its "
                             f"bounds [{s.low:g}, {s.high:g}]", spec=s.name,
                             variable=s.variable.name, low=s.low, high=s.high)
-    res = trials(x)
-    if res is None:
-        raise SpecError("the flowsheet does not solve at the starting values of the spec "
-                        f"variables {dict(zip(vars_, x))}: {trials.failures[-1][1]}")
+    # the starting point: its failures propagate exactly as without specs (a recycle that does
+    # not converge raises, or returns converged=False when raise_on_failure is False)
+    res = fs.solve(specs=False, **solve_kwargs)
+    if not res.converged:
+        return res
+    trials.accept(x, res)
     active: list = []
     evals = {s.name: 0 for s in specs}
     for _round in range(len(specs) + 1):
