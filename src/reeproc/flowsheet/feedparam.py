@@ -123,13 +123,17 @@ def feed_from_param(value: str, kg_h: float, name: str = "magnet feed") -> Magne
 
 def feed_with(value: str, wt_pct: dict) -> str:
     """A feed value (grade or composition) with some elements' wt% replaced: a composition
-    string for :class:`FeedParam` (Monte Carlo over feed composition).
+    string for :class:`FeedParam` (Monte Carlo over feed composition). A ``bal`` element stays
+    the balance; otherwise what no element covers stays uncharacterised.
 
     >>> feed_with("EV_traction", {"Dy": 7.15})
     'Dy=7.15,Nd=21.77,Pr=0.75,Fe=67.44,B=0.98'
     """
+    bal = None
     if "=" in str(value):
         comp = parse_composition(value)
+        bal = next((it.split("=")[0].strip() for it in str(value).split(",")
+                    if it.split("=")[-1].strip().lower() == "bal"), None)
     else:
         rows = feed_composition(str(value))
         comp = {}
@@ -141,6 +145,6 @@ def feed_with(value: str, wt_pct: dict) -> str:
             comp[r.element] = float(r.wt_pct__pct)
     for el, v in wt_pct.items():
         comp[el] = float(v)
-    text = ",".join(f"{el}={v:.6g}" for el, v in comp.items())
+    text = ",".join(f"{el}={'bal' if el == bal else format(v, '.6g')}" for el, v in comp.items())
     parse_composition(text)  # validates the total and the elements
     return text

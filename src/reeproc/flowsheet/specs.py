@@ -543,7 +543,7 @@ def _solve_newton(specs, idx, x, res, trials, max_evals):
         t, ok = 1.0, False
         while t > 1e-3 and trials.n <= max_evals:
             zn = np.clip(z + t * dz, lo, hi)
-            if np.allclose(zn, z):
+            if np.all(np.abs(zn - z) <= 1e-14 * (hi - lo)):
                 return None  # pressed against a bound
             rn = trials(full(zn))
             if rn is not None:

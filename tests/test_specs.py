@@ -1,0 +1,315 @@
+"""Design specs (reeproc.flowsheet.specs) and the feed parameter (reeproc.flowsheet.feedparam).
+
+Small flowsheets with analytic answers check the solver (a recycle spec, two coupled specs, an
+inequality that need not act, a target reached at a bound, failed trials stepped around, an
+infeasible spec refused with the values at both bounds); the reference flowsheet checks the
+acceptance: every product >= 99.5 % after +/-10 % moves of the upstream parameters and of each
+rare earth's feed content, every library feed either meets it or refuses plainly, and the
+``--json`` contract.
+"""
+import doctest
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from reeproc import Stream
+from reeproc.cli import main
+from reeproc.data import MissingDataError
+from reeproc.feeds import feed_grades
+from reeproc.flowsheet import Flowsheet, Mixer, Splitter, UnitFailure, run
+from reeproc.flowsheet import feedparam, specs as specs_mod
+from reeproc.flowsheet.feedparam import FeedParam, feed_from_param, feed_with, parse_composition
+from reeproc.flowsheet.script import check_params, load_script
+from reeproc.flowsheet.specs import (FeedFlow, RecycleFlow, Spec, SpecError, UnitAttribute,
+                                     measure, purity)
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT / "flowsheets" / "ndfeb_long_loop.py"
+HDD = ROOT / "flowsheets" / "hdd_mixed_reo.py"
+
+
+def test_docstring_examples_run():
+    for mod in (specs_mod, feedparam):
+        assert doctest.testmod(mod).failed == 0
+
+
+# ------------------------------------------------------------------ small analytic flowsheets
+def _loop(recycle=0.3, bleed=0.2):
+    """fresh (1 mol/h Nd) -> mixer -> splitter {recycle, bleed}, rest = product.
+
+    Steady state: mixed M = F / (1 - r), bleed = b F / (1 - r)."""
+    fs = Flowsheet("loop")
+    fs.add_feed("fresh", Stream.aqueous(10.0, {"Nd": 0.1, "Cl-": 0.3}))
+    fs.add_unit("mix", Mixer(2), {"in1": "fresh", "in2": "recycle"}, {"out": "mixed"})
+    fs.add_unit("split", Splitter({"recycle": recycle, "bleed": bleed}), {"feed": "mixed"},
+                {"recycle": "recycle", "bleed": "bleed", "rest": "product"})
+    fs.set_tear_guess("recycle", Stream.aqueous(1.0, {"Nd": 0.0, "Cl-": 0.0}))
+    return fs
+
+
+def _nd(stream):
+    return measure(lambda r: r.streams[stream].mol_h["Nd"], f"Nd in {stream} [mol/h]", "log")
+
+
+def test_spec_through_a_recycle_matches_the_analytic_steady_state():
+    fs = _loop()
+    fs.add_spec(Spec("bleed Nd", _nd("bleed"), 0.5, UnitAttribute("split", "fractions", key="recycle"),
+                     0.0, 0.75, tol=1e-10))
+    res = fs.solve(tol=1e-12)
+    s = res.specs[0]
+    assert s.value == pytest.approx(0.6, rel=1e-8, abs=0)  # 0.2 / (1 - r) = 0.5
+    assert s.achieved == pytest.approx(0.5, rel=1e-9, abs=0)
+    assert s.active and not s.at_bound and s.iterations >= 2
+    assert res.max_balance_error <= 1e-12
+    assert res.kpis()["specs"]["bleed Nd"]["variable"] == "split.fractions[recycle]"
+
+
+def test_inequality_that_holds_does_not_move_the_variable():
+    fs = _loop()
+    fs.add_spec(Spec("bleed Nd", _nd("bleed"), 0.1, UnitAttribute("split", "fractions", key="recycle"),
+                     0.0, 0.75, kind=">="))
+    res = fs.solve()
+    s = res.specs[0]
+    assert (s.active, s.value, s.iterations) == (False, 0.3, 0)
+    assert s.achieved == pytest.approx(0.2 / 0.7, rel=1e-9, abs=0)
+
+
+def test_lower_bound_spec_is_met_from_the_allowed_side():
+    fs = _loop()
+    fs.add_spec(Spec("bleed Nd", _nd("bleed"), 0.5, UnitAttribute("split", "fractions", key="recycle"),
+                     0.0, 0.75, kind=">=", tol=1e-3))
+    s = fs.solve().specs[0]
+    assert 0.5 <= s.achieved <= 0.5 * math.exp(1e-3)
+
+
+def test_target_reached_on_the_bound_is_reported_at_bound():
+    fs = _loop()
+    # at r = 0.6 exactly the bleed is 0.5: the upper bound itself
+    fs.add_spec(Spec("bleed Nd", _nd("bleed"), 0.5, UnitAttribute("split", "fractions", key="recycle"),
+                     0.0, 0.6, tol=1e-9))
+    s = fs.solve(tol=1e-12).specs[0]
+    assert s.at_bound and s.value == pytest.approx(0.6, rel=1e-7, abs=0)
+
+
+def test_infeasible_spec_names_spec_variable_bounds_and_achievable_values():
+    fs = _loop()
+    fs.add_spec(Spec("bleed Nd", _nd("bleed"), 2.0, UnitAttribute("split", "fractions", key="recycle"),
+                     0.0, 0.75))
+    with pytest.raises(SpecError) as ei:
+        fs.solve()
+    e = ei.value
+    msg = str(e)
+    assert "spec 'bleed Nd' cannot be met" in msg and "split.fractions[recycle]" in msg
+    assert "[0, 0.75]" in msg
+    # 0.2 / (1 - r): 0.2 at r = 0, 0.8 at r = 0.75
+    assert e.achievable[0.0] == pytest.approx(0.2, rel=1e-9, abs=0)
+    assert e.achievable[0.75] == pytest.approx(0.8, rel=1e-9, abs=0)
+    assert (e.spec, e.variable, e.low, e.high) == ("bleed Nd", "split.fractions[recycle]", 0.0, 0.75)
+
+
+def test_feed_flow_and_two_coupled_specs_solved_simultaneously():
+    # bleed = b F / (1 - r), product = (1 - r - b) F / (1 - r), F = 0.1 mol/L x flow
+    fs = _loop()
+    fs.add_spec(Spec("bleed Nd", _nd("bleed"), 0.5, UnitAttribute("split", "fractions", key="bleed"),
+                     0.01, 0.5, tol=1e-9))
+    fs.add_spec(Spec("product Nd", _nd("product"), 1.5, FeedFlow("fresh", name="fresh flow [L/h]"),
+                     1.0, 100.0, tol=1e-9))
+    res = fs.solve(tol=1e-13)
+    b = res.specs[0].value
+    F = 0.1 * res.specs[1].value
+    assert b * F / 0.7 == pytest.approx(0.5, rel=1e-7, abs=0)
+    assert (0.7 - b) * F / 0.7 == pytest.approx(1.5, rel=1e-7, abs=0)
+    assert F == pytest.approx(2.0, rel=1e-7, abs=0) and b == pytest.approx(0.175, rel=1e-6, abs=0)
+    assert res.spec_solves <= 15  # Newton: 1 + 2 (Jacobian) + a few steps
+
+
+class _Leaky:
+    """Passes ``keep`` of its feed on and raises inside a 'hole' of the attribute (as an SX
+    cascade raising ConvergenceError at some trial values)."""
+
+    inlets, outlets = ("feed",), ("out", "loss")
+
+    def __init__(self, keep, hole):
+        self.keep, self.hole = keep, hole
+
+    def run(self, feed):
+        if self.hole[0] < self.keep < self.hole[1]:
+            raise RuntimeError(f"did not converge at keep = {self.keep}")
+        from reeproc.flowsheet.junctions import JunctionResult
+
+        return JunctionResult({"out": feed.scaled(self.keep), "loss": feed.scaled(1 - self.keep)})
+
+
+def test_failed_trials_are_stepped_around_and_never_reported():
+    fs = Flowsheet("leaky")
+    fs.add_feed("in", Stream.aqueous(10.0, {"Nd": 0.1, "Cl-": 0.3}))
+    fs.add_unit("leaky", _Leaky(0.2, (0.205, 0.3)), {"feed": "in"}, {"out": "out", "loss": "loss"})
+    fs.add_spec(Spec("out Nd", _nd("out"), 0.8, UnitAttribute("leaky", "keep"), 0.0, 1.0, tol=1e-9))
+    s = fs.solve().specs[0]
+    assert s.value == pytest.approx(0.8, rel=1e-8, abs=0)
+    assert s.achieved == pytest.approx(0.8, rel=1e-8, abs=0)
+
+
+def test_a_flowsheet_that_fails_beyond_the_start_refuses_plainly():
+    fs = Flowsheet("leaky")
+    fs.add_feed("in", Stream.aqueous(10.0, {"Nd": 0.1, "Cl-": 0.3}))
+    fs.add_unit("leaky", _Leaky(0.2, (0.2001, 2.0)), {"feed": "in"}, {"out": "out", "loss": "loss"})
+    fs.add_spec(Spec("out Nd", _nd("out"), 0.8, UnitAttribute("leaky", "keep"), 0.0, 1.0))
+    with pytest.raises(SpecError, match="spec 'out Nd': the flowsheet"):
+        fs.solve()
+
+
+def test_recycle_flow_variable_scales_the_loop_inventory():
+    fs = _loop()
+    fs.add_spec(Spec("guess", measure(lambda r: r.streams["recycle"].flow_L_h, "recycle [L/h]"),
+                     3.0, UnitAttribute("split", "fractions", key="recycle"), 0.0, 0.75, kind=">="))
+    v = RecycleFlow("recycle", per=2.0)
+    assert v.get(fs) == 0.5
+    v.set(fs, 2.0)
+    assert fs.tear_guess("recycle").flow_L_h == 4.0
+
+
+def test_spec_arguments_are_checked():
+    with pytest.raises(ValueError, match="kind must be one of"):
+        Spec("x", purity("p"), 0.997, UnitAttribute("u", "a"), 0, 1, kind=">")
+    with pytest.raises(ValueError, match="low < high"):
+        Spec("x", purity("p"), 0.997, UnitAttribute("u", "a"), 1, 1)
+    with pytest.raises(ValueError, match=r"must lie in \(0, 1\)"):
+        Spec("x", purity("p"), 99.7, UnitAttribute("u", "a"), 0, 1)
+
+
+# ------------------------------------------------------------------ feed parameter
+def test_feed_param_accepts_every_library_grade_and_lists_them_on_error():
+    p = FeedParam("EV_traction")
+    for g in feed_grades():
+        assert p.check("feed", g) == g
+    with pytest.raises(ValueError, match="is not a feed grade") as ei:
+        p.check("feed", "NdFeB_unknown")
+    for g in feed_grades():
+        assert g in str(ei.value)
+
+
+@pytest.mark.parametrize("text, match", [
+    ("Nd=22,Pr", "must look like ELEMENT=wt%"),
+    ("Nd=22,Xx=3", "'Xx' is not an element"),
+    ("Nd=70,Fe=40", "sums to 110"),
+    ("Nd=22,Fe=bal,Co=bal", "only one element may be 'bal'"),
+    ("Nd=-1,Fe=bal", ">= 0"),
+    ("Nd=22,Nd=3", "given twice"),
+])
+def test_feed_composition_errors_name_the_entry(text, match):
+    with pytest.raises(ValueError, match=match):
+        FeedParam("HDD").check("feed", text)
+
+
+def test_user_composition_builds_the_feed_and_reports_what_is_unassigned():
+    f = feed_from_param("Nd=22,Pr=6,Dy=4,B=1,Fe=60", 100.0)
+    kg = f.stream.element_kg_h()
+    assert kg["Nd"] == pytest.approx(22.0, rel=1e-12, abs=0)
+    assert f.unreported_wt_pct == pytest.approx(7.0, rel=1e-12, abs=0)
+    assert parse_composition("Nd=30,Fe=bal")["Fe"] == 70.0
+    assert feed_with("Nd=30,Fe=bal", {"Dy": 2}) == "Nd=30,Fe=bal,Dy=2"
+    assert parse_composition("Nd=30,Fe=bal,Dy=2")["Fe"] == 68.0
+
+
+# ------------------------------------------------------------------ the reference flowsheet
+@pytest.fixture(scope="module")
+def ref_defaults():
+    mod = load_script(REFERENCE)
+    return mod, check_params(mod.PARAMETERS, {})
+
+
+def _meets(res, bound=0.995):
+    assert res.converged and res.max_balance_error <= 1e-8
+    for name, p in res.kpis()["products"].items():
+        assert p["purity"] >= bound, (name, p["purity"])
+
+
+def test_reference_json_contract(tmp_path):
+    out = tmp_path / "k.json"
+    assert main(["run", str(REFERENCE), "--set", "feed=HDD", "--json", str(out)]) == 0
+    sp = json.loads(out.read_text())["specs"]
+    assert set(sp) == {"Dy2O3 purity", "NdPr oxide purity"}
+    for name, d in sp.items():
+        assert isinstance(d["target"], float) and isinstance(d["achieved"], float)
+        assert isinstance(d["variable"], str) and isinstance(d["value"], float)
+        assert isinstance(d["at_bound"], bool)
+        assert d["achieved"] >= d["target"] == 0.997
+    # HDD (1.2 wt% Dy) needs more reflux than the EV design's 0.06 to hold its Dy2O3
+    assert sp["Dy2O3 purity"]["variable"] == "sx1_reflux_fraction"
+    assert sp["Dy2O3 purity"]["value"] > 0.1
+
+
+UPSTREAM = [(k, f) for k in ("leach_acid_ratio", "fe_removal_pH", "oxalate_dose", "feed_kg_h")
+            for f in (0.9, 1.1)]
+
+
+@pytest.mark.parametrize("name, factor", UPSTREAM, ids=[f"{k}x{f}" for k, f in UPSTREAM])
+def test_reference_holds_every_product_after_a_10pct_upstream_move(ref_defaults, name, factor):
+    _, d = ref_defaults
+    _meets(run(REFERENCE, **{name: d[name] * factor}))
+
+
+CONTENT = [(el, f) for el in ("Nd", "Pr", "Dy") for f in (0.9, 1.1)]
+
+
+@pytest.mark.parametrize("el, factor", CONTENT, ids=[f"{e}x{f}" for e, f in CONTENT])
+def test_reference_holds_every_product_after_a_10pct_move_of_a_rare_earth_in_the_feed(el, factor):
+    base = {"Nd": 21.77, "Pr": 0.75, "Dy": 6.5}  # EV_traction, property_data/feeds.csv
+    feed = feed_with("EV_traction", {el: base[el] * factor})
+    res = run(REFERENCE, feed=feed)
+    _meets(res)
+    for s in res.specs:
+        if s.active:  # a spec that acts holds its product at the design bound
+            assert 0.997 <= s.achieved <= 0.9972
+
+
+def test_dy_lean_feed_is_held_by_the_reflux_and_frozen_values_reproduce_it():
+    feed = feed_with("EV_traction", {"Dy": 5.85})
+    free = run(REFERENCE, specs=False, feed=feed)
+    assert free.kpis()["products"]["Dy2O3"]["purity"] < 0.995  # the knife edge without specs
+    held = run(REFERENCE, feed=feed)
+    s = {x.name: x for x in held.specs}
+    assert s["Dy2O3 purity"].active and not s["NdPr oxide purity"].active
+    # the solved reflux, set as the parameter, is the same flowsheet
+    again = run(REFERENCE, specs=False, feed=feed, sx1_reflux_fraction=s["Dy2O3 purity"].value)
+    assert again.kpis()["products"]["Dy2O3"]["purity"] == pytest.approx(
+        s["Dy2O3 purity"].achieved, rel=1e-9, abs=0)
+
+
+@pytest.mark.parametrize("grade", feed_grades())
+def test_every_library_feed_meets_the_target_or_refuses_plainly(grade):
+    """EV_traction, HDD, wind_turbine meet 99.5 % (HDD and wind by a larger SX1 reflux);
+    e_bike refuses: its Mn, Cu, Gd, La, Ce, Sm have missing data (Mn hydroxide solubility
+    first), so the flowsheet stops with a MissingDataError naming it."""
+    try:
+        res = run(REFERENCE, feed=grade)
+    except UnitFailure as exc:
+        assert isinstance(exc.__cause__, MissingDataError), exc
+        assert "no " in str(exc)
+        return
+    except SpecError as exc:
+        assert "cannot be met" in str(exc)
+        return
+    _meets(res)
+
+
+def test_impossible_design_refuses_with_the_spec_named(capsys):
+    with pytest.raises(SpecError, match=r"spec '(Dy2O3|NdPr oxide) purity' cannot be met.*"
+                       r"achievable"):
+        run(REFERENCE, sx1_extraction_stages=2, sx1_scrub_stages=1)
+    rc = main(["run", str(REFERENCE), "--set", "sx1_extraction_stages=2", "--set",
+               "sx1_scrub_stages=1"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "cannot be met" in err and "Traceback" not in err
+
+
+def test_hdd_mixed_reo_spec_holds_the_reo_fraction_with_the_cake_wash():
+    res = run(HDD)
+    s = res.specs[0]
+    assert s.variable == "RE filter wash ratio [L/L]" and s.active
+    assert 0.997 <= res.kpis()["products"]["mixed REO"]["purity"] <= 0.9972
+    assert run(HDD, specs=False).kpis()["products"]["mixed REO"]["purity"] < 0.997
