@@ -102,7 +102,7 @@ def test_infeasible_spec_names_spec_variable_bounds_and_achievable_values():
     e = ei.value
     msg = str(e)
     assert "spec 'bleed Nd' cannot be met" in msg and "split.fractions[recycle]" in msg
-    assert "[0, 0.75]" in msg
+    assert "[0, 0.75]" in msg and "closest seen 0.8 at 0.75" in msg
     # 0.2 / (1 - r): 0.2 at r = 0, 0.8 at r = 0.75
     assert e.achievable[0.0] == pytest.approx(0.2, rel=1e-9, abs=0)
     assert e.achievable[0.75] == pytest.approx(0.8, rel=1e-9, abs=0)

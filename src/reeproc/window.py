@@ -230,7 +230,7 @@ def plot_window(result: WindowResult, ax=None):
 
     t = result.table
     if ax is None:
-        fig, ax = plt.subplots(figsize=(7.5, 0.6 + 0.55 * len(t)))
+        fig, ax = plt.subplots(figsize=(7.5, 1.8 + 0.55 * len(t)))
     else:
         fig = ax.figure
 
@@ -261,5 +261,4 @@ def plot_window(result: WindowResult, ax=None):
     ax.set_title(f"Operating window: every product >= {100 * result.purity_min:.1f} %", fontsize=9)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.5 / max(len(t), 1) - 0.12),
               ncol=3, frameon=False)
-    fig.tight_layout()
     return fig

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,6 +88,7 @@ class Flowsheet:
         self._products: dict[str, _Product] = {}
         self._guesses: dict[str, Stream] = {}
         self._specs: list = []
+        self._memo = None
         self.notes: list[str] = []
 
     # ------------------------------------------------------------------ building
@@ -183,6 +185,22 @@ class Flowsheet:
     def specs(self) -> list:
         """Design specs attached with :meth:`add_spec`."""
         return list(self._specs)
+
+    @contextmanager
+    def reuse_unit_results(self):
+        """Within the block, every solve reuses a unit's last result when the unit's inlet
+        streams are exactly those of that run (units upstream of the recycles run once for a
+        whole spec search). Call :meth:`unit_changed` after changing a unit's attributes."""
+        self._memo = {}
+        try:
+            yield
+        finally:
+            self._memo = None
+
+    def unit_changed(self, name: str) -> None:
+        """Forget the kept result of a unit whose attributes were changed."""
+        if self._memo is not None:
+            self._memo.pop(name, None)
 
     def tear_guess(self, stream: str) -> Stream:
         """The current starting guess of a recycle stream."""
@@ -348,7 +366,9 @@ class Flowsheet:
                 item[4] = st.T_C
             return np.asarray(vec)
 
-        memo: dict = {}  # unit -> (inlet key, result): units whose inlets did not change are not rerun
+        # unit -> (inlet key, result): units whose inlets did not change are not rerun (across
+        # solves too while design specs search: see reuse_unit_results)
+        memo: dict = self._memo if self._memo is not None else {}
         feeds_tears = self._units_upstream_of(tear_names)
 
         def sweep(x, full=True):

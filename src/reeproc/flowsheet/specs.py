@@ -62,6 +62,9 @@ __all__ = ["Spec", "SpecResult", "SpecError", "UnitAttribute", "FeedFlow", "Recy
            "measure", "purity", "recovery", "concentration", "pH", "solve_with_specs"]
 
 KINDS = ("=", ">=", "<=")
+#: Loosest recycle tolerance of the trial solves during a search [-] (at most 1e-3 of the
+#: tightest spec tolerance; the returned point is re-solved at the flowsheet's own tolerance).
+_TRIAL_TOL = 1e-8
 _TRACE = bool(__import__("os").environ.get("REEPROC_SPEC_TRACE"))
 SCALES = ("logit", "log", "linear")
 
@@ -182,6 +185,7 @@ class UnitAttribute:
             getattr(u, self.attribute)[self.key] = float(value)
         else:
             setattr(u, self.attribute, float(value))
+        fs.unit_changed(self.unit)
 
 
 class FeedFlow:
@@ -287,13 +291,20 @@ class Spec:
             return r <= 0.0
         return abs(r) <= self.tol
 
+    @property
+    def _aim(self) -> float:
+        """Residual the search aims at: mid-band inside an inequality's tolerance."""
+        return {">=": 0.55, "<=": -0.55}.get(self.kind, 0.0) * self.tol
+
     def _done(self, r: float) -> bool:
-        """Search stop: within ``tol`` of the target, on the allowed side of a bound."""
+        """Search stop: within ``tol`` of the target, on the allowed side of a bound (with a
+        cushion of tol/10 for the trial solves' looser recycle tolerance)."""
+        c = 0.1 * self.tol
         if self.kind == ">=":
-            return 0.0 <= r <= self.tol
+            return c <= r <= self.tol
         if self.kind == "<=":
-            return -self.tol <= r <= 0.0
-        return abs(r) <= self.tol
+            return -self.tol <= r <= -c
+        return abs(r) <= self.tol - c
 
 
 @dataclass
@@ -327,7 +338,9 @@ class _Trials:
     """Flowsheet solves at trial values of the manipulated variables (warm-started)."""
 
     def __init__(self, fs, specs, solve_kwargs):
-        self.fs, self.specs, self.kw = fs, specs, solve_kwargs
+        self.fs, self.specs = fs, specs
+        tight = min(_TRIAL_TOL, 1e-3 * min(s.tol for s in specs))
+        self.kw = {**solve_kwargs, "tol": max(solve_kwargs.get("tol", 1e-10), tight)}
         self.n = 0
         self.failures: list = []
         self.best = None  # (values, result) of the last successful trial
@@ -378,13 +391,16 @@ def _residuals(specs, res):
     return np.array([s.residual(s.measure(res)) for s in specs])
 
 
-def _raise_infeasible(spec, x, i, ach, reason=""):
+def _raise_infeasible(spec, ach, pts):
+    """SpecError with the measure at both bounds and the closest value seen in between."""
     fmt = lambda v: "did not solve" if v is None else f"{v:.6g}"  # noqa: E731
+    best = min(pts, key=lambda v: abs(pts[v][0]))
     raise SpecError(
-        f"spec '{spec.name}' cannot be met: {spec.label} {spec.kind} {spec.target:g} needs "
-        f"'{spec.variable.name}' outside its bounds [{spec.low:g}, {spec.high:g}]; achievable: "
-        f"{fmt(ach.get(spec.low))} at {spec.low:g}, {fmt(ach.get(spec.high))} at {spec.high:g}"
-        + (f" ({reason})" if reason else ""),
+        f"spec '{spec.name}' cannot be met: {spec.label} {spec.kind} {spec.target:g} is not "
+        f"reached by '{spec.variable.name}' within its bounds [{spec.low:g}, {spec.high:g}]; "
+        f"achievable: {fmt(ach.get(spec.low))} at {spec.low:g}, {fmt(ach.get(spec.high))} at "
+        f"{spec.high:g}, closest seen {spec.measure(pts[best][1]):.6g} at {best:.6g} "
+        f"({len(pts)} values tried)",
         spec=spec.name, variable=spec.variable.name, low=spec.low, high=spec.high, achievable=ach)
 
 
@@ -405,15 +421,16 @@ def _solve_1d(spec, i, x, res, trials, max_evals):
         xv = np.array(x, float)
         xv[i] = v
         r = trials(xv)
-        f = None if r is None else spec.residual(spec.measure(r))
+        f = None if r is None else spec.residual(spec.measure(r)) - aim
         if f is not None:
             pts[v] = (f, r)
         return f
 
+    aim = spec._aim  # residuals below are shifted by it: the search aims at f = 0
     a = float(x[i])
-    fa = spec.residual(spec.measure(res))
+    fa = spec.residual(spec.measure(res)) - aim
     pts[a] = (fa, res)
-    if not spec._done(fa):
+    if not spec._done(fa + aim):
         # slope from a small step into the interior (halved on a failed trial)
         h = 0.02 * w if a + 0.02 * w <= hi else -0.02 * w
         for _ in range(4):
@@ -455,7 +472,7 @@ def _solve_1d(spec, i, x, res, trials, max_evals):
                     a, fa, b, fb = c, fc, other, fo
                     break
                 ach = {v: spec.measure(pts[v][1]) if v in pts else None for v in (lo, hi)}
-                _raise_infeasible(spec, x, i, ach)
+                _raise_infeasible(spec, ach, pts)
             s_new = (fc - fa) / (c - a)
             sec = -fc / s_new if s_new != 0 else 0.0
             step = 1.5 * sec if sec * (c - a) > 0 else 2.0 * (c - a)
@@ -466,11 +483,11 @@ def _solve_1d(spec, i, x, res, trials, max_evals):
             f = at(v)
             if f is None:
                 raise _TrialFailed(v)
-            if spec._done(f) or trials.n > max_evals:
+            if spec._done(f + aim) or trials.n > max_evals:
                 raise _Stop
             return f
 
-        while not (spec._done(fa) or spec._done(fb)) and trials.n <= max_evals:
+        while not (spec._done(fa + aim) or spec._done(fb + aim)) and trials.n <= max_evals:
             try:
                 brentq(f_or_stop, a, b, xtol=1e-12 * w, maxiter=max_evals)
                 break
@@ -489,10 +506,10 @@ def _solve_1d(spec, i, x, res, trials, max_evals):
     # the evaluated point closest to the target, on the feasible side for an inequality
     def rank(v):
         f = pts[v][0]
-        return (not spec._done(f), abs(f))
+        return (not spec._done(f + aim), abs(f))
     v = min(pts, key=rank)
     f, rv = pts[v]
-    if not spec._done(f):
+    if not spec._done(f + aim):
         _fail(spec, f"search did not reach the target within {max_evals} flowsheet solves "
               f"({spec.label} = {spec.measure(rv):.6g} at '{name}' = {v:g}, target "
               f"{spec.kind} {spec.target:g})", trials)
@@ -500,6 +517,8 @@ def _solve_1d(spec, i, x, res, trials, max_evals):
     xv[i] = v
     if trials.best is None or not np.array_equal(trials.best[0], xv):
         rv = trials(xv)  # the warm starts left in the flowsheet belong to the returned point
+        if rv is None:
+            _fail(spec, f"the flowsheet no longer solves at '{name}' = {v:g}", trials)
     return xv, rv
 
 
@@ -510,8 +529,10 @@ def _solve_newton(specs, idx, x, res, trials, max_evals):
     act = [specs[i] for i in idx]
     tol = np.array([s.tol for s in act])
 
+    aims = np.array([s._aim for s in act])
+
     def F(r):
-        return _residuals(act, r)
+        return _residuals(act, r) - aims
 
     def full(z):
         xv = np.array(x, float)
@@ -532,7 +553,7 @@ def _solve_newton(specs, idx, x, res, trials, max_evals):
         J[:, j] = (F(r) - f) / h
     r_cur = res
     while trials.n <= max_evals:
-        if np.all(np.abs(f) <= tol):
+        if all(s._done(v + a) for s, v, a in zip(act, f, aims)):
             return full(z), r_cur
         try:
             dz = np.linalg.solve(J, -f)
@@ -574,6 +595,11 @@ def solve_with_specs(fs, specs, *, max_evals: int = 60, **solve_kwargs):
         A spec that cannot be met within its bounds (naming the spec, the variable, the bounds
         and the measured values at them), or a search that failed.
     """
+    with fs.reuse_unit_results():
+        return _solve(fs, specs, max_evals, solve_kwargs)
+
+
+def _solve(fs, specs, max_evals, solve_kwargs):
     t0 = time.perf_counter()
     specs = list(specs)
     names = [s.name for s in specs]
@@ -607,7 +633,8 @@ def solve_with_specs(fs, specs, *, max_evals: int = 60, **solve_kwargs):
         if len(active) == 1:
             x, res = _solve_1d(specs[active[0]], active[0], x, res, trials, max_evals)
         else:
-            out = _solve_newton(specs, active, x, res, trials, max_evals)
+            out = _solve_newton(specs, active, x, res, trials,
+                                min(max_evals, trials.n + max(10, 5 * len(active))))
             if out is None:  # Gauss-Seidel sweeps of bracketed one-dimensional solves
                 if trials.best is not None:
                     x, res = trials.best
@@ -626,6 +653,16 @@ def solve_with_specs(fs, specs, *, max_evals: int = 60, **solve_kwargs):
                     res = trials(x)
         for i in active:
             evals[specs[i].name] += trials.n - n0
+    if active:  # the returned point at the flowsheet's own recycle tolerance (warm-started)
+        for s, v in zip(specs, x):
+            s.variable.set(fs, float(v))
+        res = fs.solve(specs=False, **solve_kwargs)
+        if not res.converged:
+            return res
+        unmet = [s.name for s in specs if not s.met(s.measure(res))]
+        if unmet:
+            raise SpecError(f"specs {unmet} drifted off their targets in the final solve "
+                            f"at the full recycle tolerance ({trials.n} flowsheet solves)")
     out = []
     for i, s in enumerate(specs):
         v = float(x[i])
