@@ -13,19 +13,11 @@ ratio is the extra cost of the specs. Two cases:
 Run: python -m pytest benchmarks/test_bench_specs.py --benchmark-only -s
 """
 import time
-from pathlib import Path
+
+from test_bench_flowsheet import REFERENCE, _check  # same flowsheet, same acceptance checks
 
 from reeproc.flowsheet import run
 from reeproc.flowsheet.feedparam import feed_with
-
-REFERENCE = Path(__file__).resolve().parents[1] / "flowsheets" / "ndfeb_long_loop.py"
-
-
-def _check(res):
-    assert res.converged
-    assert res.max_balance_error <= 1e-8
-    for name, p in res.kpis()["products"].items():
-        assert p["purity"] >= 0.995, name
 
 
 def _timed(**kw):

@@ -11,6 +11,14 @@ calcined product (Co, Ni, Na, B carried in by the entrained cake liquor are the 
 oxalate data give no Co/Ni co-precipitation, property_data/oxalate.csv). No recycle: the
 flowsheet is solved in one sequential pass.
 
+Feed: parameter ``feed`` (any grade of property_data/feeds.csv or a wt% composition,
+``--set feed=wind_turbine``); every rare earth the feed carries counts as product.
+
+Design spec: the mixed REO fraction >= ``purity_spec`` (99.7 %) by the oxalate-cake wash ratio of
+the ``RE filter`` [0, 20 L/L] (more wash leaves less Co/Ni/Na/B liquor in the cake; at 80 %
+wash efficiency the purity levels off near 99.78 %). HDD at the default wash (3 L/L) gives
+99.68 %: the spec raises the wash to 3.6 L/L and holds 99.706 %.
+
 Run it:  ``reeproc run flowsheets/hdd_mixed_reo.py``.
 """
 from reeproc.flowsheet import Flowsheet, Param, run

@@ -75,6 +75,12 @@ flowsheet stops with a MissingDataError naming the first gap. A solved reflux or
 parameter with ``--no-specs`` reproduces the same flowsheet (the SX3 flows are sized on the SX1
 feed + fresh scrub, without the reflux share).
 
+Operating windows (``reeproc window flowsheets/ndfeb_long_loop.py --tol 0.05``: every
+product >= 99.5 %, one parameter at a time, specs active / frozen at the default's values):
+leach_acid_ratio [1, 5] / [1.625, 2.375]; leach_T_C [25, 95] / [69.7, 87.5];
+sx1_strip_HCl_mol_L [1.16, 8] / [4.0, 4.5]; fe_removal_pH, oxalate_dose and feed_kg_h hold over
+their whole ranges either way.
+
 Why 99.7 %: a Monte Carlo over the data ranges of property_uncertainty.csv (40 samples, seed 7)
 with the variables frozen at the values the nominal model solved (a feed-forward setting facing
 a plant whose constants differ) at four spec-active points (Dy-lean, Dy-rich, wind, HDD). With

@@ -259,6 +259,6 @@ def plot_window(result: WindowResult, ax=None):
     ax.set_xlim(0, 1)
     ax.set_xlabel("position in the advertised range [-]")
     ax.set_title(f"Operating window: every product >= {100 * result.purity_min:.1f} %", fontsize=9)
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.5 / max(len(t), 1) - 0.12),
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.35 / max(len(t), 1) - 0.1),
               ncol=3, frameon=False)
     return fig
