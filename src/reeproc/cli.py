@@ -226,7 +226,8 @@ def _cmd_montecarlo(args) -> int:
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(res.summary)
     print(f"probability that every product meets {100 * args.purity:.1f} %: "
-          f"{res.probability_meeting_target:.3f} ({args.n} samples of the property-data ranges)")
+          f"{res.probability_meeting_target:.3f} ({args.n} samples of the property-data ranges"
+          + (" and the --vary parameters" if args.vary else "") + ")")
     if args.out:
         from .sweep import save
 

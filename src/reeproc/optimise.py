@@ -283,7 +283,7 @@ def monte_carlo(script, design: dict, uncertain: dict | None = None, n: int = 20
     uncertain : dict, optional
         Flowsheet parameters to sample: {parameter: ('uniform', low, high) |
         ('normal', mean, sd) | ('lognormal', median, gsd)}. A key ``feed:EL`` samples the wt%
-        of element EL in the design's feed (grade or composition; the other elements kept).
+        of element EL in the design's feed (grade or composition; Fe takes up the change).
     n : int
         Number of samples.
     property_data : bool or dict
@@ -351,6 +351,6 @@ def _feed_cases(script, design, cases):
     for c in cases:
         wt = {k.split(":", 1)[1]: v for k, v in c.items() if str(k).startswith("feed:")}
         rest = {k: v for k, v in c.items() if not str(k).startswith("feed:")}
-        rest["feed"] = feed_with(grade, wt)
+        rest["feed"] = feed_with(grade, wt, balance=None if "Fe" in wt else "Fe")
         out.append(rest)
     return out

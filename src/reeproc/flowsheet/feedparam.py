@@ -121,13 +121,25 @@ def feed_from_param(value: str, kg_h: float, name: str = "magnet feed") -> Magne
     return MagnetFeed(f"user composition ({value})", stream, 100.0 - sum(comp.values()), {})
 
 
-def feed_with(value: str, wt_pct: dict) -> str:
+def feed_with(value: str, wt_pct: dict, balance: str | None = None) -> str:
     """A feed value (grade or composition) with some elements' wt% replaced: a composition
-    string for :class:`FeedParam` (Monte Carlo over feed composition). A ``bal`` element stays
-    the balance; otherwise what no element covers stays uncharacterised.
+    string for :class:`FeedParam` (Monte Carlo over feed composition).
+
+    Parameters
+    ----------
+    value : str
+        Grade name or composition.
+    wt_pct : dict
+        {element: new wt% [%]}.
+    balance : str, optional
+        Element whose wt% takes up the change so that the characterised total stays the same
+        (``"Fe"``: more rare earth, less iron). Without it, and without a ``bal`` element in
+        ``value``, the uncharacterised share takes it up (an error if the total passes 100 %).
 
     >>> feed_with("EV_traction", {"Dy": 7.15})
     'Dy=7.15,Nd=21.77,Pr=0.75,Fe=67.44,B=0.98'
+    >>> feed_with("EV_traction", {"Dy": 7.15}, balance="Fe")
+    'Dy=7.15,Nd=21.77,Pr=0.75,Fe=66.79,B=0.98'
     """
     bal = None
     if "=" in str(value):
@@ -143,8 +155,16 @@ def feed_with(value: str, wt_pct: dict) -> str:
             except ValueError:
                 continue  # reported but not carried (e.g. O): it stays uncharacterised
             comp[r.element] = float(r.wt_pct__pct)
+    total = sum(comp.values())
     for el, v in wt_pct.items():
         comp[el] = float(v)
+    if balance is not None and bal is None:
+        if balance not in comp or balance in wt_pct:
+            raise ValueError(f"feed_with: balance element '{balance}' must be in the feed and "
+                             f"not among the replaced elements {sorted(wt_pct)}")
+        comp[balance] -= sum(comp.values()) - total
+        if comp[balance] < 0:
+            raise ValueError(f"feed_with: {balance} cannot balance {wt_pct}: it would go negative")
     text = ",".join(f"{el}={'bal' if el == bal else format(v, '.6g')}" for el, v in comp.items())
     parse_composition(text)  # validates the total and the elements
     return text
