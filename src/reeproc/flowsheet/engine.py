@@ -315,7 +315,7 @@ class Flowsheet:
         reeproc.flowsheet.FlowsheetResult
         """
         if specs and self._specs:
-            from .specs import solve_with_specs
+            from .spec_solver import solve_with_specs
 
             return solve_with_specs(self, self._specs, method=method, tol=tol, maxiter=maxiter,
                                     tears=tears, raise_on_failure=raise_on_failure)

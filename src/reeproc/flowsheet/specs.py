@@ -9,27 +9,8 @@ circulating inventory of a recycle (:class:`RecycleFlow`, e.g. an SX organic flo
 Specs attach to a flowsheet with :meth:`Flowsheet.add_spec`; :meth:`Flowsheet.solve` then solves
 them together with the recycles.
 
-How specs and recycles are solved: **nested**. Every trial value of the manipulated variables
-gets a fully converged, audited recycle solve (warm-started from the previous trial's tear
-streams and SX profiles, so a trial costs a few recycle iterations); the spec loop runs outside
-it. Why not simultaneous (the spec variables updated inside the tear iteration):
-
-* product purities respond to the variables through cliffs: the reference flowsheet's Dy2O3
-  impurity falls ~3000-fold between SX1 reflux fractions 0.055 and 0.060. A root on a cliff needs
-  a bracket, and a bracket needs trustworthy function values: a half-converged recycle gives none;
-* a trial at which a unit fails (an SX cascade raising ``ConvergenceError`` near its balance
-  point, a recycle that does not converge) is simply a failed trial: the solver steps back
-  towards the last good point and brackets around it. Nothing half-converged is ever reported.
-
-Search: residuals are taken on a transformed scale (``logit`` for purities and recoveries, so
-99.6 % vs 99.7 % and 99.96 % vs 99.97 % weigh alike; ``log`` for concentrations; ``linear``
-otherwise). One active spec: a bracketed search (secant steps from a finite-difference slope,
-doubling until the residual changes sign, then Illinois regula falsi with bisection safeguards).
-Several active specs: simultaneous Newton on the transformed residuals (finite-difference
-Jacobian, Broyden updates, backtracking, steps projected onto the bounds); when Newton stalls,
-Gauss-Seidel sweeps of the one-dimensional bracketed solves (each spec in turn, the others held).
-Inequality specs (``">="``, ``"<="``) are active only when violated (an override controller):
-they are solved as equalities at their bound and left alone otherwise.
+Specs are solved *nested* around the recycle solve (why, and how the search works:
+:mod:`reeproc.flowsheet.spec_solver`).
 
 A spec that cannot be met raises :class:`SpecError` naming the spec, the variable, its bounds and
 the values the measure takes at them. A solved spec whose variable ends on a bound is reported
@@ -52,31 +33,13 @@ with ``at_bound`` true.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
-import numpy as np
-from scipy.optimize import brentq
-
 __all__ = ["Spec", "SpecResult", "SpecError", "UnitAttribute", "FeedFlow", "RecycleFlow",
-           "measure", "purity", "recovery", "concentration", "pH", "solve_with_specs"]
+           "measure", "purity", "recovery", "concentration", "pH"]
 
 KINDS = ("=", ">=", "<=")
-#: Loosest recycle tolerance of the trial solves during a search [-] (at most 1e-3 of the
-#: tightest spec tolerance; the returned point is re-solved at the flowsheet's own tolerance).
-_TRIAL_TOL = 1e-8
-_TRACE = bool(__import__("os").environ.get("REEPROC_SPEC_TRACE"))
 SCALES = ("logit", "log", "linear")
-
-
-class _Stop(Exception):
-    pass
-
-
-class _TrialFailed(Exception):
-    def __init__(self, value):
-        super().__init__(value)
-        self.value = value
 
 
 class SpecError(RuntimeError):
@@ -239,9 +202,10 @@ class Spec:
     low, high : float
         Bounds of the variable, in its units.
     kind : {'=', '>=', '<='}
-    tol : float
-        Tolerance on the residual in the search scale (logit: 0.05 = 5 % of the impurity, e.g. 99.70-99.715 %
-        for a 99.7 % bound).
+    tol : float, optional
+        Tolerance on the residual in the search scale. Default by scale: logit 0.05 (5 % of
+        the impurity: 99.70-99.715 % for a 99.7 % bound), log 0.01 (1 %), linear 1e-3 of the
+        target (1e-9 for a zero target).
     """
 
     name: str
@@ -251,7 +215,7 @@ class Spec:
     low: float
     high: float
     kind: str = "="
-    tol: float = 0.05
+    tol: float | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -261,6 +225,12 @@ class Spec:
                              f"[{self.low}, {self.high}]")
         if self.scale == "logit" and not 0.0 < self.target < 1.0:
             raise ValueError(f"spec '{self.name}': a fraction target must lie in (0, 1), got {self.target}")
+        if self.scale == "log" and not self.target > 0.0:
+            raise ValueError(f"spec '{self.name}': a log-scale target must be > 0, got {self.target}")
+        if self.tol is None:
+            self.tol = {"logit": 0.05, "log": 0.01}.get(self.scale, 1e-3 * abs(self.target) or 1e-9)
+        if not self.tol > 0:
+            raise ValueError(f"spec '{self.name}': tol must be > 0, got {self.tol}")
 
     @property
     def scale(self) -> str:
@@ -331,348 +301,3 @@ class SpecResult:
                 "value": self.value, "at_bound": self.at_bound, "kind": self.kind,
                 "measure": self.measure, "bounds": [self.low, self.high],
                 "active": self.active, "iterations": self.iterations}
-
-
-# ----------------------------------------------------------------------------------- solver
-class _Trials:
-    """Flowsheet solves at trial values of the manipulated variables (warm-started)."""
-
-    def __init__(self, fs, specs, solve_kwargs):
-        self.fs, self.specs = fs, specs
-        tight = min(_TRIAL_TOL, 1e-3 * min(s.tol for s in specs))
-        self.kw = {**solve_kwargs, "tol": max(solve_kwargs.get("tol", 1e-10), tight)}
-        self.n = 0
-        self.failures: list = []
-        self.best = None  # (values, result) of the last successful trial
-
-    def values(self) -> np.ndarray:
-        return np.array([s.variable.get(self.fs) for s in self.specs])
-
-    def __call__(self, x):
-        """Result at variable values ``x`` (all specs), or None when the flowsheet fails there."""
-        from .convergence import RecycleConvergenceError
-        from .engine import UnitFailure
-        from ..data import MissingDataError
-
-        for s, v in zip(self.specs, x):
-            s.variable.set(self.fs, float(v))
-        self.n += 1
-        try:
-            res = self.fs.solve(specs=False, **self.kw)
-            if not res.converged:
-                raise RecycleConvergenceError("recycle did not converge", res.residual_history)
-            measured = [s.measure(res) for s in self.specs]
-            if not all(math.isfinite(m) for m in measured):
-                raise FloatingPointError(f"measure not finite: {measured}")
-        except (RecycleConvergenceError, UnitFailure, FloatingPointError, ValueError,
-                ZeroDivisionError) as exc:
-            if isinstance(exc.__cause__, MissingDataError) or isinstance(exc, MissingDataError):
-                raise  # missing data fails at every value: not a trial failure
-            self.failures.append((tuple(float(v) for v in x), f"{type(exc).__name__}: {exc}"))
-            return None
-        self.accept(x, res)
-        return res
-
-    def accept(self, x, res):
-        """Keep a successful trial: the next trial starts from its tear streams."""
-        if self.n == 0:
-            self.n = 1
-        for t in res.tears:
-            self.fs.set_tear_guess(t, res.streams[t])
-        for s, v in zip(self.specs, x):  # a recycle-flow variable lives in its tear guess
-            s.variable.set(self.fs, float(v))
-        self.best = (np.array(x, float), res)
-        if _TRACE:
-            print("spec trial", self.n, list(x), [s.measure(res) for s in self.specs],
-                  res.iterations, flush=True)
-
-
-def _residuals(specs, res):
-    return np.array([s.residual(s.measure(res)) for s in specs])
-
-
-def _raise_infeasible(spec, ach, pts):
-    """SpecError with the measure at both bounds and the closest value seen in between."""
-    fmt = lambda v: "did not solve" if v is None else f"{v:.6g}"  # noqa: E731
-    best = min(pts, key=lambda v: abs(pts[v][0]))
-    raise SpecError(
-        f"spec '{spec.name}' cannot be met: {spec.label} {spec.kind} {spec.target:g} is not "
-        f"reached by '{spec.variable.name}' within its bounds [{spec.low:g}, {spec.high:g}]; "
-        f"achievable: {fmt(ach.get(spec.low))} at {spec.low:g}, {fmt(ach.get(spec.high))} at "
-        f"{spec.high:g}, closest seen {spec.measure(pts[best][1]):.6g} at {best:.6g} "
-        f"({len(pts)} values tried)",
-        spec=spec.name, variable=spec.variable.name, low=spec.low, high=spec.high, achievable=ach)
-
-
-def _fail(spec, msg, trials):
-    raise SpecError(f"spec '{spec.name}': {msg}; failed trials: {trials.failures[-3:]}",
-                    spec=spec.name, variable=spec.variable.name, low=spec.low, high=spec.high)
-
-
-def _solve_1d(spec, i, x, res, trials, max_evals):
-    """Bracketed search on variable i for spec i's residual = 0; returns (x, result)."""
-    lo, hi, w = spec.low, spec.high, spec.high - spec.low
-    name = spec.variable.name
-    pts = {}  # variable value -> (residual, result)
-
-    def at(v):
-        if v in pts:
-            return pts[v][0]
-        xv = np.array(x, float)
-        xv[i] = v
-        r = trials(xv)
-        f = None if r is None else spec.residual(spec.measure(r)) - aim
-        if f is not None:
-            pts[v] = (f, r)
-        return f
-
-    aim = spec._aim  # residuals below are shifted by it: the search aims at f = 0
-    a = float(x[i])
-    fa = spec.residual(spec.measure(res)) - aim
-    pts[a] = (fa, res)
-    if not spec._done(fa + aim):
-        # slope from a small step into the interior (halved on a failed trial)
-        h = 0.02 * w if a + 0.02 * w <= hi else -0.02 * w
-        for _ in range(4):
-            fh = at(a + h)
-            if fh is not None:
-                break
-            h /= 2
-        else:
-            _fail(spec, f"the flowsheet does not solve near '{name}' = {a:g}", trials)
-        x0, f0 = a, fa
-        slope = (fh - f0) / h
-        if f0 * fh <= 0:  # the probe already crossed the target
-            b, fb = x0 + h, fh
-        else:
-            if abs(fh) < abs(f0):
-                a, fa = x0 + h, fh
-            b, fb = a, fa
-        step = -fa / slope if slope != 0 else math.copysign(0.05 * w, h)
-        while fa * fb > 0:  # expand towards the target until the residual changes sign
-            if trials.n > max_evals:
-                _fail(spec, f"no bracket within {max_evals} flowsheet solves", trials)
-            step = math.copysign(min(max(abs(step), 0.01 * w), 0.5 * w), step)
-            c = min(max(a + step, lo), hi)
-            fc = at(c) if c != a else fa
-            tries = 0
-            while fc is None and tries < 4:  # failed trial: step back towards the good point
-                c = a + (c - a) / 2
-                fc = at(c)
-                tries += 1
-            if fc is None:
-                _fail(spec, f"the flowsheet fails between '{name}' = {a:g} and {c:g}", trials)
-            if fc * fa <= 0:
-                b, fb = c, fc
-                break
-            if c in (lo, hi):  # a bound without a crossing: look at the other bound too
-                other = hi if c == lo else lo
-                fo = pts[other][0] if other in pts else at(other)
-                if fo is not None and fo * fc <= 0:
-                    a, fa, b, fb = c, fc, other, fo
-                    break
-                ach = {v: spec.measure(pts[v][1]) if v in pts else None for v in (lo, hi)}
-                _raise_infeasible(spec, ach, pts)
-            s_new = (fc - fa) / (c - a)
-            sec = -fc / s_new if s_new != 0 else 0.0
-            step = 1.5 * sec if sec * (c - a) > 0 else 2.0 * (c - a)
-            a, fa = c, fc
-        # Brent's method (scipy brentq) inside [a, b]; it stops at the first point within
-        # tolerance, and a failed trial shrinks the bracket towards its better end
-        def f_or_stop(v):
-            f = at(v)
-            if f is None:
-                raise _TrialFailed(v)
-            if spec._done(f + aim) or trials.n > max_evals:
-                raise _Stop
-            return f
-
-        while not (spec._done(fa + aim) or spec._done(fb + aim)) and trials.n <= max_evals:
-            try:
-                brentq(f_or_stop, a, b, xtol=1e-12 * w, maxiter=max_evals)
-                break
-            except _Stop:
-                break
-            except _TrialFailed as exc:
-                c = 0.5 * (exc.value + (a if abs(fa) < abs(fb) else b))
-                fc = at(c)
-                if fc is None:
-                    _fail(spec, f"the flowsheet fails inside the bracket '{name}' in "
-                          f"[{min(a, b):g}, {max(a, b):g}]", trials)
-                if fc * fa < 0:
-                    b, fb = c, fc
-                else:
-                    a, fa = c, fc
-    # the evaluated point closest to the target, on the feasible side for an inequality
-    def rank(v):
-        f = pts[v][0]
-        return (not spec._done(f + aim), abs(f))
-    v = min(pts, key=rank)
-    f, rv = pts[v]
-    if not spec._done(f + aim):
-        _fail(spec, f"search did not reach the target within {max_evals} flowsheet solves "
-              f"({spec.label} = {spec.measure(rv):.6g} at '{name}' = {v:g}, target "
-              f"{spec.kind} {spec.target:g})", trials)
-    xv = np.array(x, float)
-    xv[i] = v
-    if trials.best is None or not np.array_equal(trials.best[0], xv):
-        rv = trials(xv)  # the warm starts left in the flowsheet belong to the returned point
-        if rv is None:
-            _fail(spec, f"the flowsheet no longer solves at '{name}' = {v:g}", trials)
-    return xv, rv
-
-
-def _solve_newton(specs, idx, x, res, trials, max_evals):
-    """Simultaneous Newton-Broyden on the active specs ``idx``; returns (x, result) or None."""
-    lo = np.array([specs[i].low for i in idx])
-    hi = np.array([specs[i].high for i in idx])
-    act = [specs[i] for i in idx]
-    tol = np.array([s.tol for s in act])
-
-    aims = np.array([s._aim for s in act])
-
-    def F(r):
-        return _residuals(act, r) - aims
-
-    def full(z):
-        xv = np.array(x, float)
-        xv[idx] = z
-        return xv
-
-    z = np.array(x, float)[idx]
-    f = F(res)
-    n = len(idx)
-    J = np.zeros((n, n))
-    for j in range(n):  # finite-difference Jacobian, steps into the interior
-        h = 0.02 * (hi[j] - lo[j]) * (1 if z[j] + 0.02 * (hi[j] - lo[j]) <= hi[j] else -1)
-        zj = z.copy()
-        zj[j] += h
-        r = trials(full(zj))
-        if r is None:
-            return None
-        J[:, j] = (F(r) - f) / h
-    r_cur = res
-    while trials.n <= max_evals:
-        if all(s._done(v + a) for s, v, a in zip(act, f, aims)):
-            return full(z), r_cur
-        try:
-            dz = np.linalg.solve(J, -f)
-        except np.linalg.LinAlgError:
-            return None
-        lim = 0.25 * (hi - lo)
-        dz *= min(1.0, float(np.min(lim / np.maximum(np.abs(dz), 1e-300))))
-        t, ok = 1.0, False
-        while t > 1e-3 and trials.n <= max_evals:
-            zn = np.clip(z + t * dz, lo, hi)
-            if np.all(np.abs(zn - z) <= 1e-14 * (hi - lo)):
-                return None  # pressed against a bound
-            rn = trials(full(zn))
-            if rn is not None:
-                fn = F(rn)
-                if np.linalg.norm(fn) < np.linalg.norm(f):
-                    ok = True
-                    break
-            t /= 2
-        if not ok:
-            return None
-        s = zn - z
-        J += np.outer((fn - f) - J @ s, s) / float(s @ s)  # Broyden update
-        z, f, r_cur = zn, fn, rn
-    return None
-
-
-def solve_with_specs(fs, specs, *, max_evals: int = 60, **solve_kwargs):
-    """Solve ``fs`` with its recycles and the design ``specs`` (nested; see module docstring).
-
-    Returns
-    -------
-    FlowsheetResult
-        With ``specs``: a list of :class:`SpecResult`.
-
-    Raises
-    ------
-    SpecError
-        A spec that cannot be met within its bounds (naming the spec, the variable, the bounds
-        and the measured values at them), or a search that failed.
-    """
-    with fs.reuse_unit_results():
-        return _solve(fs, specs, max_evals, solve_kwargs)
-
-
-def _solve(fs, specs, max_evals, solve_kwargs):
-    t0 = time.perf_counter()
-    specs = list(specs)
-    names = [s.name for s in specs]
-    if len(set(names)) != len(names):
-        raise ValueError(f"spec names must be unique, got {names}")
-    vars_ = [s.variable.name for s in specs]
-    if len(set(vars_)) != len(vars_):
-        raise ValueError(f"each spec needs its own manipulated variable, got {vars_}")
-    trials = _Trials(fs, specs, solve_kwargs)
-    x = trials.values()
-    for s, v in zip(specs, x):
-        if not s.low <= v <= s.high:
-            raise SpecError(f"spec '{s.name}': '{s.variable.name}' starts at {v:g}, outside its "
-                            f"bounds [{s.low:g}, {s.high:g}]", spec=s.name,
-                            variable=s.variable.name, low=s.low, high=s.high)
-    # the starting point: its failures propagate exactly as without specs (a recycle that does
-    # not converge raises, or returns converged=False when raise_on_failure is False)
-    res = fs.solve(specs=False, **solve_kwargs)
-    if not res.converged:
-        return res
-    trials.accept(x, res)
-    active: list = []
-    evals = {s.name: 0 for s in specs}
-    for _round in range(len(specs) + 1):
-        new = [i for i, s in enumerate(specs) if i not in active and
-               (s.kind == "=" or not s.met(s.measure(res)))]
-        if not new:
-            break
-        active += new
-        n0 = trials.n
-        if len(active) == 1:
-            x, res = _solve_1d(specs[active[0]], active[0], x, res, trials, max_evals)
-        else:
-            out = _solve_newton(specs, active, x, res, trials,
-                                min(max_evals, trials.n + max(10, 5 * len(active))))
-            if out is None:  # Gauss-Seidel sweeps of bracketed one-dimensional solves
-                if trials.best is not None:
-                    x, res = trials.best
-                for _sweep in range(6):
-                    for i in active:
-                        x, res = _solve_1d(specs[i], i, x, res, trials, max_evals)
-                    if all(specs[i].met(specs[i].measure(res)) for i in active):
-                        break
-                else:
-                    bad = [specs[i].name for i in active if not specs[i].met(specs[i].measure(res))]
-                    raise SpecError(f"specs {bad} not met after Newton and 6 Gauss-Seidel sweeps "
-                                    f"({trials.n} flowsheet solves)")
-            else:
-                x, res = out
-                if trials.best is None or not np.array_equal(trials.best[0], x):
-                    res = trials(x)
-        for i in active:
-            evals[specs[i].name] += trials.n - n0
-    if active:  # the returned point at the flowsheet's own recycle tolerance (warm-started)
-        for s, v in zip(specs, x):
-            s.variable.set(fs, float(v))
-        res = fs.solve(specs=False, **solve_kwargs)
-        if not res.converged:
-            return res
-        unmet = [s.name for s in specs if not s.met(s.measure(res))]
-        if unmet:
-            raise SpecError(f"specs {unmet} drifted off their targets in the final solve "
-                            f"at the full recycle tolerance ({trials.n} flowsheet solves)")
-    out = []
-    for i, s in enumerate(specs):
-        v = float(x[i])
-        tol_b = 1e-9 * (s.high - s.low)
-        out.append(SpecResult(
-            name=s.name, kind=s.kind, target=float(s.target), achieved=s.measure(res),
-            measure=s.label, variable=s.variable.name, value=v, low=s.low, high=s.high,
-            at_bound=bool(v - s.low <= tol_b or s.high - v <= tol_b), active=i in active,
-            iterations=evals[s.name]))
-    res.specs = out
-    res.solve_time_s = time.perf_counter() - t0
-    res.spec_solves = trials.n
-    return res
