@@ -161,6 +161,17 @@ def test_a_flowsheet_that_fails_beyond_the_start_refuses_plainly():
         fs.solve()
 
 
+def test_unit_attribute_reaches_through_a_dotted_path():
+    fs = _loop()
+    fs.units["split"].inner = type("Inner", (), {"k": 2.0})()
+    v = UnitAttribute("split", "inner.k")
+    assert v.get(fs) == 2.0
+    v.set(fs, 3.5)
+    assert fs.units["split"].inner.k == 3.5 and v.name == "split.inner.k"
+    with pytest.raises(ValueError, match="no unit 'nope'"):
+        UnitAttribute("nope", "x").get(fs)
+
+
 def test_recycle_flow_variable_scales_the_loop_inventory():
     fs = _loop()
     fs.add_spec(Spec("guess", measure(lambda r: r.streams["recycle"].flow_L_h, "recycle [L/h]"),

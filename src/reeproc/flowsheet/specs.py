@@ -122,6 +122,7 @@ class UnitAttribute:
     Parameters
     ----------
     unit, attribute : str
+        Unit name and attribute; a dotted path reaches inside (``"cascade.model.saponification"``).
     key : str, optional
         Item of a dict attribute (a splitter's ``fractions["reflux"]``).
     name : str, optional
@@ -138,16 +139,25 @@ class UnitAttribute:
             raise ValueError(f"spec variable '{self.name}': no unit '{self.unit}'; units: {sorted(units)}")
         return units[self.unit]
 
+    def _owner(self, fs):
+        """The object holding the last attribute of a dotted path, and that attribute's name."""
+        obj = self._unit(fs)
+        *path, last = self.attribute.split(".")
+        for a in path:
+            obj = getattr(obj, a)
+        return obj, last
+
     def get(self, fs) -> float:
-        v = getattr(self._unit(fs), self.attribute)
+        obj, attr = self._owner(fs)
+        v = getattr(obj, attr)
         return float(v[self.key] if self.key is not None else v)
 
     def set(self, fs, value: float) -> None:
-        u = self._unit(fs)
+        obj, attr = self._owner(fs)
         if self.key is not None:
-            getattr(u, self.attribute)[self.key] = float(value)
+            getattr(obj, attr)[self.key] = float(value)
         else:
-            setattr(u, self.attribute, float(value))
+            setattr(obj, attr, float(value))
         fs.unit_changed(self.unit)
 
 
