@@ -37,6 +37,9 @@ PARAMETERS = {
                          "fraction [-] (99.5 % + margin)", 0.99, 0.99999),
 }
 
+#: Parameters ``reeproc window`` scans by default.
+WINDOW_PARAMETERS = ["leach_acid_ratio", "fe_removal_pH", "oxalate_dose", "feed_kg_h", "wash_ratio"]
+
 SOLVE_OPTIONS = {"method": "wegstein", "tol": 1e-10, "maxiter": 50}
 
 

@@ -4,8 +4,9 @@ For each parameter of a flowsheet script (one at a time, the others at their def
 given values) :func:`operating_window` finds the interval, inside the parameter's advertised
 range, over which the flowsheet solves and every product meets the purity target, in two modes:
 
-* ``active``: the design specs act (each trial is a full spec solve; a spec that cannot be met
-  is a failed trial);
+* ``active``: the design specs act (each trial is a full spec solve; a spec that cannot reach
+  its bound saturates: its variable is held at the bound where the measure came closest, as a
+  controller at its limit, and the products are judged there);
 * ``frozen``: the specs are solved once at the base point and their manipulated variables are
   then held at the solved values (the flowsheet is rebuilt for each trial value and solved
   without specs): what the plant does with its controllers in manual.
@@ -29,6 +30,7 @@ import pandas as pd
 
 from .flowsheet.report import PURITY_TARGET
 from .flowsheet.script import check_params, load_script
+from .flowsheet.specs import SpecError
 
 __all__ = ["operating_window", "WindowResult", "plot_window", "MODES"]
 
@@ -107,10 +109,26 @@ class _Evaluator:
             if mode == "frozen":
                 for spec in fs.specs:
                     spec.variable.set(fs, self.spec_values[spec.name])
-            res = fs.solve(specs=(mode == "active"), **opts)
+            try:
+                res = fs.solve(specs=(mode == "active"), **opts)
+            except SpecError as exc:
+                return self._saturated(fs, exc, opts)
             return _passes(res, self.purity_min)
         except Exception as exc:  # a failed trial is a boundary, never a crash of the search
             return False, f"{type(exc).__name__}: {exc}"
+
+    def _saturated(self, fs, exc, opts):
+        """A spec that cannot reach its bound: its controller saturates at the variable bound
+        where the measure came closest, and the products are judged there."""
+        spec = next((s for s in fs.specs if s.name == exc.spec), None)
+        reached = {b: v for b, v in exc.achievable.items() if v is not None}
+        if spec is None or not reached:
+            return False, f"SpecError: {exc}"
+        bound = min(reached, key=lambda b: abs(spec.residual(reached[b])))
+        spec.variable.set(fs, bound)
+        ok, why = _passes(fs.solve(specs=False, **opts), self.purity_min)
+        return ok, f"spec '{spec.name}' saturated at {spec.variable.name} = {bound:g}" + (
+            f": {why}" if why else "")
 
 
 def _edge(evaluate, mode, name, x_in, x_out, integer, logscale, tol):
