@@ -104,3 +104,13 @@ def test_monte_carlo_over_feed_composition_with_specs_active():
     assert reflux in s.index and "spec NdPr oxide purity: sx1_OA" in s.index
     assert s.loc[reflux, "min"] >= 0.06 and s.loc[reflux, "count"] == 4
     assert res.samples["feed"].str.contains("Dy=").all()
+
+
+def test_a_spec_that_cannot_reach_its_bound_saturates_in_the_active_window():
+    """HDD mixed REO: above leach acid ratio ~3 the cake wash cannot reach 99.7 % any more; the
+    active window keeps going while the saturated wash still gives >= 99.5 %."""
+    w = operating_window(ROOT / "flowsheets" / "hdd_mixed_reo.py", ["leach_acid_ratio"],
+                         rel_tol=0.1)
+    r = w.table.iloc[0]
+    assert r["active high"] >= r["frozen high"] > r["default"] == 2.0
+    assert "saturated at RE filter wash ratio [L/L] = 20" in r["active limit high"]
