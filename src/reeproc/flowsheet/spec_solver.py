@@ -68,6 +68,8 @@ class _Trials:
         self.n = 0
         self.failures: list = []
         self.best = None  # (values, result) of the last successful trial
+        self.history: list = []  # (values, {tear stream: Stream}) of every successful trial
+        self.span = np.array([s.high - s.low for s in specs], float)
 
     def values(self) -> np.ndarray:
         return np.array([s.variable.get(self.fs) for s in self.specs])
@@ -78,6 +80,7 @@ class _Trials:
         from .engine import UnitFailure
         from ..data import MissingDataError
 
+        self.warm(x)
         for s, v in zip(self.specs, x):
             s.variable.set(self.fs, float(v))
         self.n += 1
@@ -97,18 +100,55 @@ class _Trials:
         self.accept(x, res)
         return res
 
-    def accept(self, x, res):
-        """Keep a successful trial: the next trial starts from its tear streams."""
-        if self.n == 0:
-            self.n = 1
-        for t in res.tears:
-            self.fs.set_tear_guess(t, res.streams[t])
+    def warm(self, x):
+        """Tear guesses for a trial at ``x``: the tear streams of the successful trial nearest
+        to it, linearly interpolated towards the next nearest when the two bracket ``x`` along
+        the one variable in which they differ (a bracketed search's usual step)."""
+        if not self.history:
+            return
+        x = np.asarray(x, float)
+        dist = [float(np.sum(np.abs(h[0] - x) / self.span)) for h in self.history]
+        order = np.argsort(dist)
+        (xa, ta) = self.history[order[0]]
+        guess = ta
+        if len(order) > 1:
+            xb, tb = self.history[order[1]]
+            diff = np.flatnonzero(xa != xb)
+            if len(diff) == 1 and np.array_equal(np.delete(xa, diff), np.delete(x, diff)):
+                k = diff[0]
+                if min(xa[k], xb[k]) < x[k] < max(xa[k], xb[k]):
+                    guess = _interpolate(ta, tb, (x[k] - xa[k]) / (xb[k] - xa[k]))
+        for t, st in guess.items():
+            self.fs.set_tear_guess(t, st)
         for s, v in zip(self.specs, x):  # a recycle-flow variable lives in its tear guess
             s.variable.set(self.fs, float(v))
+
+    def accept(self, x, res):
+        """Keep a successful trial (its tear streams start later trials near it)."""
+        if self.n == 0:
+            self.n = 1
+        self.history.append((np.array(x, float), {t: res.streams[t] for t in res.tears}))
         self.best = (np.array(x, float), res)
         if _TRACE:
             print("spec trial", self.n, list(x), [s.measure(res) for s in self.specs],
                   res.iterations, flush=True)
+
+
+def _interpolate(ta, tb, w):
+    """Tear streams (1 - w) * ta + w * tb, species by species (0 <= w <= 1)."""
+    from ..stream import Stream
+
+    out = {}
+    for t, a in ta.items():
+        b = tb.get(t)
+        if b is None or a.phase != b.phase or (a.flow_L_h is None) != (b.flow_L_h is None):
+            out[t] = a
+            continue
+        ma, mb = a.mol_h, b.mol_h
+        mol = {sp: (1 - w) * ma.get(sp, 0.0) + w * mb.get(sp, 0.0) for sp in set(ma) | set(mb)}
+        flow = None if a.flow_L_h is None else (1 - w) * a.flow_L_h + w * b.flow_L_h
+        out[t] = Stream.from_mol_h(a.phase, mol, flow, a.T_C, name=t)
+    return out
 
 
 def _residuals(specs, res):
@@ -376,8 +416,7 @@ def _solve(fs, specs, max_evals, solve_kwargs):
         for i in active:
             evals[specs[i].name] += trials.n - n0
     if active:  # the returned point at the flowsheet's own recycle tolerance (warm-started)
-        for s, v in zip(specs, x):
-            s.variable.set(fs, float(v))
+        trials.warm(x)
         res = fs.solve(specs=False, **solve_kwargs)
         if not res.converged:
             return res
