@@ -22,7 +22,10 @@ Brent restarted). An inequality is aimed at the middle of its tolerance band, on
 side.
 Several active specs: simultaneous Newton on the transformed residuals (finite-difference
 Jacobian, Broyden updates, backtracking, steps projected onto the bounds); when Newton stalls,
-Gauss-Seidel sweeps of the one-dimensional bracketed solves (each spec in turn, the others held).
+up to 4 Gauss-Seidel sweeps of the one-dimensional bracketed solves (each spec in turn, the
+others held: enough for weakly coupled specs, e.g. on different circuits); when those do not
+settle, nested one-dimensional searches (the first spec outermost, each of its trials meeting
+the others), which are robust on coupled cliffs and cost the product of the searches.
 Inequality specs (``">="``, ``"<="``) are active only when violated (an override controller):
 they are solved as equalities at their bound and left alone otherwise.
 
@@ -134,6 +137,15 @@ class _Trials:
                   res.iterations, flush=True)
 
 
+def _probe(v, lo, hi):
+    """Finite-difference step at ``v``: 1 % of the value (at least 0.1 % of the range, at most
+    2 %), into the interior. Purities change steeply: a larger step measures a secant across a
+    cliff, not a slope."""
+    w = hi - lo
+    h = min(max(0.01 * abs(v), 0.001 * w), 0.02 * w)
+    return h if v + h <= hi else -h
+
+
 def _interpolate(ta, tb, w):
     """Tear streams (1 - w) * ta + w * tb, species by species (0 <= w <= 1)."""
     from ..stream import Stream
@@ -156,7 +168,8 @@ def _residuals(specs, res):
 
 
 def _raise_infeasible(spec, ach, pts):
-    """SpecError with the measure at both bounds and the closest value seen in between."""
+    """SpecError with the measure at both bounds and the closest value seen in between
+    (``pts``: variable value -> (residual, result, ...))."""
     fmt = lambda v: "did not solve" if v is None else f"{v:.6g}"  # noqa: E731
     best = min(pts, key=lambda v: abs(pts[v][0]))
     raise SpecError(
@@ -173,30 +186,40 @@ def _fail(spec, msg, trials):
                     spec=spec.name, variable=spec.variable.name, low=spec.low, high=spec.high)
 
 
-def _solve_1d(spec, i, x, res, trials, max_evals):
-    """Bracketed search on variable i for spec i's residual = 0; returns (x, result)."""
+def _solve_1d(spec, i, x, res, trials, max_evals, evaluate=None):
+    """Bracketed search on variable i for spec i's residual = 0; returns (x, result).
+
+    ``evaluate(x) -> (x, result) or None`` solves at trial values (default: one flowsheet
+    solve; the nested search passes one that also meets the inner specs)."""
     lo, hi, w = spec.low, spec.high, spec.high - spec.low
     name = spec.variable.name
-    pts = {}  # variable value -> (residual, result)
+    pts = {}  # variable value -> (residual, result, all variables)
+    count = [0]  # evaluations of this search (its budget is max_evals)
+    if evaluate is None:
+        def evaluate(xv):
+            r = trials(xv)
+            return None if r is None else (xv, r)
 
     def at(v):
         if v in pts:
             return pts[v][0]
         xv = np.array(x, float)
         xv[i] = v
-        r = trials(xv)
-        f = None if r is None else spec.residual(spec.measure(r)) - aim
-        if f is not None:
-            pts[v] = (f, r)
+        count[0] += 1
+        out = evaluate(xv)
+        if out is None:
+            return None
+        f = spec.residual(spec.measure(out[1])) - aim
+        pts[v] = (f, out[1], np.asarray(out[0], float))
         return f
 
     aim = spec._aim  # residuals below are shifted by it: the search aims at f = 0
     a = float(x[i])
     fa = spec.residual(spec.measure(res)) - aim
-    pts[a] = (fa, res)
+    pts[a] = (fa, res, np.array(x, float))
     if not spec._done(fa + aim):
         # slope from a small step into the interior (halved on a failed trial)
-        h = 0.02 * w if a + 0.02 * w <= hi else -0.02 * w
+        h = _probe(a, lo, hi)
         for _ in range(4):
             fh = at(a + h)
             if fh is not None:
@@ -214,8 +237,8 @@ def _solve_1d(spec, i, x, res, trials, max_evals):
             b, fb = a, fa
         step = -fa / slope if slope != 0 else math.copysign(0.05 * w, h)
         while fa * fb > 0:  # expand towards the target until the residual changes sign
-            if trials.n > max_evals:
-                _fail(spec, f"no bracket within {max_evals} flowsheet solves", trials)
+            if count[0] > max_evals:
+                _fail(spec, f"no bracket within {max_evals} trials", trials)
             step = math.copysign(min(max(abs(step), 0.01 * w), 0.5 * w), step)
             c = min(max(a + step, lo), hi)
             fc = at(c) if c != a else fa
@@ -247,11 +270,11 @@ def _solve_1d(spec, i, x, res, trials, max_evals):
             f = at(v)
             if f is None:
                 raise _TrialFailed(v)
-            if spec._done(f + aim) or trials.n > max_evals:
+            if spec._done(f + aim) or count[0] > max_evals:
                 raise _Stop
             return f
 
-        while not (spec._done(fa + aim) or spec._done(fb + aim)) and trials.n <= max_evals:
+        while not (spec._done(fa + aim) or spec._done(fb + aim)) and count[0] <= max_evals:
             try:
                 brentq(f_or_stop, a, b, xtol=1e-12 * w, maxiter=max_evals)
                 break
@@ -272,18 +295,43 @@ def _solve_1d(spec, i, x, res, trials, max_evals):
         f = pts[v][0]
         return (not spec._done(f + aim), abs(f))
     v = min(pts, key=rank)
-    f, rv = pts[v]
+    f, rv, xv = pts[v]
     if not spec._done(f + aim):
-        _fail(spec, f"search did not reach the target within {max_evals} flowsheet solves "
+        _fail(spec, f"search did not reach the target within {max_evals} trials "
               f"({spec.label} = {spec.measure(rv):.6g} at '{name}' = {v:g}, target "
               f"{spec.kind} {spec.target:g})", trials)
-    xv = np.array(x, float)
-    xv[i] = v
     if trials.best is None or not np.array_equal(trials.best[0], xv):
         rv = trials(xv)  # the warm starts left in the flowsheet belong to the returned point
         if rv is None:
             _fail(spec, f"the flowsheet no longer solves at '{name}' = {v:g}", trials)
     return xv, rv
+
+
+def _solve_nested(specs, idx, x, res, trials, max_evals):
+    """Nested one-dimensional searches: the first spec of ``idx`` outermost, every trial of it
+    meeting the others (recursively). Robust where Newton and Gauss-Seidel are not (strongly
+    coupled specs on cliffs) and costly: the solves multiply."""
+    if len(idx) == 1:
+        return _solve_1d(specs[idx[0]], idx[0], x, res, trials, max_evals)
+    outer, inner = idx[0], idx[1:]
+    x, res = _solve_nested(specs, inner, x, res, trials, max_evals)
+    state = {"x": np.array(x, float)}
+
+    def evaluate(xv):
+        xs = state["x"].copy()  # the inner variables where the last inner search left them
+        xs[outer] = xv[outer]
+        r = trials(xs)
+        if r is None:
+            return None
+        try:
+            xi, ri = _solve_nested(specs, inner, xs, r, trials, max_evals)
+        except SpecError as exc:  # the inner specs cannot be met here: a failed outer trial
+            trials.failures.append((tuple(float(v) for v in xs), f"SpecError: {exc}"))
+            return None
+        state["x"] = np.array(xi, float)
+        return xi, ri
+
+    return _solve_1d(specs[outer], outer, x, res, trials, max_evals, evaluate=evaluate)
 
 
 def _solve_newton(specs, idx, x, res, trials, max_evals):
@@ -306,7 +354,7 @@ def _solve_newton(specs, idx, x, res, trials, max_evals):
     n = len(idx)
     J = np.zeros((n, n))
     for j in range(n):  # finite-difference Jacobian, steps into the interior
-        h = 0.02 * (hi[j] - lo[j]) * (1 if z[j] + 0.02 * (hi[j] - lo[j]) <= hi[j] else -1)
+        h = _probe(z[j], lo[j], hi[j])
         zj = z.copy()
         zj[j] += h
         r = trials(full(zj))
@@ -343,8 +391,11 @@ def _solve_newton(specs, idx, x, res, trials, max_evals):
     return None
 
 
-def solve_with_specs(fs, specs, *, max_evals: int = 60, **solve_kwargs):
+def solve_with_specs(fs, specs, *, max_evals: int = 40, **solve_kwargs):
     """Solve ``fs`` with its recycles and the design ``specs`` (nested; see module docstring).
+
+    ``max_evals``: flowsheet solves allowed to one one-dimensional search (Newton on several
+    specs gets max(10, 5 x their number), then up to 6 Gauss-Seidel sweeps).
 
     Returns
     -------
@@ -396,19 +447,16 @@ def _solve(fs, specs, max_evals, solve_kwargs):
             x, res = _solve_1d(specs[active[0]], active[0], x, res, trials, max_evals)
         else:
             out = _solve_newton(specs, active, x, res, trials,
-                                min(max_evals, trials.n + max(10, 5 * len(active))))
+                                trials.n + max(10, 5 * len(active)))
             if out is None:  # Gauss-Seidel sweeps of bracketed one-dimensional solves
-                if trials.best is not None:
-                    x, res = trials.best
-                for _sweep in range(6):
+                x0, res0 = x, res
+                for _sweep in range(4):
                     for i in active:
                         x, res = _solve_1d(specs[i], i, x, res, trials, max_evals)
                     if all(specs[i].met(specs[i].measure(res)) for i in active):
                         break
-                else:
-                    bad = [specs[i].name for i in active if not specs[i].met(specs[i].measure(res))]
-                    raise SpecError(f"specs {bad} not met after Newton and 6 Gauss-Seidel sweeps "
-                                    f"({trials.n} flowsheet solves)")
+                else:  # strongly coupled: nested searches from the starting point
+                    x, res = _solve_nested(specs, active, x0, res0, trials, max_evals)
             else:
                 x, res = out
                 if trials.best is None or not np.array_equal(trials.best[0], x):
