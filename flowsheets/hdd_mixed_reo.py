@@ -46,7 +46,7 @@ SOLVE_OPTIONS = {"method": "wegstein", "tol": 1e-10, "maxiter": 50}
 def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C, particle_d_um,
           fe_removal_pH, oxalate_dose, wash_ratio, calcine_T_C, purity_spec):
     feed = feed_from_param(feed, feed_kg_h)
-    fs = Flowsheet("HDD magnets to mixed rare-earth oxide")
+    fs = Flowsheet(f"{feed.grade} magnets to mixed rare-earth oxide")
     fs.notes.append(feed.describe())
     fs.add_feed("magnet scrap", feed.stream)
     add_front_end(fs, "magnet scrap", "RE liquor", roast_T_C=roast_T_C,

@@ -7,7 +7,9 @@ loading): Dy (heavy) extracted and separated from Nd/Pr (light) in extraction + 
 stripped with HCl -> SX circuit 3 (D2EHPA): Nd+Pr loaded from the SX1 raffinate, scrubbed,
 stripped into a clean, concentrated NdPr chloride liquor -> oxalate precipitation of each
 product liquor (Dy strip liquor, SX3 strip liquor) -> filtration and wash -> calcination at
-900 °C in air -> NdPr oxide and Dy2O3.
+900 °C in air -> NdPr oxide and Dy2O3. The feed is the parameter ``feed``: any grade of
+property_data/feeds.csv (``--set feed=HDD``) or a wt% composition (``--set
+feed="Nd=22,Pr=6,Dy=4,B=1,Fe=bal"``); the SX models take every metal that feed brings.
 
 SX circuit 3 (NdPr load-strip; parameters ``sx3_*``, switch ``sx3=0`` to precipitate straight
 from the SX1 raffinate as before):
@@ -204,7 +206,7 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
           purity_spec):
     grade = feed
     feed = feed_from_param(grade, feed_kg_h)
-    fs = Flowsheet("NdFeB long loop: EV magnets to NdPr oxide and Dy2O3")
+    fs = Flowsheet(f"NdFeB long loop: {feed.grade} magnets to NdPr oxide and Dy2O3")
     fs.notes.append(feed.describe())
     if grade == "EV_traction":
         fs.notes.append("EV_traction composition is 'estimated' (no analysed EV magnet found); "
