@@ -13,6 +13,8 @@ import math
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reeproc import Stream
 from reeproc.cli import main
@@ -64,6 +66,26 @@ def test_spec_through_a_recycle_matches_the_analytic_steady_state():
     assert s.active and not s.at_bound and s.iterations >= 2
     assert res.max_balance_error <= 1e-12
     assert res.kpis()["specs"]["bleed Nd"]["variable"] == "split.fractions[recycle]"
+
+
+@settings(max_examples=25, deadline=None)
+@given(target=st.floats(0.21, 0.79), kind=st.sampled_from(["=", ">=", "<="]),
+       start=st.floats(0.0, 0.75))
+def test_spec_solver_on_the_loop_for_any_target_kind_and_start(target, kind, start):
+    """bleed = 0.2 / (1 - r): the spec is met from any start, on the allowed side of a bound,
+    within its tolerance; an inequality already met does not move."""
+    fs = _loop(recycle=start)
+    fs.add_spec(Spec("bleed Nd", _nd("bleed"), target,
+                     UnitAttribute("split", "fractions", key="recycle"), 0.0, 0.75, kind=kind,
+                     tol=1e-6))
+    s = fs.solve(tol=1e-12).specs[0]
+    b0 = 0.2 / (1 - start)
+    assert s.achieved == pytest.approx(0.2 / (1 - s.value), rel=1e-9, abs=0)
+    if kind != "=" and ((kind == ">=" and b0 >= target) or (kind == "<=" and b0 <= target)):
+        assert not s.active and s.value == start
+    else:
+        r = math.log(s.achieved / target)
+        assert (abs(r) <= 1e-6) if kind == "=" else (0 <= r <= 1e-6 if kind == ">=" else -1e-6 <= r <= 0)
 
 
 def test_inequality_that_holds_does_not_move_the_variable():
