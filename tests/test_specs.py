@@ -221,6 +221,13 @@ def test_recycle_flow_variable_scales_the_loop_inventory():
     assert fs.tear_guess("recycle").flow_L_h == 4.0
 
 
+def test_a_flow_variable_on_a_stream_without_flow_is_refused():
+    fs = Flowsheet("solid")
+    fs.add_feed("scrap", Stream.solid({"Nd": 1.0}))
+    with pytest.raises(ValueError, match="'scrap' has no flow to scale"):
+        FeedFlow("scrap").get(fs)
+
+
 def test_spec_arguments_are_checked():
     with pytest.raises(ValueError, match="kind must be one of"):
         Spec("x", purity("p"), 0.997, UnitAttribute("u", "a"), 0, 1, kind=">")

@@ -169,11 +169,11 @@ class FeedFlow:
         self.name = name or f"'{stream}' flow [L/h]"
 
     def get(self, fs) -> float:
-        return fs.feeds[self.stream].flow_L_h / self.per
+        return _flow(fs.feeds[self.stream], self.name) / self.per
 
     def set(self, fs, value: float) -> None:
         old = fs.feeds[self.stream]
-        fs.replace_feed(self.stream, old.scaled(float(value) * self.per / old.flow_L_h))
+        fs.replace_feed(self.stream, old.scaled(float(value) * self.per / _flow(old, self.name)))
 
 
 class RecycleFlow:
@@ -188,11 +188,19 @@ class RecycleFlow:
         self.name = name or f"'{stream}' flow [L/h]"
 
     def get(self, fs) -> float:
-        return fs.tear_guess(self.stream).flow_L_h / self.per
+        return _flow(fs.tear_guess(self.stream), self.name) / self.per
 
     def set(self, fs, value: float) -> None:
         old = fs.tear_guess(self.stream)
-        fs.set_tear_guess(self.stream, old.scaled(float(value) * self.per / old.flow_L_h))
+        fs.set_tear_guess(self.stream, old.scaled(float(value) * self.per / _flow(old, self.name)))
+
+
+def _flow(stream, name) -> float:
+    """Flow [L/h] of a liquid stream a flow variable scales (it must be > 0 to scale)."""
+    if not stream.flow_L_h or stream.flow_L_h <= 0:
+        raise ValueError(f"spec variable '{name}': stream '{stream.name}' has no flow to scale "
+                         f"(flow {stream.flow_L_h} L/h); give it a positive starting flow")
+    return stream.flow_L_h
 
 
 # ----------------------------------------------------------------------------------- specs
