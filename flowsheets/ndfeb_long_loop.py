@@ -72,8 +72,10 @@ drops the Dy2O3 to 92.5 % without specs; the reflux spec moves the reflux to 0.0
 99.70 %. A Dy-rich one (7.15 wt%) drops the NdPr oxide to 98.3 %; the O/A spec moves to 0.209.
 ``wind_turbine`` (Dy2O3 64.9 % without specs) and ``HDD`` (21.7 %) are held at 99.70 % with
 reflux 0.127 and 0.203. ``e_bike`` is refused: its Mn has no hydroxide solubility
-(hydroxide_solubility.csv), and Gd, Cu, Mn have no PC88A constant (sx_kex.csv), so the
-flowsheet stops with a MissingDataError naming the first gap. A solved reflux or O/A set as a
+(hydroxide_solubility.csv), Mn, Cu and Gd no PC88A constant and Mn and Gd no D2EHPA constant
+(sx_kex.csv), so the flowsheet stops with a MissingDataError naming the first gap. A feed with
+Tb (none in the library yet) is refused by the Dy2O3 spec: Tb has nowhere to go without a
+Tb/Dy circuit (1 wt% Tb: at most 99.54 % Dy2O3 at reflux 0.5). A solved reflux or O/A set as a
 parameter with ``--no-specs`` reproduces the same flowsheet (the SX3 flows are sized on the SX1
 feed + fresh scrub, without the reflux share).
 

@@ -339,8 +339,9 @@ def test_dy_lean_feed_is_held_by_the_reflux_and_frozen_values_reproduce_it():
 @pytest.mark.parametrize("grade", feed_grades())
 def test_every_library_feed_meets_the_target_or_refuses_plainly(grade):
     """EV_traction, HDD, wind_turbine meet 99.5 % (HDD and wind by a larger SX1 reflux);
-    e_bike refuses: its Mn, Cu, Gd, La, Ce, Sm have missing data (Mn hydroxide solubility
-    first), so the flowsheet stops with a MissingDataError naming it."""
+    e_bike refuses: Mn has no hydroxide solubility (met first, in the iron removal), Mn, Cu,
+    Gd no PC88A constant and Mn, Gd no D2EHPA constant, so the flowsheet stops with a
+    MissingDataError naming the gap."""
     try:
         res = run(REFERENCE, feed=grade)
     except MissingDataError as exc:  # a gap met while building (e.g. an SX constant)
