@@ -153,7 +153,7 @@ def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_
         key = tuple(int(round(v)) if i else float(v) for v, i in zip(x, integer))
         if key not in cache:
             case = {**fixed, **{k: v for k, v in zip(names, key)}}
-            row = run_case(script, case, specs)
+            row = run_case(script, case) if specs else run_case(script, case, specs=False)
             rows.append(row)
             cache[key] = row
         return cache[key]
@@ -343,10 +343,10 @@ def _feed_cases(script, design, cases):
         return cases
     from .flowsheet.feedparam import feed_with
 
-    grade = design.get("feed", script_parameters(script)["feed"].default) \
-        if "feed" in script_parameters(script) else None
-    if grade is None:
+    params = script_parameters(script)
+    if "feed" not in params:
         raise ValueError("feed:EL sampling needs a script with a 'feed' parameter")
+    grade = design.get("feed", params["feed"].default)
     out = []
     for c in cases:
         wt = {k.split(":", 1)[1]: v for k, v in c.items() if str(k).startswith("feed:")}

@@ -147,7 +147,8 @@ def run_case(script: str, params: dict, specs: bool = True) -> dict:
 
 
 def _run_chunk(script, chunk, specs=True):
-    return [run_case(script, c, specs) for c in chunk]
+    # specs=False is passed by name only: run_case's two-argument form stays the default call
+    return [run_case(script, c) if specs else run_case(script, c, specs=False) for c in chunk]
 
 
 class _Progress:
@@ -238,7 +239,7 @@ def sweep(script, grid: dict | None = None, *, lhs: dict | None = None, n_lhs: i
     if executor == "serial" or (executor == "processes" and workers == 1):
         rows = []
         for c in cases:
-            rows.append(run_case(script, c, specs))
+            rows.append(run_case(script, c) if specs else run_case(script, c, specs=False))
             bar.update(1)
     elif executor == "processes":
         from concurrent.futures import ProcessPoolExecutor
