@@ -161,14 +161,6 @@ PARAMETERS = {
                          "(99.5 % contract + margin)", 0.99, 0.99999),
 }
 
-#: Parameters ``reeproc window`` scans by default (the upstream ones the specs must ride out).
-WINDOW_PARAMETERS = ["leach_acid_ratio", "fe_removal_pH", "oxalate_dose", "feed_kg_h",
-                     "leach_T_C", "sx1_strip_HCl_mol_L"]
-
-#: Ranges the design specs may move their variables over (the controllers' ranges).
-REFLUX_RANGE = (0.0, 0.5)   # SX1 reflux fraction [-]; above ~0.5 the cascade stops solving
-OA_RANGE = (0.05, 1.0)      # SX1 O/A [L/L]; the parameter's lower bound, 5x the default above
-
 SOLVE_OPTIONS = {"method": "wegstein", "tol": 1e-10, "maxiter": 100}
 
 #: Metals PC88A takes up that can reach SX1 in this feed (the model refuses to ignore any).
@@ -177,6 +169,14 @@ SX1_SPECIES = ["Nd", "Pr", "Dy", "Co", "Fe+3"]
 #: co-extracts a little Na (estimated constant), which the SX3 scrub washes back; listing it keeps
 #: the Na from the iron-removal NaOH balanced through the circuit.
 SX3_SPECIES = ["Nd", "Pr", "Dy", "Co", "Fe+3", "Na"]
+
+#: Parameters ``reeproc window`` scans by default (the upstream ones the specs must ride out).
+WINDOW_PARAMETERS = ["leach_acid_ratio", "fe_removal_pH", "oxalate_dose", "feed_kg_h",
+                     "leach_T_C", "sx1_strip_HCl_mol_L"]
+
+#: Ranges the design specs may move their variables over (the controllers' ranges).
+REFLUX_RANGE = (0.0, 0.5)   # SX1 reflux fraction [-]; above ~0.5 the cascade stops solving
+OA_RANGE = (0.05, 1.0)      # SX1 O/A [L/L]; the parameter's lower bound, 5x the default above
 
 
 def _hcl(L_h, conc, name):

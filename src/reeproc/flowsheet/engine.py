@@ -9,12 +9,14 @@ flowsheet as a product, waste or off-gas. Solving:
 2. converge the tear streams with Wegstein, Anderson or direct substitution
    (:mod:`reeproc.flowsheet.convergence`); non-convergence raises with the residual history.
    Within one solve a unit whose inlet streams are exactly those of its previous run is not rerun
-   (units upstream of every recycle run once); the iterations run only the units that feed a
-   tear stream, and the units downstream of every recycle run once, in the final pass;
+   (units upstream of every recycle run once);
 3. audit the element balance over the whole flowsheet: external feeds + reagents dosed inside
-   units = streams leaving the flowsheet. The audit is reported separately from "converged";
-4. design specs attached with :meth:`Flowsheet.add_spec` are met by moving their manipulated
-   variables, each trial a solve of 1-2 (nested; :mod:`reeproc.flowsheet.spec_solver`).
+   units = streams leaving the flowsheet. The audit is reported separately from "converged".
+
+The recycle iterations run only the units that feed a tear stream; the units downstream of every
+recycle run once, in the final pass. Design specs attached with :meth:`Flowsheet.add_spec` are
+met by moving their manipulated variables, each trial a solve of 1-2 (nested around it;
+:mod:`reeproc.flowsheet.spec_solver`).
 
 Unit protocol (duck-typed, followed by :mod:`reeproc.units` and the SX adapter):
 ``unit.inlets`` and ``unit.outlets`` (tuples of port names) and ``unit.run(**inlet_streams)``

@@ -89,8 +89,8 @@ class _Trials:
         self.n += 1
         try:
             res = self.fs.solve(specs=False, **self.kw)
-            if not res.converged:
-                raise RecycleConvergenceError("recycle did not converge", res.residual_history)
+            if not _solved(res):
+                raise RecycleConvergenceError(f"flowsheet {_status(res)}", res.residual_history)
             measured = [s.measure(res) for s in self.specs]
             if not all(math.isfinite(m) for m in measured):
                 raise FloatingPointError(f"measure not finite: {measured}")
@@ -135,6 +135,16 @@ class _Trials:
         if _TRACE:
             print("spec trial", self.n, list(x), [s.measure(res) for s in self.specs],
                   res.iterations, flush=True)
+
+
+def _status(res) -> str:
+    """'solved', 'not converged' or 'audit failed' (a result without ``status``: converged or
+    not)."""
+    return str(getattr(res, "status", "solved" if res.converged else "not converged"))
+
+
+def _solved(res) -> bool:
+    return res.converged and _status(res) == "solved"
 
 
 def _probe(v, lo, hi):
@@ -429,9 +439,9 @@ def _solve(fs, specs, max_evals, solve_kwargs):
                             f"bounds [{s.low:g}, {s.high:g}]", spec=s.name,
                             variable=s.variable.name, low=s.low, high=s.high)
     # the starting point: its failures propagate exactly as without specs (a recycle that does
-    # not converge raises, or returns converged=False when raise_on_failure is False)
+    # not converge raises, or is returned as it is when raise_on_failure is False)
     res = fs.solve(specs=False, **solve_kwargs)
-    if not res.converged:
+    if not _solved(res):
         return res
     trials.accept(x, res)
     active: list = []
@@ -466,7 +476,7 @@ def _solve(fs, specs, max_evals, solve_kwargs):
     if active:  # the returned point at the flowsheet's own recycle tolerance (warm-started)
         trials.warm(x)
         res = fs.solve(specs=False, **solve_kwargs)
-        if not res.converged:
+        if not _solved(res):
             return res
         unmet = [s.name for s in specs if not s.met(s.measure(res))]
         if unmet:
