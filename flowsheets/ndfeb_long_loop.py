@@ -207,7 +207,8 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
           purity_spec):
     grade = feed
     feed = feed_from_param(grade, feed_kg_h)
-    fs = Flowsheet(f"NdFeB long loop: {feed.grade} magnets to NdPr oxide and Dy2O3")
+    fs = Flowsheet("NdFeB long loop: EV magnets to NdPr oxide and Dy2O3" if grade == "EV_traction"
+                   else f"NdFeB long loop: {feed.grade} magnets to NdPr oxide and Dy2O3")
     fs.notes.append(feed.describe())
     if grade == "EV_traction":
         fs.notes.append("EV_traction composition is 'estimated' (no analysed EV magnet found); "
