@@ -116,6 +116,22 @@ def run(path, raise_on_failure: bool = True, specs: bool = True, **params):
     fs = mod.build(**values)
     opts = dict(getattr(mod, "SOLVE_OPTIONS", {}))
     opts["raise_on_failure"] = raise_on_failure
-    res = fs.solve(specs=specs, **opts)
+    try:
+        res = fs.solve(specs=specs, **opts)
+    except RuntimeError as exc:
+        named = _spec_context(exc, params)
+        if named is exc:
+            raise
+        raise named from exc
     res.parameters = values
     return res
+
+
+def _spec_context(exc, params):
+    """A design spec that cannot be met at the parameters given: the refusal names them."""
+    from .specs import SpecError
+
+    if not isinstance(exc, SpecError) or not params:
+        return exc
+    given = ", ".join(f"{k}={v!r}" for k, v in params.items())
+    return exc.with_context(f"at the parameters given: {given}")

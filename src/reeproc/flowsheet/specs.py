@@ -60,6 +60,11 @@ class SpecError(RuntimeError):
         self.spec, self.variable, self.low, self.high = spec, variable, low, high
         self.achievable = dict(achievable or {})
 
+    def with_context(self, text: str) -> "SpecError":
+        """The same error with ``text`` appended (e.g. the parameters a run was given)."""
+        return SpecError(f"{self}; {text}", self.spec, self.variable, self.low, self.high,
+                         self.achievable)
+
 
 # ----------------------------------------------------------------------------------- measures
 class _Measure:
