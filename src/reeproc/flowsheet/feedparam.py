@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .. import feeds as _feeds
 from ..feeds import MagnetFeed, feed_composition, feed_grades, magnet_feed
 from ..species import get_species
 from ..stream import Stream
@@ -48,11 +49,12 @@ def parse_composition(text: str) -> dict:
             raise ValueError(f"feed composition entry '{item}' must look like ELEMENT=wt% "
                              "(e.g. 'Nd=22,Pr=6,Dy=4,B=1,Fe=bal')")
         el, wt = (s.strip() for s in item.split("=", 1))
-        try:
-            get_species(el, "solid")
-        except ValueError:
-            raise ValueError(f"feed composition: '{el}' is not an element reeproc carries in a "
-                             "magnet feed (solid species in property_data/species.csv)") from None
+        if el != "O":  # oxygen of partly oxidised scrap: the feed builder decides its form
+            try:
+                get_species(el, "solid")
+            except ValueError:
+                raise ValueError(f"feed composition: '{el}' is not an element reeproc carries in "
+                                 "a magnet feed (solid species in property_data/species.csv)") from None
         if el in comp or el == bal:
             raise ValueError(f"feed composition: element '{el}' is given twice")
         if wt.lower() == "bal":
@@ -114,11 +116,17 @@ def feed_from_param(value: str, kg_h: float, name: str = "magnet feed") -> Magne
     """
     if "=" not in str(value):
         return magnet_feed(str(value), kg_h, name=name)
+    comp = parse_composition(value)
+    label = f"user composition ({value})"
+    if hasattr(_feeds, "custom_feed"):  # feeds.py with user compositions (oxygen as RE2O3)
+        return _feeds.custom_feed(comp, kg_h, name=name, grade=label)
+    # feeds.py without custom_feed: the metals as elements, oxygen reported and excluded
     if not isinstance(kg_h, (int, float)) or not kg_h > 0:
         raise ValueError(f"kg_h (magnet feed rate) must be > 0 kg/h, got {kg_h!r}")
-    comp = parse_composition(value)
-    stream = Stream.solid({el: kg_h * wt / 100.0 for el, wt in comp.items() if wt > 0}, name=name)
-    return MagnetFeed(f"user composition ({value})", stream, 100.0 - sum(comp.values()), {})
+    excluded = {el: wt for el, wt in comp.items() if el == "O"}
+    stream = Stream.solid({el: kg_h * wt / 100.0 for el, wt in comp.items()
+                           if wt > 0 and el not in excluded}, name=name)
+    return MagnetFeed(label, stream, 100.0 - sum(comp.values()), excluded)
 
 
 def feed_with(value: str, wt_pct: dict, balance: str | None = None) -> str:
@@ -150,11 +158,12 @@ def feed_with(value: str, wt_pct: dict, balance: str | None = None) -> str:
         rows = feed_composition(str(value))
         comp = {}
         for r in rows.itertuples(index=False):
-            try:
-                get_species(r.element, "solid")
-            except ValueError:
-                continue  # reported but not carried (e.g. O): it stays uncharacterised
-            comp[r.element] = float(r.wt_pct__pct)
+            if r.element != "O":
+                try:
+                    get_species(r.element, "solid")
+                except ValueError:
+                    continue  # reported but not carried: it stays uncharacterised
+            comp[r.element] = comp.get(r.element, 0.0) + float(r.wt_pct__pct)
     total = sum(comp.values())
     for el, v in wt_pct.items():
         comp[el] = float(v)
