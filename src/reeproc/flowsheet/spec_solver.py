@@ -177,7 +177,7 @@ def _residuals(specs, res):
     return np.array([s.residual(s.measure(res)) for s in specs])
 
 
-def _raise_infeasible(spec, ach, pts):
+def _raise_infeasible(spec, ach, pts, reason=""):
     """SpecError with the measure at both bounds and the closest value seen in between
     (``pts``: variable value -> (residual, result, ...))."""
     fmt = lambda v: "did not solve" if v is None else f"{v:.6g}"  # noqa: E731
@@ -187,7 +187,7 @@ def _raise_infeasible(spec, ach, pts):
         f"reached by '{spec.variable.name}' within its bounds [{spec.low:g}, {spec.high:g}]; "
         f"achievable: {fmt(ach.get(spec.low))} at {spec.low:g}, {fmt(ach.get(spec.high))} at "
         f"{spec.high:g}, closest seen {spec.measure(pts[best][1]):.6g} at {best:.6g} "
-        f"({len(pts)} values tried)",
+        f"({len(pts)} values tried)" + (f"; {reason}" if reason else ""),
         spec=spec.name, variable=spec.variable.name, low=spec.low, high=spec.high, achievable=ach)
 
 
@@ -229,12 +229,12 @@ def _solve_1d(spec, i, x, res, trials, max_evals, evaluate=None):
     pts[a] = (fa, res, np.array(x, float))
     if not spec._done(fa + aim):
         # slope from a small step into the interior (halved on a failed trial)
-        h = _probe(a, lo, hi)
-        for _ in range(4):
-            fh = at(a + h)
-            if fh is not None:
-                break
-            h /= 2
+        h0 = _probe(a, lo, hi)
+        for h in (h0, h0 / 2, h0 / 4, -h0, -h0 / 2):  # the other side when one side fails
+            if lo <= a + h <= hi:
+                fh = at(a + h)
+                if fh is not None:
+                    break
         else:
             _fail(spec, f"the flowsheet does not solve near '{name}' = {a:g}", trials)
         x0, f0 = a, fa
@@ -257,8 +257,11 @@ def _solve_1d(spec, i, x, res, trials, max_evals, evaluate=None):
                 c = a + (c - a) / 2
                 fc = at(c)
                 tries += 1
-            if fc is None:
-                _fail(spec, f"the flowsheet fails between '{name}' = {a:g} and {c:g}", trials)
+            if fc is None:  # the target lies, if anywhere, where the flowsheet does not solve
+                ach = {v: spec.measure(pts[v][1]) if v in pts else None for v in (lo, hi)}
+                why = trials.failures[-1][1] if trials.failures else "no result"
+                _raise_infeasible(spec, ach, pts, f"the flowsheet does not solve beyond "
+                                  f"'{name}' = {a:g} (at {c:g}: {why})")
             if fc * fa <= 0:
                 b, fb = c, fc
                 break
