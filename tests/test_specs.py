@@ -372,14 +372,15 @@ def test_every_library_feed_meets_the_target_or_refuses_plainly(grade):
 
 
 def test_impossible_design_refuses_with_the_spec_named(capsys):
+    # one extraction and one scrub stage cannot split the heavy from the light rare earths
     with pytest.raises(SpecError, match=r"spec '[^']+ purity' cannot be met.*achievable"):
-        run(REFERENCE, sx1_extraction_stages=2, sx1_scrub_stages=1)
-    rc = main(["run", str(REFERENCE), "--set", "sx1_extraction_stages=2", "--set",
+        run(REFERENCE, sx1_extraction_stages=1, sx1_scrub_stages=1)
+    rc = main(["run", str(REFERENCE), "--set", "sx1_extraction_stages=1", "--set",
                "sx1_scrub_stages=1"])
     assert rc != 0
     err = capsys.readouterr().err
     assert "cannot be met" in err and "Traceback" not in err
-    assert "at the parameters given: sx1_extraction_stages=2.0, sx1_scrub_stages=1.0" in err
+    assert "at the parameters given: sx1_extraction_stages=1.0, sx1_scrub_stages=1.0" in err
 
 
 def test_hdd_mixed_reo_spec_holds_the_reo_fraction_with_the_cake_wash():
