@@ -90,6 +90,12 @@ def _set_arg(p, help="override a flowsheet parameter (see 'reeproc params'); rep
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help=help)
 
 
+def _add_specs_flag(parser) -> None:
+    parser.add_argument("--no-specs", action="store_true",
+                        help="solve without the script's design specs (variables at their "
+                        "parameter values)")
+
+
 def _parallel_args(p, what="cases"):
     from .parallel import MAX_WORKERS
 
@@ -207,6 +213,7 @@ def _cmd_data(args) -> int:
 
 def _run_args(p):
     _flowsheet_arg(p)
+    _add_specs_flag(p)
     _set_arg(p)
     p.add_argument("--out", metavar="DIR",
                    help="folder for the tables (CSV) and report.txt (created if missing)")
@@ -242,7 +249,7 @@ def _cmd_run(args) -> int:
 
     try:
         # a failed recycle or audit still gives a report (status FAILED) and its exit status
-        res = run(args.flowsheet, raise_on_failure=False, **params)
+        res = run(args.flowsheet, raise_on_failure=False, specs=not args.no_specs, **params)
     except Exception as exc:
         code = exit_code_for(exc)
         if code == EXIT_INPUT:
@@ -308,6 +315,7 @@ def _cmd_params(args) -> int:
 
 def _sweep_args(p):
     _flowsheet_arg(p)
+    _add_specs_flag(p)
     p.add_argument("--param", action="append", metavar="NAME=start:stop:step|v1,v2,...",
                    help="swept parameter (repeat); with --lhs give NAME=low:high. NAME may be a "
                         "property-data key data:add|mul:TABLE[col=value;...]:COLUMN")
@@ -361,7 +369,8 @@ def _cmd_sweep(args) -> int:
     try:
         df = sweep(args.flowsheet, grid or None, lhs=lhs or None, n_lhs=args.lhs or 0,
                    workers=args.workers, executor=args.executor, scheduler=args.scheduler,
-                   progress=_progress(args), seed=args.seed, out=out)
+                   progress=_progress(args), seed=args.seed, out=out,
+                   specs=not args.no_specs)
     except SweepInterrupted as exc:
         return _interrupted(exc, "cases")
     n_fail = int((~df["converged"].astype(bool)).sum())
@@ -414,6 +423,7 @@ def _split_spec(spec: str):
 
 def _optimise_args(p):
     _flowsheet_arg(p)
+    _add_specs_flag(p)
     p.add_argument("--var", action="append", metavar="NAME[=low:high]",
                    help="design variable (repeat); bounds default to the parameter's range")
     p.add_argument("--objective", default="cost", help="'cost', 'stages' or a KPI column")
@@ -485,7 +495,8 @@ def _cmd_optimise(args) -> int:
                        fixed=_assignments(args.set), maxiter=args.maxiter,
                        popsize=args.popsize, seed=args.seed, workers=args.workers,
                        executor=args.executor, scheduler=args.scheduler,
-                       progress=_progress(args), out=args.out)
+                       progress=_progress(args), out=args.out,
+                       specs=not args.no_specs)
     except SweepInterrupted as exc:
         return _interrupted(exc, "flowsheet solves")
     print(res.message)
@@ -502,12 +513,16 @@ def _cmd_optimise(args) -> int:
 
 def _montecarlo_args(p):
     _flowsheet_arg(p)
+    _add_specs_flag(p)
     _set_arg(p, help="design parameter NAME=VALUE (repeat)")
     p.add_argument("-n", type=_number("-n", low=1, integer=True), default=200, help="samples")
     p.add_argument("--seed", type=_number("--seed", low=0, integer=True), default=0)
     p.add_argument("--purity", type=_number("--purity", 0, 1), default=0.995,
                    help="purity target of every product [-], 0..1")
     p.add_argument("--out", metavar="FILE", help="samples (.csv or .parquet), saved as they come")
+    p.add_argument("--vary", action="append", metavar="NAME=low:high",
+                   help="also sample a parameter uniformly (repeat); 'feed:EL=low:high' samples "
+                        "an element's wt%% in the feed")
     _parallel_args(p, "the samples")
 
 
@@ -524,7 +539,8 @@ def _cmd_montecarlo(args) -> int:
         res = monte_carlo(args.flowsheet, _assignments(args.set), n=args.n, seed=args.seed,
                           workers=args.workers, executor=args.executor,
                           scheduler=args.scheduler, purity_min=args.purity,
-                          progress=_progress(args), out=args.out)
+                          progress=_progress(args), out=args.out,
+                          uncertain=_vary_specs(args.vary) or None, specs=not args.no_specs)
     except SweepInterrupted as exc:
         return _interrupted(exc, "samples")
     import pandas as pd
@@ -532,7 +548,8 @@ def _cmd_montecarlo(args) -> int:
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(res.summary)
     print(f"probability that every product meets {100 * args.purity:.1f} %: "
-          f"{res.probability_meeting_target:.3f} ({args.n} samples of the property-data ranges)")
+          f"{res.probability_meeting_target:.3f} ({args.n} samples of the property-data ranges"
+          + (" and the --vary parameters" if args.vary else "") + ")")
     if args.out:
         from .sweep import save
 
@@ -613,6 +630,68 @@ def _cmd_feedstock(args) -> int:
         est.to_json(args.json)
         print(f"wrote {args.json}")
     return 0
+
+
+# ---------------------------------------------------------------- design specs and windows
+def _vary_specs(items) -> dict:
+    """--vary NAME=low:high (uniform) for monte_carlo's ``uncertain``."""
+    from ._validate import as_number
+
+    out = {}
+    for it in items or []:
+        name, _, rhs = it.partition("=")
+        parts = rhs.split(":")
+        if not name.strip() or len(parts) != 2:
+            raise CommandError(f"--vary '{it}' must look like NAME=low:high")
+        lo = as_number(f"--vary {name.strip()} low", parts[0])
+        hi = as_number(f"--vary {name.strip()} high", parts[1])
+        if not lo < hi:
+            raise CommandError(f"--vary {name.strip()}: low {lo} must be below high {hi}")
+        out[name.strip()] = ("uniform", lo, hi)
+    return out
+
+
+def _window_args(w):
+    _flowsheet_arg(w)
+    w.add_argument("--param", action="append", metavar="NAME",
+                   help="parameter to scan (repeat); default: the script's WINDOW_PARAMETERS")
+    _set_arg(w, help="base-point parameter NAME=VALUE (repeat)")
+    w.add_argument("--modes", default="active,frozen", choices=["active,frozen", "active", "frozen",
+                                                                "frozen,active"],
+                   help="specs 'active' (the controllers act), 'frozen' at their solved values, "
+                        "or both")
+    w.add_argument("--tol", type=_number("--tol", low=0, high=0.5, low_open=True), default=0.02,
+                   help="bisection tolerance as a fraction of each range [-]")
+    w.add_argument("--purity", type=_number("--purity", 0, 1), default=0.995,
+                   help="minimum purity of every product [-], 0..1")
+    w.add_argument("--out", metavar="FILE", help="window table (.csv)")
+    w.add_argument("--plot", metavar="FILE", help="bar chart (.png)")
+
+
+@command("window", "operating window of each parameter: the interval over which every product "
+         "meets its purity, specs active and frozen", _window_args)
+def _cmd_window(args) -> int:
+    from .flowsheet.script import load_script
+    from .window import operating_window, plot_window
+
+    load_script(args.flowsheet)
+    _check_outputs(files=[("--out", args.out, (".csv",), True),
+                          ("--plot", args.plot, (".png",), True)])
+    res = operating_window(args.flowsheet, args.param or None, base=_assignments(args.set),
+                           modes=tuple(args.modes.split(",")), rel_tol=args.tol,
+                           purity_min=args.purity)
+    print(res.to_text())
+    if args.out:
+        res.table.to_csv(args.out, index=False)
+        print(f"wrote {args.out}")
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        fig = plot_window(res)
+        fig.savefig(args.plot, dpi=110, bbox_inches="tight")
+        print(f"wrote {args.plot}")
+    return EXIT_OK
 
 
 

@@ -91,7 +91,7 @@ def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_
              popsize: int = 8, seed: int = 0, tol: float = 1e-6, polish: bool = False,
              local_maxfev: int = 40, workers: int = 1, executor: str = "processes",
              scheduler: str | None = None, progress: bool | None = False,
-             out=None) -> OptimiseResult:
+             out=None, specs: bool = True) -> OptimiseResult:
     """Find the operating point that minimises ``objective`` subject to purity and recovery.
 
     Parameters
@@ -129,6 +129,9 @@ def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_
         File (.csv or .parquet) for every evaluated case, checked before the first solve and
         rewritten after every generation; a Ctrl-C writes the cases evaluated and raises
         :class:`reeproc.sweep.SweepInterrupted`.
+    specs : bool
+        Meet the script's design specs in every evaluation (a spec that cannot be met makes the
+        point infeasible).
 
     Returns
     -------
@@ -196,7 +199,8 @@ def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_
     def evaluate(x):
         key = _key(x)
         if key not in cache:
-            _record(key, run_case(script, {**fixed, **dict(zip(names, key))}))
+            case = {**fixed, **dict(zip(names, key))}
+            _record(key, run_case(script, case) if specs else run_case(script, case, specs=False))
         return cache[key]
 
     def evaluate_many(X):
@@ -204,7 +208,8 @@ def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_
         X = np.asarray(X)
         keys = list(dict.fromkeys(k for k in map(_key, X.reshape(len(names), -1).T)
                                   if k not in cache))
-        tasks = [(script, {**fixed, **dict(zip(names, k))}) for k in keys]
+        tasks = [(script, {**fixed, **dict(zip(names, k))}) + (() if specs else (False,))
+                 for k in keys]
         for i, row in pool.imap_unordered(run_case, tasks):
             _record(keys[i], row)
 
@@ -356,7 +361,7 @@ def monte_carlo(script, design: dict, uncertain: dict | None = None, n: int = 20
                 workers: int = 1, executor: str = "processes",
                 purity_min: float = PURITY_TARGET, property_data: bool | dict = True,
                 progress: bool | None = False, scheduler: str | None = None,
-                out=None) -> MonteCarloResult:
+                out=None, specs: bool = True) -> MonteCarloResult:
     """Propagate property-data (and optionally parameter) uncertainty through a fixed design.
 
     Parameters
@@ -366,7 +371,8 @@ def monte_carlo(script, design: dict, uncertain: dict | None = None, n: int = 20
         Fixed parameter values of the design.
     uncertain : dict, optional
         Flowsheet parameters to sample: {parameter: ('uniform', low, high) |
-        ('normal', mean, sd) | ('lognormal', median, gsd)}.
+        ('normal', mean, sd) | ('lognormal', median, gsd)}. A key ``feed:EL`` samples the wt%
+        of element EL in the design's feed (grade or composition; Fe takes up the change).
     n : int
         Number of samples.
     property_data : bool or dict
@@ -376,6 +382,9 @@ def monte_carlo(script, design: dict, uncertain: dict | None = None, n: int = 20
         {perturbation key: distribution} gives the ranges explicitly; False samples none.
     workers, executor, scheduler, progress, out
         As for :func:`reeproc.sweep.sweep` (``out``: the samples are saved as they come).
+    specs : bool
+        Meet the script's design specs in every sample (the controller acts): ``summary`` then
+        also lists the distribution of every manipulated variable.
 
     Returns
     -------
@@ -407,10 +416,33 @@ def monte_carlo(script, design: dict, uncertain: dict | None = None, n: int = 20
         else:
             raise InputError(f"distribution for '{k}' must be uniform, normal or lognormal; got {kind!r}")
     cases = [{**design, **{k: float(cols[k][i]) for k in cols}} for i in range(n)]
+    cases = _feed_cases(script, design, cases)
     df = sweep(script, cases=cases, workers=workers, executor=executor, scheduler=scheduler,
-               progress=progress, out=out)
+               progress=progress, out=out, specs=specs)
     pur = [c for c in df.columns if c.startswith("purity ")]
     ok = df["converged"].astype(bool) & (df[pur] >= purity_min).all(axis=1)
+    if "error" in df:
+        ok &= df["error"].fillna("").eq("")
     df["meets target"] = ok
-    summary = df[pur].describe(percentiles=[0.05, 0.5, 0.95]).T
+    moved = [c for c in df.columns if c.startswith("spec ") and not c.endswith("at bound")]
+    summary = df[pur + moved].astype(float).describe(percentiles=[0.05, 0.5, 0.95]).T
     return MonteCarloResult(df, summary, float(ok.mean()))
+
+
+def _feed_cases(script, design, cases):
+    """Fold sampled ``feed:EL`` wt% into a ``feed`` composition value per case."""
+    if not any(str(k).startswith("feed:") for c in cases[:1] for k in c):
+        return cases
+    from .flowsheet.feedparam import feed_with
+
+    params = script_parameters(script)
+    if "feed" not in params:
+        raise ValueError("feed:EL sampling needs a script with a 'feed' parameter")
+    grade = design.get("feed", params["feed"].default)
+    out = []
+    for c in cases:
+        wt = {k.split(":", 1)[1]: v for k, v in c.items() if str(k).startswith("feed:")}
+        rest = {k: v for k, v in c.items() if not str(k).startswith("feed:")}
+        rest["feed"] = feed_with(grade, wt, balance=None if "Fe" in wt else "Fe")
+        out.append(rest)
+    return out

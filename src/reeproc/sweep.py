@@ -145,14 +145,18 @@ def _flatten_kpis(k: dict) -> dict:
     for el, r in k["recovery"].items():
         row[f"recovery {el} [-]"] = r
     row["all products meet 99.5 %"] = all(p["meets_target"] for p in k["products"].values())
+    for name, sp in k.get("specs", {}).items():  # design specs: the controller's moves
+        row[f"spec {name}: {sp['variable']}"] = sp["value"]
+        row[f"spec {name}: at bound"] = sp["at_bound"]
     return row
 
 
-def run_case(script: str, params: dict) -> dict:
+def run_case(script: str, params: dict, specs: bool = True) -> dict:
     """Solve one case; never raises: failures return ``converged=False`` and the error text.
 
     Keys ``data:add|mul:TABLE[col=value;...]:COLUMN`` perturb property data for this case
-    (:func:`reeproc.data.perturbed`); the other keys are flowsheet parameters.
+    (:func:`reeproc.data.perturbed`); the other keys are flowsheet parameters. ``specs``: meet
+    the script's design specs (a spec that cannot be met is a failed case, with its message).
     """
     from .flowsheet.script import run
 
@@ -165,9 +169,9 @@ def run_case(script: str, params: dict) -> dict:
     try:
         if data:
             with perturbed(data):
-                res = run(script, raise_on_failure=False, **params)
+                res = run(script, raise_on_failure=False, specs=specs, **params)
         else:
-            res = run(script, raise_on_failure=False, **params)
+            res = run(script, raise_on_failure=False, specs=specs, **params)
         row.update(_flatten_kpis(res.kpis()))
         if res.error is not None:
             row["error"] = f"{type(res.error).__name__}: {res.error}"
@@ -181,8 +185,9 @@ def run_case(script: str, params: dict) -> dict:
     return row
 
 
-def _run_chunk(script, chunk):
-    return [run_case(script, c) for c in chunk]
+def _run_chunk(script, chunk, specs=True):
+    # specs=False is passed by name only: run_case's two-argument form stays the default call
+    return [run_case(script, c) if specs else run_case(script, c, specs=False) for c in chunk]
 
 
 class SweepInterrupted(KeyboardInterrupt):
@@ -205,7 +210,8 @@ def _table(rows: dict, script, executor) -> pd.DataFrame:
 def sweep(script, grid: dict | None = None, *, lhs: dict | None = None, n_lhs: int = 0,
           cases: list | None = None, workers: int = 1, executor: str = "processes",
           scheduler: str | None = None, progress: bool | None = None, seed: int = 0,
-          chunksize: int | None = None, out=None, checkpoint_s: float = 5.0) -> pd.DataFrame:
+          chunksize: int | None = None, out=None, checkpoint_s: float = 5.0,
+          specs: bool = True) -> pd.DataFrame:
     """Run a flowsheet script over many parameter sets.
 
     Parameters
@@ -281,7 +287,7 @@ def sweep(script, grid: dict | None = None, *, lhs: dict | None = None, n_lhs: i
     last_save = time.perf_counter()
     try:
         with pool, progress_bar(n, "sweep", enabled=progress) as bar:
-            tasks = [(script, [cases[i] for i in ch]) for ch in chunks]
+            tasks = [(script, [cases[i] for i in ch], specs) for ch in chunks]
             for k, result in pool.imap_unordered(_run_chunk, tasks):
                 rows.update(zip(chunks[k], result))
                 bar.update(len(result))

@@ -16,6 +16,11 @@ flowsheet as a product, waste or off-gas. Solving:
    audit raises :class:`~reeproc.flowsheet.report.FlowsheetAuditError`, as non-convergence
    raises :class:`~reeproc.flowsheet.convergence.RecycleConvergenceError`.
 
+The recycle iterations run only the units that feed a tear stream; the units downstream of every
+recycle run once, in the final pass. Design specs attached with :meth:`Flowsheet.add_spec` are
+met by moving their manipulated variables, each trial a solve of 1-2 (nested around it;
+:mod:`reeproc.flowsheet.spec_solver`).
+
 Unit protocol (duck-typed, followed by :mod:`reeproc.units` and the SX adapter):
 ``unit.inlets`` and ``unit.outlets`` (tuples of port names) and ``unit.run(**inlet_streams)``
 returning a result whose outlet streams are attributes named after the outlet ports (or a mapping
@@ -27,6 +32,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,6 +96,8 @@ class Flowsheet:
         self._nodes: dict[str, _Node] = {}
         self._products: dict[str, _Product] = {}
         self._guesses: dict[str, Stream] = {}
+        self._specs: list = []
+        self._memo = None
         self.notes: list[str] = []
 
     # ------------------------------------------------------------------ building
@@ -174,6 +182,47 @@ class Flowsheet:
         """Set the initial guess of a recycle (tear) stream."""
         self._guesses[stream] = guess
 
+    # ------------------------------------------------------------------ design specs
+    def add_spec(self, spec) -> None:
+        """Attach a design spec (:class:`reeproc.flowsheet.specs.Spec`); :meth:`solve` meets it
+        by moving its manipulated variable (nested around the recycle solve)."""
+        if any(s.name == spec.name for s in self._specs):
+            raise FlowsheetError(f"spec name '{spec.name}' is used twice")
+        self._specs.append(spec)
+
+    @property
+    def specs(self) -> list:
+        """Design specs attached with :meth:`add_spec`."""
+        return list(self._specs)
+
+    @contextmanager
+    def reuse_unit_results(self):
+        """Within the block, every solve reuses a unit's last result when the unit's inlet
+        streams are exactly those of that run (units upstream of the recycles run once for a
+        whole spec search). Call :meth:`unit_changed` after changing a unit's attributes."""
+        self._memo = {}
+        try:
+            yield
+        finally:
+            self._memo = None
+
+    def unit_changed(self, name: str) -> None:
+        """Forget the kept result of a unit whose attributes were changed."""
+        if self._memo is not None:
+            self._memo.pop(name, None)
+
+    def tear_guess(self, stream: str) -> Stream:
+        """The current starting guess of a recycle stream."""
+        if stream not in self._guesses:
+            raise FlowsheetError(f"stream '{stream}' has no tear guess; guesses: {sorted(self._guesses)}")
+        return self._guesses[stream]
+
+    def replace_feed(self, name: str, stream: Stream) -> None:
+        """Replace an existing external feed's stream (a spec moving a feed flow)."""
+        if name not in self._feeds:
+            raise FlowsheetError(f"'{name}' is not an external feed; feeds: {sorted(self._feeds)}")
+        self._feeds[name] = stream.copy(name=name)
+
     def _check_new_source(self, stream: str) -> None:
         if stream in self._feeds:
             raise FlowsheetError(f"stream '{stream}' already has a source (external feed)")
@@ -250,8 +299,8 @@ class Flowsheet:
 
     # ------------------------------------------------------------------ solving
     def solve(self, method: str = "wegstein", tol: float = 1e-10, maxiter: int = 200,
-              tears=None, raise_on_failure: bool = True, **accel):
-        """Solve the flowsheet.
+              tears=None, raise_on_failure: bool = True, specs: bool = True, **accel):
+        """Solve the flowsheet (and its design specs, when it has any and ``specs`` is True).
 
         Parameters
         ----------
@@ -271,11 +320,19 @@ class Flowsheet:
             If False, a recycle that does not converge or an audit above ``AUDIT_RTOL``
             returns a result with ``status`` 'not converged' or 'audit failed' instead of
             raising (for sweeps and reports that record failures).
+        specs : bool
+            Meet the attached design specs (:mod:`reeproc.flowsheet.specs`); False solves with
+            the manipulated variables where they are. A spec that cannot be met always raises.
 
         Returns
         -------
         reeproc.flowsheet.FlowsheetResult
         """
+        if specs and self._specs:
+            from .spec_solver import solve_with_specs
+
+            return solve_with_specs(self, self._specs, method=method, tol=tol, maxiter=maxiter,
+                                    tears=tears, raise_on_failure=raise_on_failure, **accel)
         from .report import FlowsheetAuditError, FlowsheetResult
         from .convergence import RecycleConvergenceError
 
@@ -328,13 +385,18 @@ class Flowsheet:
                 item[4] = st.T_C
             return np.asarray(vec)
 
-        memo: dict = {}  # unit -> (inlet key, result): units whose inlets did not change are not rerun
+        # unit -> (inlet key, result): units whose inlets did not change are not rerun (across
+        # solves too while design specs search: see reuse_unit_results)
+        memo: dict = self._memo if self._memo is not None else {}
+        feeds_tears = self._units_upstream_of(tear_names)
 
-        def sweep(x):
+        def sweep(x, full=True):
             streams = dict(self._feeds)
             streams.update(unpack(x))
             results = {}
             for n in order:
+                if not full and n not in feeds_tears:
+                    continue  # downstream of every recycle: run once, in the final pass
                 node = self._nodes[n]
                 kwargs = {port: streams[s] for port, s in node.inlets.items()}
                 key = tuple(sorted((port, _stream_key(st)) for port, st in kwargs.items()))
@@ -356,7 +418,7 @@ class Flowsheet:
             return streams
 
         def g(x):
-            return pack(sweep(x))
+            return pack(sweep(x, full=False))
 
         names = []
         for s, _, species, has_flow, _ in layout:
@@ -407,6 +469,18 @@ class Flowsheet:
             res.error = FlowsheetAuditError(msg, res)
         return res
 
+    def _units_upstream_of(self, streams) -> set:
+        """Units whose outlets can reach any of ``streams`` (the units a recycle iteration needs)."""
+        src = self._source_of()
+        seen, todo = set(), [src.get(s) for s in streams]
+        while todo:
+            n = todo.pop()
+            if n is None or n in seen:
+                continue
+            seen.add(n)
+            todo.extend(src.get(s) for s in self._nodes[n].inlets.values())
+        return seen
+
     # ------------------------------------------------------------------ introspection
     @property
     def units(self) -> dict:
@@ -426,11 +500,6 @@ class Flowsheet:
     @property
     def products(self) -> dict:
         return dict(self._products)
-
-    @property
-    def reagent_feeds(self) -> dict:
-        """Feeds that are purchased reagents: feed stream name -> reagent name (reagents.csv)."""
-        return dict(self._reagent_feeds)
 
     def ports(self, unit: str) -> tuple[dict, dict]:
         """(inlets, outlets) of a unit: port name -> stream name."""

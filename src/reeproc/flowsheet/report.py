@@ -8,14 +8,11 @@ counted and is never taken as zero silently.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from ..data import load_table
 from ..stream import charge_closure, element_closure
 
 __all__ = ["FlowsheetResult", "FlowsheetAuditError", "PURITY_TARGET", "AUDIT_RTOL", "STATUSES",
@@ -113,6 +110,7 @@ class FlowsheetResult:
     error: object = None
     solve_time_s: float = float("nan")
     parameters: dict = field(default_factory=dict)
+    specs: list = field(default_factory=list)  # SpecResult per design spec (flowsheet.specs)
     _cache: dict = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ convergence
@@ -320,6 +318,7 @@ class FlowsheetResult:
                         "residual": float(self.fixed_point.residual), "tears": list(self.tears)},
             "products": prods,
             "purity_target": PURITY_TARGET,
+            "specs": {s.name: s.as_dict() for s in self.specs},
             "recovery": self.recovery(),
             "mass_balance": {"max_relative_error": self.max_balance_error,
                              "tolerance": AUDIT_RTOL,
@@ -363,6 +362,15 @@ class FlowsheetResult:
             flag = "meets target" if p["meets_target"] else "BELOW TARGET"
             lines.append(f"  {name:18s} {p['oxide']:12s} {p['mass_kg_h']:9.4f} kg/h  "
                          f"purity {100 * p['purity']:8.4f} %  {flag}")
+        if k["specs"]:
+            lines += ["", "Design specs (variable moved to hold the measure):"]
+            for name, sp in k["specs"].items():
+                state = ("at its bound" if sp["at_bound"] else "held") if sp["active"] else \
+                    "met, not acting"
+                lines.append(f"  {name}: {sp['measure']} {sp['kind']} {sp['target']:g} -> "
+                             f"{sp['achieved']:.6g}; {sp['variable']} = {sp['value']:.6g} "
+                             f"[{sp['bounds'][0]:g}, {sp['bounds'][1]:g}], {state}, "
+                             f"{sp['iterations']} solves")
         lines += ["", "Recovery [%]: " + ", ".join(f"{el} {100 * v:.2f}" for el, v in k["recovery"].items())]
         lines += ["", "Reagents [kg per kg product oxide]:"]
         for r, v in k["reagents_kg_per_kg_oxide"].items():

@@ -181,8 +181,11 @@ def check_params(parameters: dict, given: dict) -> dict:
     return out
 
 
-def run(path, raise_on_failure: bool = True, **params):
+def run(path, raise_on_failure: bool = True, specs: bool = True, **params):
     """Build and solve a flowsheet script with the given parameters.
+
+    ``specs=False`` solves without the design specs the script attaches (the manipulated
+    variables stay at their parameter values).
 
     Returns
     -------
@@ -204,6 +207,22 @@ def run(path, raise_on_failure: bool = True, **params):
                           f"got {type(fs).__name__}")
     opts = dict(getattr(mod, "SOLVE_OPTIONS", {}))
     opts["raise_on_failure"] = raise_on_failure
-    res = fs.solve(**opts)
+    try:
+        res = fs.solve(specs=specs, **opts)
+    except RuntimeError as exc:
+        named = _spec_context(exc, params)
+        if named is exc:
+            raise
+        raise named from exc
     res.parameters = values
     return res
+
+
+def _spec_context(exc, params):
+    """A design spec that cannot be met at the parameters given: the refusal names them."""
+    from .specs import SpecError
+
+    if not isinstance(exc, SpecError) or not params:
+        return exc
+    given = ", ".join(f"{k}={v!r}" for k, v in params.items())
+    return exc.with_context(f"at the parameters given: {given}")
