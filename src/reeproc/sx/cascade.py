@@ -32,6 +32,7 @@ __all__ = ["Cascade", "CascadeResult", "ConvergenceError", "solve_batch"]
 
 _ACID = ("H+", "HSO4-")
 _SPECIAL = {"H+", "HSO4-", "SO4-2", "OH-"}
+N_PICARD = 4  # frozen-D sweeps tried before Newton from a cold start (kept while they help)
 
 
 class ConvergenceError(RuntimeError):
@@ -382,7 +383,7 @@ class Cascade:
             status, it, res, wj, wi, x, y, h, f = K.solve_cascade(
                 a["Lout"], a["Lup"], a["O"], a["ext"], a["yin"], a["k0"], a["kf"], a["kh"],
                 a["kfh"], a["sc"], a["z"], a["fT"], a["G"], a["Ts"], a["Ka"], a["eta"],
-                a["use_h"], a["use_f"], x0, float(tol), int(max_iter), 1)
+                a["use_h"], a["use_f"], x0, float(tol), int(max_iter), N_PICARD)
         else:
             from .reference import solve_reference
             status, it, res, wj, wi, x, y, h, f = solve_reference(a, asm["ext_h"], tol, max_iter)
