@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from . import _kernels as K
-from .cascade import molar_purity, pack_batch
+from .cascade import PH_MAX, molar_purity, pack_batch
 
 __all__ = ["solve_many", "BatchItem", "assemble_many"]
 
@@ -77,6 +77,10 @@ class BatchItem:
         otherwise or when converged."""
         if self.converged:
             return ""
+        if self._asm["arrays"]["use_h"]:
+            why = self.cascade._acidic_failure(self._asm, self.h)[0]
+            if why:
+                return why
         return self.cascade._base_excess_note(self._asm).lstrip("; ")
 
     def outlet_mol_h(self, outlet: str) -> dict:
@@ -287,6 +291,9 @@ def solve_many(jobs, tol: float = 1e-12, max_iter: int = 3000,
             outs["strip_liquor"] = a["Lout"][n_ + m_] * x[n_ + m_]
             outs["stripped_organic"] = a["O"] * y[N - 1]
         inflow = a["ext"].sum(axis=0) + a["O"] * a["yin"]
-        out.append(BatchItem(cas, kw, bool(status[b] == K.OK), int(iters[b]), float(resid[b]),
+        ok = bool(status[b] == K.OK)
+        if ok and a["use_h"] and float(H[b, :N].min()) < 10.0 ** -PH_MAX:
+            ok = False   # alkaline: refused like Cascade.solve (BatchItem.failure_note says why)
+        out.append(BatchItem(cas, kw, ok, int(iters[b]), float(resid[b]),
                              x, y, H[b, :N], Fr[b, :N], tuple(species), outs, inflow, asms[b]))
     return out

@@ -18,17 +18,20 @@ phase: ``y_j = y_{j-1} + eta (y*_j - y_{j-1})``). Per stage and species the bala
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from ..species import get_species
 from ..stream import Stream
 from . import _kernels as K
 from .models import EquilibriumModel, _ka2
 
-__all__ = ["Cascade", "CascadeResult", "ConvergenceError", "solve_batch"]
+__all__ = ["Cascade", "CascadeResult", "ConvergenceError", "NoAcidicSteadyStateError",
+           "solve_batch"]
 
 _ACID = ("H+", "HSO4-")
 _SPECIAL = {"H+", "HSO4-", "SO4-2", "OH-"}
@@ -56,6 +59,49 @@ class ConvergenceError(RuntimeError):
         self.stage = stage
         self.species = species
         self.iterations = iterations
+
+
+class NoAcidicSteadyStateError(ConvergenceError):
+    """The cascade's steady state would be alkaline ([OH-] > [H+] at some stage): more base
+    (saponified extractant) reaches the aqueous phase than the inlets bring acid and
+    extractable metal. The cation-exchange models are built for acidic solutions (rare-earth
+    hydroxides precipitate in neutral to alkaline liquor), so such a state is refused.
+
+    Attributes (besides those of ConvergenceError)
+    ----------
+    pH : float
+        Highest stage pH of the refused state.
+    """
+
+    def __init__(self, message, pH=math.nan, **kw):
+        super().__init__(message, **kw)
+        self.pH = pH
+
+
+#: Largest relative charge imbalance of the aqueous inlets vs outlets a result may carry.
+CHARGE_TOL = 1e-8
+#: Highest stage pH a pH-dependent model accepts: the neutral point [OH-] = [H+] (25 C).
+PH_MAX = 7.0
+
+
+@functools.lru_cache(maxsize=None)
+def _aq_charge(name: str) -> float:
+    """Formal charge [e] of an aqueous species (0 for pseudo-components without one)."""
+    try:
+        q = get_species(name, "aqueous").charge
+    except ValueError:
+        return 0.0
+    return float(q) if q == q else 0.0
+
+
+def _charge(mol_h: dict) -> tuple:
+    """(net charge [eq/h], charge throughput sum |z| n [eq/h]) of molar flows [mol/h]."""
+    net = thr = 0.0
+    for sp, n in mol_h.items():
+        q = _aq_charge(sp)
+        net += q * n
+        thr += abs(q) * n
+    return net, thr
 
 
 def _positive_int(value, name, minimum):
@@ -103,6 +149,15 @@ class CascadeResult:
         Largest scaled stage residual [-].
     mass_balance_residual : float
         Largest relative imbalance (in - out)/in over species of the whole cascade [-].
+    charge_balance_residual : float
+        |charge in - charge out| of the aqueous phase over the charge throughput
+        sum |z| n of the aqueous inlets [-]: metals, H+, HSO4-, SO4-2, Cl- and every inert ion,
+        with the OH- of each outlet ([OH-] = Kw/[H+], at most 1e-7 mol/L in the acidic states
+        accepted, left to the water and not put into the outlet Streams) counted. The organic
+        complexes are neutral, so this closes to rounding; a result above ``CHARGE_TOL``
+        raises.
+    failure : str
+        Why the solve failed (empty when converged).
     inert_species : tuple
         Aqueous species the model does not extract (they pass with the aqueous phase).
     method : str
@@ -126,6 +181,8 @@ class CascadeResult:
     sections: dict = field(default_factory=dict)
     inflow_mol_h: dict = field(default_factory=dict)
     basis_species: tuple = ()
+    charge_balance_residual: float = math.nan
+    failure: str = ""
 
     @property
     def outlets(self) -> dict:
@@ -322,6 +379,16 @@ class Cascade:
         if fT is None:
             fT = model.total_extractant(org_conc)
         yin = np.array([org_conc.get(sp, 0.0) + add.get(sp, 0.0) for sp in active])
+        if model.uses_f:
+            bound = float(np.dot(coef["sc"], yin))
+            if not bound < fT:
+                detail = ", ".join(f"{sp} {v:.4g} mol/L" for sp, v in zip(active, yin) if v > 0)
+                raise ValueError(
+                    f"organic inlet: its metals ({detail}) bind {bound:.4g} of the extractant "
+                    f"but it carries only {fT:.4g} (unit of the model's free extractant, "
+                    f"{model!r}); an organic loaded beyond its extractant capacity cannot "
+                    "exist: lower its metal loading or saponification, or raise the extractant "
+                    "concentration")
         z = coef["z"]
         G = tracer(ext_h + ext @ z) if uses_h else np.zeros(nst)
         return dict(
@@ -389,6 +456,15 @@ class Cascade:
             status, it, res, wj, wi, x, y, h, f = solve_reference(a, asm["ext_h"], tol, max_iter)
         converged = status == K.OK
         names = list(asm["active"]) + ["H+"]  # row S of the kernel is the proton invariant
+        failure = ""
+        if converged and a["use_h"]:
+            failure, jmax, pH_max = self._acidic_failure(asm, h)
+            if failure:
+                if raise_on_failure:
+                    raise NoAcidicSteadyStateError(
+                        failure, pH=pH_max, residual=float(res), stage=jmax + 1,
+                        species="H+", iterations=int(it))
+                converged = False
         if not converged and raise_on_failure:
             why = {K.MAXITER: "maximum iterations reached", K.SINGULAR: "singular Jacobian",
                    K.STALLED: "line search stalled"}.get(status, f"status {status}")
@@ -398,7 +474,29 @@ class Cascade:
                 f"{names[wi]!r}, after {it} iterations{self._base_excess_note(asm)}",
                 residual=float(res), stage=int(wj) + 1, species=names[wi],
                 iterations=int(it))
-        return self._result(asm, x, y, h, f, converged, int(it), float(res), method)
+        if not converged and not failure:
+            failure = f"did not converge: residual {res:.3e}{self._base_excess_note(asm)}"
+        out = self._result(asm, x, y, h, f, converged, int(it), float(res), method)
+        out.failure = failure
+        if converged and not out.charge_balance_residual <= CHARGE_TOL:
+            raise ConvergenceError(
+                f"SX cascade result rejected: the aqueous charge balance does not close "
+                f"(relative imbalance {out.charge_balance_residual:.3e} > {CHARGE_TOL:g})",
+                residual=float(res), iterations=int(it))
+        return out
+
+    def _acidic_failure(self, asm, h) -> tuple:
+        """('', ...) when every stage is acidic (pH <= PH_MAX), else (why, stage index, pH)."""
+        jmax = int(np.argmin(h))
+        pH_max = float(-np.log10(h[jmax]))
+        if pH_max <= PH_MAX:
+            return "", jmax, pH_max
+        return (f"no acidic steady state: stage {jmax + 1} would reach pH {pH_max:.2f} "
+                f"([OH-] = {K.KW / h[jmax]:.3g} mol/L > [H+]); the cation-exchange model is "
+                f"built for acidic liquor (pH <= {PH_MAX:g}; rare-earth hydroxides precipitate "
+                "above)" + (self._base_excess_note(asm) or
+                            "; more base reaches the aqueous phase than the inlets bring acid "
+                            "and extractable metal")), jmax, pH_max
 
     def _base_excess_note(self, asm) -> str:
         """Diagnosis for a failed solve: does the saponified organic bring more base than the
@@ -493,6 +591,27 @@ class Cascade:
         for i, sp in enumerate(inert):
             inflow_d[sp] = float(asm["ext_inert"][:, i].sum())
         basis = tuple(sp for sp in active if sp not in ("Na", "NH4+"))
+        qres = math.nan
+        if converged:
+            # aqueous charge: inlets vs outlets (+ the OH- left to the water); a constant-D model
+            # moves ions without stoichiometry, so its organic carries the metals' charge
+            q_in = q_thr = 0.0
+            for st_ in asm["aq_inlets"]:
+                q, t = _charge(st_.mol_h)
+                q_in += q
+                q_thr += t
+            outs = [(raff, 0)] + ([(liquor, n + m)] if k > 0 else [])
+            q_out = 0.0
+            for st_, j in outs:
+                q_out += _charge(st_.mol_h)[0]
+                if a["use_h"]:
+                    q_out -= K.KW / h[j] * st_.flow_L_h
+            if not a["use_h"]:
+                org_out = stripped if k > 0 else loaded
+                q_out += _charge({sp: O * y[nst - 1 if k > 0 else n + m - 1, i]
+                                  for i, sp in enumerate(active)})[0]
+                q_in += _charge({sp: O * a["yin"][i] for i, sp in enumerate(active)})[0]
+            qres = abs(q_in - q_out) / q_thr if q_thr > 0 else 0.0
         return CascadeResult(
             raffinate=raff, loaded_organic=loaded, strip_liquor=liquor, stripped_organic=stripped,
             aqueous_profile=aq, organic_profile=org, pH=pH, free_extractant=fser, D_profile=Dp,
@@ -500,7 +619,7 @@ class Cascade:
             inert_species=tuple(inert), method=method,
             sections=dict(extraction=(1, n), scrub=(n + 1, n + m) if m else None,
                           strip=(n + m + 1, nst) if k else None),
-            inflow_mol_h=inflow_d, basis_species=basis)
+            inflow_mol_h=inflow_d, basis_species=basis, charge_balance_residual=qres)
 
 
 def pack_batch(arrays: list, nst: np.ndarray) -> tuple:
@@ -567,6 +686,13 @@ def solve_batch(jobs, tol: float = 1e-12, max_iter: int = 3000, raise_on_failure
     for b, (cas, asm) in enumerate(asms):
         n = cas.n_stages
         ok = status[b] == K.OK
+        why = ""
+        if ok and asm["arrays"]["use_h"]:
+            why = cas._acidic_failure(asm, H[b, :n])[0]
+            ok = not why
+        if why and raise_on_failure:
+            raise NoAcidicSteadyStateError(f"batch item {b} ({cas!r}): {why}",
+                                           residual=float(resid[b]), iterations=int(iters[b]))
         if not ok and raise_on_failure:
             raise ConvergenceError(
                 f"batch item {b} ({cas!r}) did not converge: scaled residual {resid[b]:.3e}, "
