@@ -101,38 +101,91 @@ def _bound(lf, f, cvec, kf, kfh, w, S):
 
 
 @njit(cache=True, error_model="numpy")
+def _F(f, cvec, kf, kfh, w, fT, S):
+    b, db = _bound(math.log(f), f, cvec, kf, kfh, w, S)
+    return f + b - fT, f + db
+
+
+@njit(cache=True, error_model="numpy")
 def free_extractant(cvec, kf, kfh, w, fT, fguess):
-    """Free extractant f in (0, fT] solving f + sum_i c_i f^kf_i exp(-kfh_i f w) = fT, with
-    c_i = sc_i A_i x_i >= 0 (safeguarded Newton in ln f, bracketed)."""
+    """Free extractant f in (0, fT] solving F(f) = f + sum_i c_i f^kf_i exp(-kfh_i f w) - fT = 0,
+    c_i = sc_i A_i x_i >= 0.
+
+    F is not monotone when a correlation gives D rising as the free extractant falls (kf < 0,
+    some PhCorrelation rows), so the root is first bracketed, F(lo) <= 0 < F(hi), by steps in
+    ln f that grow fourfold from the guess (the previous iterate's f), then refined by Newton
+    in ln f safeguarded by bisection. When F has no root (the correlation asks more extractant
+    than the organic holds at any free level) the search returns the f where F is least."""
     S = cvec.shape[0]
     f = fguess
     if not (f > 0.0) or f > fT:
         f = fT
+    F, Fp = _F(f, cvec, kf, kfh, w, fT, S)
+    if F == 0.0:
+        return f
     lo = 0.0
     hi = fT
+    step = 0.01
+    if F > 0.0:
+        if Fp <= 0.0 and f < fT:
+            # left of a minimum of F (small-f branch of a kf < 0 correlation): the physical,
+            # largest root lies above; search down from fT instead
+            f = fT
+            F, Fp = _F(f, cvec, kf, kfh, w, fT, S)
+        hi = f
+        fmin = f
+        Fmin = F
+        while True:   # downwards until F <= 0
+            fn = f * math.exp(-step)
+            if fn < 1e-30 * fT:
+                return fmin   # no root: the least-violating free extractant
+            Fn, Fpn = _F(fn, cvec, kf, kfh, w, fT, S)
+            if Fn < Fmin:
+                fmin = fn
+                Fmin = Fn
+            if Fn <= 0.0:
+                lo = fn
+                f, F, Fp = fn, Fn, Fpn
+                break
+            hi = fn
+            f, F, Fp = fn, Fn, Fpn
+            step *= 4.0
+    else:
+        lo = f
+        while True:   # upwards until F > 0 (F(fT) > 0 whenever any c_i > 0)
+            fn = f * math.exp(step)
+            if fn >= fT:
+                hi = fT
+                break
+            Fn, Fpn = _F(fn, cvec, kf, kfh, w, fT, S)
+            if Fn > 0.0:
+                hi = fn
+                break
+            lo = fn
+            f, F, Fp = fn, Fn, Fpn
+            step *= 4.0
     for it in range(100):
-        lf = math.log(f)
-        b, db = _bound(lf, f, cvec, kf, kfh, w, S)
-        F = f + b - fT
-        if F > 0.0:
-            hi = f
-        else:
-            lo = f
-        Fp = f + db
         if abs(F) <= 2e-16 * fT:
             break
-        dl = -F / Fp if Fp > 0.0 else -1.0
+        dl = -F / Fp if Fp > 0.0 else 0.0
         if dl > 2.0:
             dl = 2.0
         elif dl < -2.0:
             dl = -2.0
-        fn = f * math.exp(dl)
+        fn = f * math.exp(dl) if dl != 0.0 else 0.0
         if not (fn > lo and fn < hi):
-            fn = math.sqrt(lo * hi) if lo > 0.0 else 0.01 * hi
+            fn = math.sqrt(lo * hi)
         if abs(fn - f) <= 1e-15 * f:
             f = fn
             break
         f = fn
+        F, Fp = _F(f, cvec, kf, kfh, w, fT, S)
+        if F > 0.0:
+            hi = f
+        else:
+            lo = f
+        if hi - lo <= 1e-15 * hi:
+            break
     return f
 
 
