@@ -77,7 +77,7 @@ def loading_continuation(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, 
         stc, itc, resc, wjc, wic, xn, yn, hn, fn = _solve_core(
             Lout, Lup, O, el, yl, k0, kf, kh, kfh, sc, z, fT, Gl, Ts, Ka, eta, use_h, use_f,
             xs, lhc, tol, min(n_first if first else n_step, budget - itot),
-            n_picard if first else 0, False)
+            n_picard if first else 1, False)
         itot += itc
         if stc == OK:
             lam = lt

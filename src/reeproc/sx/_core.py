@@ -165,7 +165,7 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
         floor[i] = 1e-250 * s / Lmax if s > 0.0 else 1e-300
         if floor[i] < 1e-300:
             floor[i] = 1e-300
-        lfloor[i] = math.log(thr[i] / Lmax) - 1500.0
+        lfloor[i] = math.log(thr[i] / Lmax) - 1.0e5   # e^-100000: any trace, however deep
     # ---------------------------------------------------------------- start
     cold = True
     for j in range(nst):

@@ -33,6 +33,7 @@ from ._legacy import solve_cascade as legacy_solve
 
 N_DIRECT = 40       # iterations of the direct attempt before continuation takes over
 N_STEP = 25         # iterations allowed per continuation step
+N_CONT = 300        # iterations of the whole continuation before the fall-back
 N_POLISH = 30       # iterations of the log-form polish after the fall-back solver
 
 __all__ = ["KW", "OK", "MAXITER", "SINGULAR", "STALLED", "solve_cascade", "solve_warm",
@@ -67,13 +68,13 @@ def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
     itot = it
     stc, itc, resc, wjc, wic, xc, yc, hc, fc = loading_continuation(
         Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f, tol,
-        max_iter, N_STEP, N_DIRECT, n_picard)
+        min(max_iter, N_CONT), N_STEP, N_DIRECT, n_picard)
     itot += itc
     if stc == OK:
         return stc, itot, resc, wjc, wic, xc, yc, hc, fc
     st2, it2, res2, wj2, wi2, x2, y2, h2, f2 = legacy_solve(
         Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f, x0,
-        tol, max_iter, n_picard)
+        tol, max_iter, 1)
     itot += it2
     if st2 != OK:
         return st2, itot, res2, wj2, wi2, x2, y2, h2, f2
@@ -105,7 +106,7 @@ def solve_warm(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, et
     Newton from the same start and a log-form polish. Same returns as :func:`solve_cascade`."""
     st, it, res, wj, wi, x, y, h, f = _solve_core(
         Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f, x0,
-        lh0, tol, min(max_iter, 20), 0, False)
+        lh0, tol, min(max_iter, 20), 1, False)
     if st == OK or not (use_h or use_f):
         return st, it, res, wj, wi, x, y, h, f
     st2, it2, res2, wj2, wi2, x2, y2, h2, f2 = legacy_core(

@@ -92,13 +92,14 @@ def _rel(uk, uj, xk, xj):
 
 @njit(cache=True, error_model="numpy")
 def _per(c, uj):
-    """c / exp(uj) with the exponent clamped."""
+    """c / exp(uj), formed as exp(ln c - uj) with the exponent clamped (c and exp(uj) may both
+    lie below the double range)."""
     if c == 0.0:
         return 0.0
-    d = -uj
+    d = math.log(c) - uj
     if d > BIG:
         d = BIG
-    return c * math.exp(d)
+    return math.exp(d)
 
 
 @njit(cache=True, error_model="numpy")

@@ -468,7 +468,9 @@ class Cascade:
         if not converged and raise_on_failure:
             why = {K.MAXITER: "maximum iterations reached", K.SINGULAR: "singular Jacobian",
                    K.STALLED: "line search stalled"}.get(status, f"status {status}")
-            raise ConvergenceError(
+            # more base than acid + metal and no solution found: the documented refusal
+            exc = NoAcidicSteadyStateError if self._base_excess_note(asm) else ConvergenceError
+            raise exc(
                 f"SX cascade did not converge ({why}, method={method}): scaled residual "
                 f"{res:.3e} > tol {tol:.1e}, worst at stage {wj + 1}, species "
                 f"{names[wi]!r}, after {it} iterations{self._base_excess_note(asm)}",
