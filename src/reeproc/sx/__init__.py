@@ -6,8 +6,9 @@ numba kernels; pluggable equilibrium models (constant D, pH/dosage correlations,
 mass action); a scipy reference solver; and design tools (Kremser, Fenske, Xu minimum reflux,
 McCabe-Thiele, stage-count design). See ``docs/sx.md``.
 """
-from .cascade import (Cascade, CascadeResult, ConvergenceError, NoAcidicSteadyStateError,
-                      solve_batch)
+from .batch import solve_batch
+from .cascade import Cascade
+from .results import CascadeResult, ConvergenceError, NoAcidicSteadyStateError
 from .design import (DesignResult, design, design_balanced, fenske, kremser, kremser_stages,
                      mccabe_thiele, xu_minimum_reflux, xu_stages)
 from .models import (ConstantD, EquilibriumModel, Extractant, MassAction, PhCorrelation,
