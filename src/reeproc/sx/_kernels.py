@@ -9,8 +9,9 @@ Newton attempt (start, frozen-D sweeps, line search) in :mod:`._core`.
    lower the residual; then Newton in the log unknowns with a backtracking line search on a
    flow-weighted merit. A constant-D cascade is solved exactly by its first sweep.
 2. **Continuation in the loading** (:mod:`._continuation`) when the direct attempt stalls.
-3. **Fall-back**: the linear-variable Newton with pseudo-transient continuation and homotopy
-   on the organic inlet (:mod:`._legacy`), whose answer is then
+3. **Fall-back** (:mod:`._fallback`, compiled only when first needed): the linear-variable
+   Newton with pseudo-transient continuation and homotopy on the organic inlet
+   (:mod:`._legacy`), whose answer is then
 4. **polished** in log form (a frozen-D sweep at its own [H+], which fixes every trace, and
    Newton), so the result meets the same relative tolerance on every row.
 
@@ -20,24 +21,20 @@ terms.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._continuation import loading_continuation
 from ._core import MAXITER, OK, SINGULAR, STALLED, _solve_core
 from ._equilibrium import KW
-from ._legacy import _solve_core as legacy_core
-from ._legacy import solve_cascade as legacy_solve
 
 N_DIRECT = 40       # iterations of the direct attempt before continuation takes over
 N_STEP = 25         # iterations allowed per continuation step
 N_CONT = 300        # iterations of the whole continuation before the fall-back
 N_POLISH = 30       # iterations of the log-form polish after the fall-back solver
 
-__all__ = ["KW", "OK", "MAXITER", "SINGULAR", "STALLED", "solve_cascade", "solve_warm",
-           "aqueous_tracer", "solve_batch_kernel"]
+__all__ = ["KW", "OK", "MAXITER", "SINGULAR", "STALLED", "solve_cascade", "aqueous_tracer",
+           "N_POLISH"]
 
 
 @njit(cache=True, error_model="numpy")
@@ -49,9 +46,9 @@ def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
        iterations for nonlinear models (a linear, constant-D cascade is solved by its first
        sweep).
     2. Continuation in the loading (:func:`._continuation.loading_continuation`).
-    3. Fall-back: the linear-variable Newton with pseudo-transient continuation and homotopy
-       on the organic inlet (:func:`._legacy.solve_cascade`), then a log-form polish from its
-       answer.
+
+    When this fails the caller runs :func:`._fallback.solve_fallback` (compiled only when
+    first needed, which keeps the first-run compile of the common path short).
 
     Same arguments as :func:`_solve_core` (without lh0 and ptc_ok). Returns status, iterations
     (summed over attempts), residual (max |r| of the log-form rows), worst stage, worst row,
@@ -72,52 +69,7 @@ def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
     itot += itc
     if stc == OK:
         return stc, itot, resc, wjc, wic, xc, yc, hc, fc
-    st2, it2, res2, wj2, wi2, x2, y2, h2, f2 = legacy_solve(
-        Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f, x0,
-        tol, max_iter, 1)
-    itot += it2
-    if st2 != OK:
-        return st2, itot, res2, wj2, wi2, x2, y2, h2, f2
-    st3, it3, res3, wj3, wi3, x3, y3, h3, f3 = _polish(
-        Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f, x2,
-        h2, tol)
-    itot += it3
-    return st3, itot, res3, wj3, wi3, x3, y3, h3, f3
-
-
-@njit(cache=True, error_model="numpy")
-def _polish(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f,
-            x, h, tol):
-    """Log-form polish of a solution found in linear variables (one frozen-D sweep in
-    logarithms at the solution's own [H+], then Newton)."""
-    nst = x.shape[0]
-    lh = np.full(nst, np.nan)
-    if use_h:
-        for j in range(nst):
-            lh[j] = math.log(h[j])
-    return _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
-                       use_h, use_f, x, lh, tol, N_POLISH, 2, False)
-
-
-@njit(cache=True, error_model="numpy")
-def solve_warm(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h,
-               use_f, x0, lh0, tol, max_iter):
-    """Solve from a neighbour's solution (x0, ln h0): log-form Newton, else the linear-variable
-    Newton from the same start and a log-form polish. Same returns as :func:`solve_cascade`."""
-    st, it, res, wj, wi, x, y, h, f = _solve_core(
-        Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f, x0,
-        lh0, tol, min(max_iter, 20), 1, False)
-    if st == OK or not (use_h or use_f):
-        return st, it, res, wj, wi, x, y, h, f
-    st2, it2, res2, wj2, wi2, x2, y2, h2, f2 = legacy_core(
-        Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f, x0,
-        lh0, tol, max_iter, 0)
-    if st2 != OK:
-        return st2, it + it2, res2, wj2, wi2, x2, y2, h2, f2
-    st3, it3, res3, wj3, wi3, x3, y3, h3, f3 = _polish(
-        Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f, x2,
-        h2, tol)
-    return st3, it + it2 + it3, res3, wj3, wi3, x3, y3, h3, f3
+    return stc, itot, resc, wjc, wic, xc, yc, hc, fc
 
 
 @njit(cache=True, error_model="numpy")
@@ -136,63 +88,3 @@ def aqueous_tracer(e, Lup, Lout):
                 val += Lup[j] * c[j + 1, k]
             c[j, k] = val / Lout[j]
     return c
-
-
-@njit(cache=True, parallel=True, error_model="numpy")
-def solve_batch_kernel(nst_arr, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts,
-                       Ka, eta, use_h, use_f, tol, max_iter, n_picard, chain):
-    """Solve B cascades in parallel; arrays padded along the stage axis to nmax stages.
-
-    Shapes: nst_arr (B,), Lout/Lup/G/Ts/eta (B, nmax), O/fT (B,), ext/k0 (B, nmax, S),
-    yin/kf/kh/kfh/sc/z (B, S). ``chain`` > 1 hands out runs of ``chain`` consecutive cascades
-    to the threads and starts each cascade from the solution of the one before it in its run
-    when both have the same stage count; a warm start that does not converge within
-    min(max_iter, 100) iterations is dropped for a cold start, so results do not depend on the
-    order. ``chain`` <= 1 solves every cascade from a cold start.
-    Returns status (B,), iterations (B,, warm and cold attempts summed), residual (B,),
-    x (B, nmax, S), y (B, nmax, S), h (B, nmax), f (B, nmax).
-    """
-    B = nst_arr.shape[0]
-    nmax = ext.shape[1]
-    S = ext.shape[2]
-    status = np.zeros(B, dtype=np.int64)
-    iters = np.zeros(B, dtype=np.int64)
-    resid = np.zeros(B)
-    X = np.zeros((B, nmax, S))
-    Y = np.zeros((B, nmax, S))
-    H = np.zeros((B, nmax))
-    F = np.zeros((B, nmax))
-    size = chain if chain > 1 else 1
-    n_runs = (B + size - 1) // size
-    warm_iter = max_iter if max_iter < 100 else 100
-    for c in prange(n_runs):
-        b0 = c * size
-        b1 = min(B, b0 + size)
-        for b in range(b0, b1):
-            n = nst_arr[b]
-            st = MAXITER
-            it_warm = 0
-            if b > b0 and status[b - 1] == OK and nst_arr[b - 1] == n:
-                lh0 = np.full(n, np.nan)
-                for j in range(n):
-                    if use_h[b - 1] and use_h[b]:
-                        lh0[j] = math.log(H[b - 1, j])
-                st, it_warm, res, wj, wi, x, y, h, f = solve_warm(
-                    Lout[b, :n], Lup[b, :n], O[b], ext[b, :n], yin[b], k0[b, :n], kf[b],
-                    kh[b], kfh[b], sc[b], z[b], fT[b], G[b, :n], Ts[b, :n], Ka, eta[b, :n],
-                    use_h[b], use_f[b], X[b - 1, :n].copy(), lh0, tol, warm_iter)
-            if st != OK:
-                x0 = np.zeros((n, S))
-                st, it, res, wj, wi, x, y, h, f = solve_cascade(
-                    Lout[b, :n], Lup[b, :n], O[b], ext[b, :n], yin[b], k0[b, :n], kf[b], kh[b],
-                    kfh[b], sc[b], z[b], fT[b], G[b, :n], Ts[b, :n], Ka, eta[b, :n], use_h[b],
-                    use_f[b], x0, tol, max_iter, n_picard)
-                it_warm += it
-            status[b] = st
-            iters[b] = it_warm
-            resid[b] = res
-            X[b, :n] = x
-            Y[b, :n] = y
-            H[b, :n] = h
-            F[b, :n] = f
-    return status, iters, resid, X, Y, H, F

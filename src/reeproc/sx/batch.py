@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 
+from . import _fallback as FB
 from . import _kernels as K
 from .results import ConvergenceError, NoAcidicSteadyStateError, PH_MAX, molar_purity
 
@@ -274,7 +275,7 @@ def solve_many(jobs, tol: float = 1e-12, max_iter: int = 3000,
     if chunksize is not None:
         numba.set_parallel_chunksize(int(chunksize))
     try:
-        status, iters, resid, X, Y, H, Fr = K.solve_batch_kernel(
+        status, iters, resid, X, Y, H, Fr = FB.solve_batch_kernel(
             *args, float(tol), int(max_iter), 1, chain)
     finally:
         if chunksize is not None:
@@ -357,7 +358,7 @@ def solve_batch(jobs, tol: float = 1e-12, max_iter: int = 3000, raise_on_failure
             raise ValueError(f"all jobs must extract the same species; got {asm['active']} "
                              f"and {species}")
     nst = np.array([c.n_stages for c, _ in asms], dtype=np.int64)
-    status, iters, resid, X, Y, H, Fr = K.solve_batch_kernel(
+    status, iters, resid, X, Y, H, Fr = FB.solve_batch_kernel(
         *pack_batch([asm["arrays"] for _, asm in asms], nst), float(tol), int(max_iter), 1, 0)
     out = []
     for b, (cas, asm) in enumerate(asms):
