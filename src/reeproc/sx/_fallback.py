@@ -20,7 +20,7 @@ __all__ = ["solve_fallback", "solve_warm", "solve_batch_kernel"]
 
 @njit(cache=True, error_model="numpy")
 def _polish(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f,
-            x, h, tol):
+            x, h, tol, budget):
     """Log-form polish of a solution found in linear variables (one frozen-D sweep in
     logarithms at the solution's own [H+], then Newton)."""
     nst = x.shape[0]
@@ -29,7 +29,7 @@ def _polish(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, 
         for j in range(nst):
             lh[j] = math.log(h[j])
     return _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
-                       use_h, use_f, x, lh, tol, N_POLISH, 2, False)
+                       use_h, use_f, x, lh, tol, budget, 2, False)
 
 
 @njit(cache=True, error_model="numpy")
@@ -49,7 +49,7 @@ def solve_warm(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, et
         return st2, it + it2, res2, wj2, wi2, x2, y2, h2, f2
     st3, it3, res3, wj3, wi3, x3, y3, h3, f3 = _polish(
         Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f, x2,
-        h2, tol)
+        h2, tol, N_POLISH)
     return st3, it + it2 + it3, res3, wj3, wi3, x3, y3, h3, f3
 
 
@@ -66,7 +66,7 @@ def solve_fallback(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka
         return st2, it2, res2, wj2, wi2, x2, y2, h2, f2
     st3, it3, res3, wj3, wi3, x3, y3, h3, f3 = _polish(
         Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f, x2,
-        h2, tol)
+        h2, tol, max(1, min(N_POLISH, 4 * max_iter - it2)))
     return st3, it2 + it3, res3, wj3, wi3, x3, y3, h3, f3
 
 

@@ -69,7 +69,8 @@ def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
     itot += itc
     if stc == OK:
         return stc, itot, resc, wjc, wic, xc, yc, hc, fc
-    return stc, itot, resc, wjc, wic, xc, yc, hc, fc
+    # (the continuation's last state solves a partly loaded cascade: report the direct one)
+    return st, itot, res, wj, wi, x, y, h, f
 
 
 @njit(cache=True, error_model="numpy")

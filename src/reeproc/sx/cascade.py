@@ -260,12 +260,12 @@ class Cascade:
                 a["Lout"], a["Lup"], a["O"], a["ext"], a["yin"], a["k0"], a["kf"], a["kh"],
                 a["kfh"], a["sc"], a["z"], a["fT"], a["G"], a["Ts"], a["Ka"], a["eta"],
                 a["use_h"], a["use_f"], x0, float(tol), int(max_iter), N_PICARD)
-            if status != K.OK and (a["use_h"] or a["use_f"]):
+            if status != K.OK and (a["use_h"] or a["use_f"]) and it < max_iter:
                 from . import _fallback   # compiled only when a cascade first needs it
                 st2, it2, res2, wj2, wi2, x2, y2, h2, f2 = _fallback.solve_fallback(
                     a["Lout"], a["Lup"], a["O"], a["ext"], a["yin"], a["k0"], a["kf"],
                     a["kh"], a["kfh"], a["sc"], a["z"], a["fT"], a["G"], a["Ts"], a["Ka"],
-                    a["eta"], a["use_h"], a["use_f"], x0, float(tol), int(max_iter))
+                    a["eta"], a["use_h"], a["use_f"], x0, float(tol), int(max_iter - it))
                 it += it2
                 if st2 == K.OK or res2 < res:
                     status, res, wj, wi, x, y, h, f = st2, res2, wj2, wi2, x2, y2, h2, f2
