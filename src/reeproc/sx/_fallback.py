@@ -104,7 +104,8 @@ def solve_batch_kernel(nst_arr, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, 
             n = nst_arr[b]
             st = MAXITER
             it_warm = 0
-            if b > b0 and status[b - 1] == OK and nst_arr[b - 1] == n:
+            if (b > b0 and status[b - 1] == OK and nst_arr[b - 1] == n
+                    and (use_h[b] or use_f[b])):   # a linear cascade needs no warm start
                 lh0 = np.full(n, np.nan)
                 for j in range(n):
                     if use_h[b - 1] and use_h[b]:
