@@ -33,11 +33,21 @@ def test_kremser_hypothesis(E, N):
     res = cas.solve(feed=Stream.aqueous(1.0, {"A": 1.0}), organic=Stream.organic(1.0, {}))
     expected = sx.kremser(E, N)
     got = res.raffinate.conc_mol_L["A"]
-    assert got == pytest.approx(expected, rel=1e-9)
+    # relative only (abs=0): pytest's default abs=1e-12 would hide a wrong trace
+    assert got == pytest.approx(expected, rel=1e-9, abs=0)
     assert res.mass_balance_residual < 1e-10
 
 
+@pytest.mark.parametrize("E,N", [(3.0, 60), (2.0, 100), (3.0, 30)])
+def test_kremser_issue_cases_rel_only(E, N):
+    """The cases of issue 11: 1.6e-29, 3.9e-31 and 3.2e-15 of the feed, exact to 1e-9."""
+    cas = sx.Cascade(sx.ConstantD({"A": E}), extraction=N)
+    res = cas.solve(feed=Stream.aqueous(1.0, {"A": 1.0}), organic=Stream.organic(1.0, {}))
+    assert res.raffinate.conc_mol_L["A"] == pytest.approx(sx.kremser(E, N), rel=1e-9, abs=0)
+
+
 def test_kremser_function_limits():
+    assert sx.kremser(2.0, 1020) == pytest.approx(2.0 ** -1021, rel=1e-12, abs=0)  # no overflow
     assert sx.kremser(1.0, 9) == pytest.approx(0.1)
     assert sx.kremser(2.0, 1) == pytest.approx(1 / 3)
     n = sx.kremser_stages(2.0, sx.kremser(2.0, 7))

@@ -21,10 +21,11 @@ import math
 
 import numpy as np
 
+from . import _fallback as FB
 from . import _kernels as K
-from .cascade import molar_purity, pack_batch
+from .results import ConvergenceError, NoAcidicSteadyStateError, PH_MAX, molar_purity
 
-__all__ = ["solve_many", "BatchItem", "assemble_many"]
+__all__ = ["solve_many", "solve_batch", "BatchItem", "assemble_many", "pack_batch"]
 
 
 def _conc_sig(st):
@@ -77,6 +78,10 @@ class BatchItem:
         otherwise or when converged."""
         if self.converged:
             return ""
+        if self._asm["arrays"]["use_h"]:
+            why = self.cascade._acidic_failure(self._asm, self.h)[0]
+            if why:
+                return why
         return self.cascade._base_excess_note(self._asm).lstrip("; ")
 
     def outlet_mol_h(self, outlet: str) -> dict:
@@ -270,7 +275,7 @@ def solve_many(jobs, tol: float = 1e-12, max_iter: int = 3000,
     if chunksize is not None:
         numba.set_parallel_chunksize(int(chunksize))
     try:
-        status, iters, resid, X, Y, H, Fr = K.solve_batch_kernel(
+        status, iters, resid, X, Y, H, Fr = FB.solve_batch_kernel(
             *args, float(tol), int(max_iter), 1, chain)
     finally:
         if chunksize is not None:
@@ -287,6 +292,91 @@ def solve_many(jobs, tol: float = 1e-12, max_iter: int = 3000,
             outs["strip_liquor"] = a["Lout"][n_ + m_] * x[n_ + m_]
             outs["stripped_organic"] = a["O"] * y[N - 1]
         inflow = a["ext"].sum(axis=0) + a["O"] * a["yin"]
-        out.append(BatchItem(cas, kw, bool(status[b] == K.OK), int(iters[b]), float(resid[b]),
+        ok = bool(status[b] == K.OK)
+        if ok and a["use_h"] and float(H[b, :N].min()) < 10.0 ** -PH_MAX:
+            ok = False   # alkaline: refused like Cascade.solve (BatchItem.failure_note says why)
+        out.append(BatchItem(cas, kw, ok, int(iters[b]), float(resid[b]),
                              x, y, H[b, :N], Fr[b, :N], tuple(species), outs, inflow, asms[b]))
+    return out
+
+
+def pack_batch(arrays: list, nst: np.ndarray) -> tuple:
+    """Kernel inputs of many assembled cascades, padded along the stage axis to the longest.
+
+    ``arrays`` holds each cascade's ``_assemble(...)["arrays"]``; ``nst`` (B,) their stage
+    counts. Returns the leading arguments of :func:`_kernels.solve_batch_kernel` (nst through
+    use_f). Padding stages carry unit aqueous flow and no inflow; the kernel never reads them.
+    """
+    B, nmax = len(arrays), int(nst.max())
+    S = arrays[0]["ext"].shape[1]
+    Lout = np.ones((B, nmax)); Lup = np.zeros((B, nmax)); G = np.zeros((B, nmax))
+    Ts = np.zeros((B, nmax)); eta = np.ones((B, nmax))
+    ext = np.zeros((B, nmax, S)); k0 = np.zeros((B, nmax, S))
+    O = np.zeros(B); fT = np.zeros(B)
+    yin = np.zeros((B, S)); kf = np.zeros((B, S)); kh = np.zeros((B, S)); kfh = np.zeros((B, S))
+    sc = np.zeros((B, S)); z = np.zeros((B, S))
+    use_h = np.zeros(B, dtype=np.bool_); use_f = np.zeros(B, dtype=np.bool_)
+    for b, a in enumerate(arrays):
+        n = nst[b]
+        Lout[b, :n] = a["Lout"]; Lup[b, :n] = a["Lup"]; G[b, :n] = a["G"]; Ts[b, :n] = a["Ts"]
+        eta[b, :n] = a["eta"]; ext[b, :n] = a["ext"]; k0[b, :n] = a["k0"]
+        O[b] = a["O"]; fT[b] = a["fT"]; yin[b] = a["yin"]; kf[b] = a["kf"]; kh[b] = a["kh"]
+        kfh[b] = a["kfh"]; sc[b] = a["sc"]; z[b] = a["z"]
+        use_h[b] = a["use_h"]; use_f[b] = a["use_f"]
+    return (nst, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, arrays[0]["Ka"],
+            eta, use_h, use_f)
+
+
+def solve_batch(jobs, tol: float = 1e-12, max_iter: int = 3000, raise_on_failure: bool = True):
+    """Solve many cascades in one call (numba ``prange`` over cascades).
+
+    Parameters
+    ----------
+    jobs : list of (Cascade, dict)
+        Each dict holds the keyword arguments of :meth:`Cascade.solve` (feed, organic, scrub,
+        strip). Cascades may differ in stage counts, flows, feeds and models, but must extract
+        the same ordered list of active species.
+
+    Returns
+    -------
+    list of CascadeResult
+    """
+    if not jobs:
+        raise ValueError("jobs must be a non-empty list of (Cascade, kwargs)")
+    asms = []
+    for jb in jobs:
+        try:
+            cas, kw = jb
+        except (TypeError, ValueError):
+            raise ValueError(f"each job must be a (Cascade, dict) pair, got {jb!r}") from None
+        kw = dict(kw)
+        asms.append((cas, cas._assemble(kw.get("feed"), kw.get("organic"), kw.get("scrub"),
+                                        kw.get("strip"))))
+    species = asms[0][1]["active"]
+    for cas, asm in asms:
+        if asm["active"] != species:
+            raise ValueError(f"all jobs must extract the same species; got {asm['active']} "
+                             f"and {species}")
+    nst = np.array([c.n_stages for c, _ in asms], dtype=np.int64)
+    status, iters, resid, X, Y, H, Fr = FB.solve_batch_kernel(
+        *pack_batch([asm["arrays"] for _, asm in asms], nst), float(tol), int(max_iter), 1, 0)
+    out = []
+    for b, (cas, asm) in enumerate(asms):
+        n = cas.n_stages
+        ok = status[b] == K.OK
+        why = ""
+        if ok and asm["arrays"]["use_h"]:
+            why = cas._acidic_failure(asm, H[b, :n])[0]
+            ok = not why
+        if why and raise_on_failure:
+            raise NoAcidicSteadyStateError(f"batch item {b} ({cas!r}): {why}",
+                                           residual=float(resid[b]), iterations=int(iters[b]))
+        if not ok and raise_on_failure:
+            raise ConvergenceError(
+                f"batch item {b} ({cas!r}) did not converge: scaled residual {resid[b]:.3e}, "
+                f"{iters[b]} iterations (re-solve it alone with Cascade.solve for the worst "
+                "stage and species)", residual=float(resid[b]), iterations=int(iters[b]))
+        out.append(cas._result(asm, X[b, :n].copy(), Y[b, :n].copy(), H[b, :n].copy(),
+                               Fr[b, :n].copy(), bool(ok), int(iters[b]), float(resid[b]),
+                               "numba-batch"))
     return out

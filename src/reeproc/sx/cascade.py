@@ -19,42 +19,20 @@ phase: ``y_j = y_{j-1} + eta (y*_j - y_{j-1})``). Per stage and species the bala
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from ..stream import Stream
 from . import _kernels as K
 from .models import EquilibriumModel, _ka2
+from .results import (CHARGE_TOL, PH_MAX, CascadeResult, ConvergenceError,  # noqa: F401 (re-exported)
+                      NoAcidicSteadyStateError, _charge, molar_purity)
 
-__all__ = ["Cascade", "CascadeResult", "ConvergenceError", "solve_batch"]
+__all__ = ["Cascade", "CascadeResult", "ConvergenceError", "NoAcidicSteadyStateError"]
 
 _ACID = ("H+", "HSO4-")
 _SPECIAL = {"H+", "HSO4-", "SO4-2", "OH-"}
-
-
-class ConvergenceError(RuntimeError):
-    """The cascade solver did not converge.
-
-    Attributes
-    ----------
-    residual : float
-        Largest scaled stage residual [-] (mol/h over the species' total inflow).
-    stage : int
-        Stage (1-based) where it is largest.
-    species : str
-        Species where it is largest.
-    iterations : int
-        Newton iterations done.
-    """
-
-    def __init__(self, message, residual=math.nan, stage=-1, species="", iterations=0):
-        super().__init__(message)
-        self.residual = residual
-        self.stage = stage
-        self.species = species
-        self.iterations = iterations
+N_PICARD = 4  # frozen-D sweeps tried before Newton from a cold start (kept while they help)
 
 
 def _positive_int(value, name, minimum):
@@ -63,117 +41,6 @@ def _positive_int(value, name, minimum):
     if value < minimum:
         raise ValueError(f"{name}={value} must be an integer >= {minimum}")
     return int(value)
-
-
-def molar_purity(mol_h: dict, species, basis: tuple) -> float:
-    """Molar purity [-] of ``species`` (a name or a list) among the ``basis`` species of a
-    stream's molar flows ``mol_h`` [mol/h]; NaN when the basis flows sum to zero."""
-    targets = [species] if isinstance(species, str) else list(species)
-    for t in targets:
-        if t not in basis:
-            raise ValueError(f"species={t!r} is not in the purity basis {basis}")
-    tot = sum(mol_h.get(s, 0.0) for s in basis)
-    return float(sum(mol_h.get(s, 0.0) for s in targets) / tot) if tot > 0 else math.nan
-
-
-@dataclass
-class CascadeResult:
-    """Result of :meth:`Cascade.solve`.
-
-    Attributes
-    ----------
-    raffinate, loaded_organic : Stream or None
-        Aqueous leaving stage 1; organic leaving the last scrub stage (n+m). None (like every
-        outlet) when the solve did not converge and ``raise_on_failure=False`` was asked.
-    strip_liquor, stripped_organic : Stream or None
-        Aqueous leaving stage n+m+1 and organic leaving the last stage (strip section only).
-    aqueous_profile, organic_profile : DataFrame
-        Concentrations [mol/L], index = stage 1..N, one column per species.
-    pH : Series
-        pH per stage (-log10 [H+], concentration basis); NaN for pH-independent models.
-    free_extractant : Series
-        Free extractant per stage in the model's unit ([(HA)2] mol/L for MassAction, vol% for
-        PhCorrelation); NaN for ConstantD.
-    D_profile : DataFrame
-        Equilibrium distribution ratio per stage and species [-].
-    converged : bool
-    iterations : int
-    residual : float
-        Largest scaled stage residual [-].
-    mass_balance_residual : float
-        Largest relative imbalance (in - out)/in over species of the whole cascade [-].
-    inert_species : tuple
-        Aqueous species the model does not extract (they pass with the aqueous phase).
-    method : str
-    """
-
-    raffinate: Stream | None
-    loaded_organic: Stream | None
-    strip_liquor: Stream | None
-    stripped_organic: Stream | None
-    aqueous_profile: pd.DataFrame
-    organic_profile: pd.DataFrame
-    pH: pd.Series
-    free_extractant: pd.Series
-    D_profile: pd.DataFrame
-    converged: bool
-    iterations: int
-    residual: float
-    mass_balance_residual: float
-    inert_species: tuple
-    method: str
-    sections: dict = field(default_factory=dict)
-    inflow_mol_h: dict = field(default_factory=dict)
-    basis_species: tuple = ()
-
-    @property
-    def outlets(self) -> dict:
-        """Outlet streams by name (only those that exist; none when not converged)."""
-        if not self.converged:
-            return {}
-        out = {"raffinate": self.raffinate, "loaded_organic": self.loaded_organic}
-        if self.strip_liquor is not None:
-            out["strip_liquor"] = self.strip_liquor
-            out["stripped_organic"] = self.stripped_organic
-        return out
-
-    def _outlet(self, outlet):
-        if not self.converged:
-            raise ValueError(
-                f"the cascade did not converge (scaled residual {self.residual:.3e} after "
-                f"{self.iterations} iterations): it has no outlet streams; the profiles hold "
-                "the last iterate for diagnosis only")
-        outs = self.outlets
-        if outlet not in outs:
-            raise ValueError(f"outlet={outlet!r} is not an outlet of this cascade; "
-                             f"allowed: {list(outs)}")
-        return outs[outlet]
-
-    def recovery(self, species: str, outlet: str) -> float:
-        """Fraction [-] of the species' total inflow [mol/h] leaving in ``outlet``."""
-        if species not in self.inflow_mol_h:
-            raise ValueError(f"species={species!r} did not enter the cascade; "
-                             f"entered: {sorted(self.inflow_mol_h)}")
-        tot = self.inflow_mol_h[species]
-        return self._outlet(outlet).mol_h.get(species, 0.0) / tot if tot > 0 else math.nan
-
-    def purity(self, species, outlet: str, basis=None) -> float:
-        """Molar purity [-] of ``species`` (str or list) among ``basis`` species in ``outlet``.
-
-        The default basis is the extracted metals of the model (saponification Na excluded).
-        """
-        return molar_purity(self._outlet(outlet).mol_h, species,
-                            tuple(basis) if basis is not None else self.basis_species)
-
-    def recovery_table(self) -> pd.DataFrame:
-        """Recovery [-] of each entering species (rows) in each outlet (columns)."""
-        return pd.DataFrame({o: {s: self.recovery(s, o) for s in self.inflow_mol_h}
-                             for o in self.outlets})
-
-    def purity_table(self) -> pd.DataFrame:
-        """Molar purity [-] of each basis species (rows) in each outlet (columns)."""
-        return pd.DataFrame({o: {s: self.purity(s, o) for s in self.basis_species}
-                             for o in self.outlets})
 
 
 class Cascade:
@@ -321,6 +188,16 @@ class Cascade:
         if fT is None:
             fT = model.total_extractant(org_conc)
         yin = np.array([org_conc.get(sp, 0.0) + add.get(sp, 0.0) for sp in active])
+        if model.uses_f:
+            bound = float(np.dot(coef["sc"], yin))
+            if not bound < fT:
+                detail = ", ".join(f"{sp} {v:.4g} mol/L" for sp, v in zip(active, yin) if v > 0)
+                raise ValueError(
+                    f"organic inlet: its metals ({detail}) bind {bound:.4g} of the extractant "
+                    f"but it carries only {fT:.4g} (unit of the model's free extractant, "
+                    f"{model!r}); an organic loaded beyond its extractant capacity cannot "
+                    "exist: lower its metal loading or saponification, or raise the extractant "
+                    "concentration")
         z = coef["z"]
         G = tracer(ext_h + ext @ z) if uses_h else np.zeros(nst)
         return dict(
@@ -374,7 +251,7 @@ class Cascade:
         nst, S = a["ext"].shape
         x0 = np.zeros((nst, S))
         if initial_guess is not None:
-            x0 = np.array(initial_guess, dtype=float)
+            x0 = np.ascontiguousarray(initial_guess, dtype=float)  # one compiled signature
             if x0.shape != (nst, S) or not np.all(np.isfinite(x0)) or np.any(x0 < 0):
                 raise ValueError(f"initial_guess must be a finite, non-negative array of shape "
                                  f"{(nst, S)} (stages x species {asm['active']})")
@@ -382,22 +259,64 @@ class Cascade:
             status, it, res, wj, wi, x, y, h, f = K.solve_cascade(
                 a["Lout"], a["Lup"], a["O"], a["ext"], a["yin"], a["k0"], a["kf"], a["kh"],
                 a["kfh"], a["sc"], a["z"], a["fT"], a["G"], a["Ts"], a["Ka"], a["eta"],
-                a["use_h"], a["use_f"], x0, float(tol), int(max_iter), 1)
+                a["use_h"], a["use_f"], x0, float(tol), int(max_iter), N_PICARD)
+            if status != K.OK and (a["use_h"] or a["use_f"]) and it < max_iter:
+                from . import _fallback   # compiled only when a cascade first needs it
+                st2, it2, res2, wj2, wi2, x2, y2, h2, f2 = _fallback.solve_fallback(
+                    a["Lout"], a["Lup"], a["O"], a["ext"], a["yin"], a["k0"], a["kf"],
+                    a["kh"], a["kfh"], a["sc"], a["z"], a["fT"], a["G"], a["Ts"], a["Ka"],
+                    a["eta"], a["use_h"], a["use_f"], x0, float(tol), int(max_iter - it))
+                it += it2
+                if st2 == K.OK or res2 < res:
+                    status, res, wj, wi, x, y, h, f = st2, res2, wj2, wi2, x2, y2, h2, f2
         else:
             from .reference import solve_reference
             status, it, res, wj, wi, x, y, h, f = solve_reference(a, asm["ext_h"], tol, max_iter)
         converged = status == K.OK
         names = list(asm["active"]) + ["H+"]  # row S of the kernel is the proton invariant
+        failure = ""
+        if converged and a["use_h"]:
+            failure, jmax, pH_max = self._acidic_failure(asm, h)
+            if failure:
+                if raise_on_failure:
+                    raise NoAcidicSteadyStateError(
+                        failure, pH=pH_max, residual=float(res), stage=jmax + 1,
+                        species="H+", iterations=int(it))
+                converged = False
         if not converged and raise_on_failure:
             why = {K.MAXITER: "maximum iterations reached", K.SINGULAR: "singular Jacobian",
                    K.STALLED: "line search stalled"}.get(status, f"status {status}")
-            raise ConvergenceError(
+            # more base than acid + metal and no solution found: the documented refusal
+            exc = NoAcidicSteadyStateError if self._base_excess_note(asm) else ConvergenceError
+            raise exc(
                 f"SX cascade did not converge ({why}, method={method}): scaled residual "
                 f"{res:.3e} > tol {tol:.1e}, worst at stage {wj + 1}, species "
                 f"{names[wi]!r}, after {it} iterations{self._base_excess_note(asm)}",
                 residual=float(res), stage=int(wj) + 1, species=names[wi],
                 iterations=int(it))
-        return self._result(asm, x, y, h, f, converged, int(it), float(res), method)
+        if not converged and not failure:
+            failure = f"did not converge: residual {res:.3e}{self._base_excess_note(asm)}"
+        out = self._result(asm, x, y, h, f, converged, int(it), float(res), method)
+        out.failure = failure
+        if converged and not out.charge_balance_residual <= CHARGE_TOL:
+            raise ConvergenceError(
+                f"SX cascade result rejected: the aqueous charge balance does not close "
+                f"(relative imbalance {out.charge_balance_residual:.3e} > {CHARGE_TOL:g})",
+                residual=float(res), iterations=int(it))
+        return out
+
+    def _acidic_failure(self, asm, h) -> tuple:
+        """('', ...) when every stage is acidic (pH <= PH_MAX), else (why, stage index, pH)."""
+        jmax = int(np.argmin(h))
+        pH_max = float(-np.log10(h[jmax]))
+        if pH_max <= PH_MAX:
+            return "", jmax, pH_max
+        return (f"no acidic steady state: stage {jmax + 1} would reach pH {pH_max:.2f} "
+                f"([OH-] = {K.KW / h[jmax]:.3g} mol/L > [H+]); the cation-exchange model is "
+                f"built for acidic liquor (pH <= {PH_MAX:g}; rare-earth hydroxides precipitate "
+                "above)" + (self._base_excess_note(asm) or
+                            "; more base reaches the aqueous phase than the inlets bring acid "
+                            "and extractable metal")), jmax, pH_max
 
     def _base_excess_note(self, asm) -> str:
         """Diagnosis for a failed solve: does the saponified organic bring more base than the
@@ -428,7 +347,6 @@ class Cascade:
         n, m, k = self.extraction, self.scrub, self.strip
         nst = self.n_stages
         active, inert = asm["active"], asm["inert"]
-        idx = pd.RangeIndex(1, nst + 1, name="stage")
         # aqueous profile: active species, inert tracers, then the acid species
         cols = list(active) + list(inert)
         blocks = [x, asm["inert_conc"]]
@@ -436,24 +354,14 @@ class Cascade:
         if a["use_h"]:
             cols.append("H+")
             blocks.append(h[:, None])
-            pH = pd.Series(-np.log10(h), index=idx, name="pH")
             if np.any(Ts > 0):
                 hso4 = Ts * h / (h + a["Ka"])
                 cols += ["HSO4-", "SO4-2"]
                 blocks += [hso4[:, None], (Ts - hso4)[:, None]]
-        else:
-            pH = pd.Series(np.nan, index=idx, name="pH")
         aq_arr = np.hstack(blocks)
-        aq = pd.DataFrame(aq_arr, index=idx, columns=cols)
-        org = pd.DataFrame(y, index=idx, columns=list(active))
-        fser = pd.Series(f if a["use_f"] else np.nan, index=idx,
-                         name="free_extractant")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lf = np.log10(f)[:, None] if a["use_f"] else np.log10(np.full((nst, 1), a["fT"]))
-            ph = (-np.log10(h))[:, None] if a["use_h"] else np.zeros((nst, 1))
-            fcol = (f[:, None] if a["use_f"] else np.full((nst, 1), a["fT"]))
-            logD = a["k0"] + a["kf"] * lf + a["kh"] * ph + a["kfh"] * fcol * ph
-        Dp = pd.DataFrame(10.0 ** logD, index=idx, columns=list(active))
+        raw = dict(aq_arr=aq_arr, cols=cols, y=y, active=list(active), h=h, f=f,
+                   use_h=a["use_h"], use_f=a["use_f"], fT=a["fT"], k0=a["k0"], kf=a["kf"],
+                   kh=a["kh"], kfh=a["kfh"])
         fl = asm["flows"]
         O = fl["O"]
         T = asm["temperature"]
@@ -492,86 +400,30 @@ class Cascade:
         for i, sp in enumerate(inert):
             inflow_d[sp] = float(asm["ext_inert"][:, i].sum())
         basis = tuple(sp for sp in active if sp not in ("Na", "NH4+"))
+        qres = math.nan
+        if converged:
+            # aqueous charge: inlets vs outlets (+ the OH- left to the water); a constant-D model
+            # moves ions without stoichiometry, so its organic carries the metals' charge
+            q_in = q_thr = 0.0
+            for st_ in asm["aq_inlets"]:
+                q, t = _charge(st_.mol_h)
+                q_in += q
+                q_thr += t
+            outs = [(raff, 0)] + ([(liquor, n + m)] if k > 0 else [])
+            q_out = 0.0
+            for st_, j in outs:
+                q_out += _charge(st_.mol_h)[0]
+                if a["use_h"]:
+                    q_out -= K.KW / h[j] * st_.flow_L_h
+            if not a["use_h"]:
+                q_out += _charge({sp: O * y[nst - 1 if k > 0 else n + m - 1, i]
+                                  for i, sp in enumerate(active)})[0]
+                q_in += _charge({sp: O * a["yin"][i] for i, sp in enumerate(active)})[0]
+            qres = abs(q_in - q_out) / q_thr if q_thr > 0 else 0.0
         return CascadeResult(
             raffinate=raff, loaded_organic=loaded, strip_liquor=liquor, stripped_organic=stripped,
-            aqueous_profile=aq, organic_profile=org, pH=pH, free_extractant=fser, D_profile=Dp,
-            converged=converged, iterations=it, residual=res, mass_balance_residual=mb,
+            _raw=raw, converged=converged, iterations=it, residual=res, mass_balance_residual=mb,
             inert_species=tuple(inert), method=method,
             sections=dict(extraction=(1, n), scrub=(n + 1, n + m) if m else None,
                           strip=(n + m + 1, nst) if k else None),
-            inflow_mol_h=inflow_d, basis_species=basis)
-
-
-def pack_batch(arrays: list, nst: np.ndarray) -> tuple:
-    """Kernel inputs of many assembled cascades, padded along the stage axis to the longest.
-
-    ``arrays`` holds each cascade's ``_assemble(...)["arrays"]``; ``nst`` (B,) their stage
-    counts. Returns the leading arguments of :func:`_kernels.solve_batch_kernel` (nst through
-    use_f). Padding stages carry unit aqueous flow and no inflow; the kernel never reads them.
-    """
-    B, nmax = len(arrays), int(nst.max())
-    S = arrays[0]["ext"].shape[1]
-    Lout = np.ones((B, nmax)); Lup = np.zeros((B, nmax)); G = np.zeros((B, nmax))
-    Ts = np.zeros((B, nmax)); eta = np.ones((B, nmax))
-    ext = np.zeros((B, nmax, S)); k0 = np.zeros((B, nmax, S))
-    O = np.zeros(B); fT = np.zeros(B)
-    yin = np.zeros((B, S)); kf = np.zeros((B, S)); kh = np.zeros((B, S)); kfh = np.zeros((B, S))
-    sc = np.zeros((B, S)); z = np.zeros((B, S))
-    use_h = np.zeros(B, dtype=np.bool_); use_f = np.zeros(B, dtype=np.bool_)
-    for b, a in enumerate(arrays):
-        n = nst[b]
-        Lout[b, :n] = a["Lout"]; Lup[b, :n] = a["Lup"]; G[b, :n] = a["G"]; Ts[b, :n] = a["Ts"]
-        eta[b, :n] = a["eta"]; ext[b, :n] = a["ext"]; k0[b, :n] = a["k0"]
-        O[b] = a["O"]; fT[b] = a["fT"]; yin[b] = a["yin"]; kf[b] = a["kf"]; kh[b] = a["kh"]
-        kfh[b] = a["kfh"]; sc[b] = a["sc"]; z[b] = a["z"]
-        use_h[b] = a["use_h"]; use_f[b] = a["use_f"]
-    return (nst, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, arrays[0]["Ka"],
-            eta, use_h, use_f)
-
-
-def solve_batch(jobs, tol: float = 1e-12, max_iter: int = 3000, raise_on_failure: bool = True):
-    """Solve many cascades in one call (numba ``prange`` over cascades).
-
-    Parameters
-    ----------
-    jobs : list of (Cascade, dict)
-        Each dict holds the keyword arguments of :meth:`Cascade.solve` (feed, organic, scrub,
-        strip). Cascades may differ in stage counts, flows, feeds and models, but must extract
-        the same ordered list of active species.
-
-    Returns
-    -------
-    list of CascadeResult
-    """
-    if not jobs:
-        raise ValueError("jobs must be a non-empty list of (Cascade, kwargs)")
-    asms = []
-    for jb in jobs:
-        try:
-            cas, kw = jb
-        except (TypeError, ValueError):
-            raise ValueError(f"each job must be a (Cascade, dict) pair, got {jb!r}") from None
-        kw = dict(kw)
-        asms.append((cas, cas._assemble(kw.get("feed"), kw.get("organic"), kw.get("scrub"),
-                                        kw.get("strip"))))
-    species = asms[0][1]["active"]
-    for cas, asm in asms:
-        if asm["active"] != species:
-            raise ValueError(f"all jobs must extract the same species; got {asm['active']} "
-                             f"and {species}")
-    nst = np.array([c.n_stages for c, _ in asms], dtype=np.int64)
-    status, iters, resid, X, Y, H, Fr = K.solve_batch_kernel(
-        *pack_batch([asm["arrays"] for _, asm in asms], nst), float(tol), int(max_iter), 1, 0)
-    out = []
-    for b, (cas, asm) in enumerate(asms):
-        n = cas.n_stages
-        ok = status[b] == K.OK
-        if not ok and raise_on_failure:
-            raise ConvergenceError(
-                f"batch item {b} ({cas!r}) did not converge: scaled residual {resid[b]:.3e}, "
-                f"{iters[b]} iterations (re-solve it alone with Cascade.solve for the worst "
-                "stage and species)", residual=float(resid[b]), iterations=int(iters[b]))
-        out.append(cas._result(asm, X[b, :n].copy(), Y[b, :n].copy(), H[b, :n].copy(),
-                               Fr[b, :n].copy(), bool(ok), int(iters[b]), float(resid[b]),
-                               "numba-batch"))
-    return out
+            inflow_mol_h=inflow_d, basis_species=basis, charge_balance_residual=qres)

@@ -51,7 +51,10 @@ def kremser(E: float, N: int) -> float:
     if lnE == 0.0:
         return 1.0 / (N + 1)
     # (E-1)/(E^(N+1)-1) written with expm1 for accuracy near E = 1
-    return math.expm1(lnE) / math.expm1((N + 1) * lnE)
+    big = (N + 1) * lnE
+    if big > 700.0:   # E^(N+1) beyond the double range: (E - 1) E^-(N+1) (underflows to 0)
+        return math.exp(math.log(math.expm1(lnE)) - big) if lnE > 0 else 0.0
+    return math.expm1(lnE) / math.expm1(big)
 
 
 def kremser_stages(E: float, fraction_left: float) -> float:

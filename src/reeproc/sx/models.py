@@ -231,17 +231,44 @@ class PhCorrelation(EquilibriumModel):
         Species to include (default: all rows of ``sx_ph_correlations`` for the extractant).
     extractant : str
         Table key ('D2EHPA').
+    dosage_basis : {'total', 'free'}
+        'total' (default): ``dosage_vol_pct`` is all the extractant of the organic inlet.
+        'free': it is the *free* extractant of the organic inlet, whose metals bind more
+        (n_i y_i / c1 vol% each), as published cases that recycle a loaded organic state it.
+    extractant_density_g_mL : float, optional
+        Neat extractant density [g/mL] for the vol% -> mol/L conversion (default: the
+        ``sx_extractants`` value).
+    extractant_molar_mass_g_mol : float, optional
+        Extractant molar mass [g/mol] (default: from the species formula).
     """
 
     uses_h = True
     uses_f = True
 
-    def __init__(self, dosage_vol_pct: float, species=None, extractant: str = "D2EHPA"):
+    def __init__(self, dosage_vol_pct: float, species=None, extractant: str = "D2EHPA",
+                 dosage_basis: str = "total", extractant_density_g_mL: float | None = None,
+                 extractant_molar_mass_g_mol: float | None = None):
         dos = _check_eff(dosage_vol_pct, "dosage_vol_pct")
         if not 0.0 < dos <= 100.0:
             raise ValueError(f"dosage_vol_pct={dos} must lie in (0, 100] vol%")
+        if dosage_basis not in ("total", "free"):
+            raise ValueError(f"dosage_basis={dosage_basis!r}; allowed: 'total', 'free'")
         self.dosage = dos
-        self.extractant = load_extractant(extractant)
+        self.dosage_basis = dosage_basis
+        ext = load_extractant(extractant)
+        if extractant_density_g_mL is not None:
+            d = _check_eff(extractant_density_g_mL, "extractant_density_g_mL")
+            if not 0.5 <= d <= 2.0:
+                raise ValueError(f"extractant_density_g_mL={d} must lie in [0.5, 2.0] g/mL "
+                                 "(organophosphorus extractants are 0.9-1.0 g/mL)")
+            ext = Extractant(ext.name, ext.molar_mass, d, ext.kex, ext.sources)
+        if extractant_molar_mass_g_mol is not None:
+            mm = _check_eff(extractant_molar_mass_g_mol, "extractant_molar_mass_g_mol")
+            if not 50.0 <= mm <= 2000.0:
+                raise ValueError(f"extractant_molar_mass_g_mol={mm} must lie in [50, 2000] "
+                                 "g/mol")
+            ext = Extractant(ext.name, mm, ext.density, ext.kex, ext.sources)
+        self.extractant = ext
         tab = load_table("sx_ph_correlations")
         tab = tab[tab["extractant"] == self.extractant.name].set_index("species")
         if species is None:
@@ -282,13 +309,20 @@ class PhCorrelation(EquilibriumModel):
             sc[i] = n_ext / c1
             z[i] = n_h
         return dict(k0=np.tile(k0, (nst, 1)), kf=kf, kh=kh, kfh=kfh, sc=sc, z=z,
-                    fT=self.dosage)
+                    fT=self.dosage if self.dosage_basis == "total" else None)
 
     def total_extractant(self, organic_conc):
-        return self.dosage
+        """Total extractant of the organic inlet [vol%]: the dosage, plus (basis 'free') what
+        the inlet's metals bind."""
+        if self.dosage_basis == "total":
+            return self.dosage
+        c1 = self.extractant.mol_L_per_vol_pct()
+        return self.dosage + sum(self.params[sp][2] * c / c1
+                                 for sp, c in organic_conc.items() if sp in self.params)
 
     def __repr__(self):
-        return f"PhCorrelation({self.extractant.name}, {self.dosage} vol%, {list(self.params)})"
+        return (f"PhCorrelation({self.extractant.name}, {self.dosage} vol% "
+                f"({self.dosage_basis}), {list(self.params)})")
 
 
 class MassAction(EquilibriumModel):

@@ -1,0 +1,418 @@
+"""The log-form Newton attempt of the SX cascade solver (numba): start, frozen-D sweeps,
+Newton with line search and, optionally, pseudo-transient continuation. The strategy around it
+is in :mod:`._kernels`; the equations in :mod:`._newton` and :mod:`._equilibrium`.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ._equilibrium import LN10, h_from_invariant, stage_equilibrium
+from ._newton import block_solve, evaluate, linear_solve_log, structure
+
+UCAP = 30.0            # largest change of ln x per Newton step
+WCAP = LN10            # largest change of ln [H+] per Newton step (one pH unit)
+PTC_MINFAC = 0.05      # smallest factor on the pseudo-time parameter after an accepted step
+PTC_GROW = 100.0       # a pseudo-time step may raise the merit by this factor
+PTC_MAXFAC = 0.6
+PTC_REJECT = 3.0
+
+# status codes
+OK = 0
+MAXITER = 1
+SINGULAR = 2
+STALLED = 3
+
+
+@njit(cache=True, error_model="numpy")
+def _merit(R, W, nb):
+    """Line-search merit sum (W r)^2 with the weights of the current iterate."""
+    nst = R.shape[0]
+    s = 0.0
+    for j in range(nst):
+        for a in range(nb):
+            t = W[j, a] * R[j, a]
+            s += t * t
+    return s
+
+
+@njit(cache=True, error_model="numpy")
+def _weights(x, y, Lout, O, thr, murphree, use_h, W):
+    """Merit weights: a row counts with the flow of its species at its stage relative to that
+    species' throughput (a trace row is resolved by the convergence test, not the merit, so it
+    cannot hold back the line search); the proton rows count with weight 1."""
+    nst, S = x.shape
+    for j in range(nst):
+        for i in range(S):
+            if murphree:
+                W[j, i] = Lout[j] * x[j, i] / thr[i]
+                W[j, S + i] = O * y[j, i] / thr[i]
+            else:
+                W[j, i] = (Lout[j] * x[j, i] + O * y[j, i]) / thr[i]
+        if use_h:
+            W[j, W.shape[1] - 1] = 1.0
+
+
+@njit(cache=True, error_model="numpy")
+def _worst(R, nb):
+    nst = R.shape[0]
+    best = 0.0
+    wj = 0
+    wa = 0
+    for j in range(nst):
+        for a in range(nb):
+            v = abs(R[j, a])
+            if not (v <= best):  # also catches NaN
+                best = v
+                wj = j
+                wa = a
+                if not np.isfinite(v):
+                    return np.inf, j, a
+    return best, wj, wa
+
+
+@njit(cache=True, error_model="numpy")
+def _h_of_x(x, G, Ts, Ka, z, h):
+    nst, S = x.shape
+    for j in range(nst):
+        Rj = G[j]
+        for i in range(S):
+            Rj -= z[i] * x[j, i]
+        h[j] = h_from_invariant(Rj, Ts[j], Ka)
+
+
+@njit(cache=True, error_model="numpy")
+def _to_log(x, mx, floor, u):
+    nst, S = x.shape
+    for j in range(nst):
+        for i in range(S):
+            if mx[j, i]:
+                u[j, i] = 0.0
+            else:
+                u[j, i] = math.log(x[j, i] if x[j, i] > floor[i] else floor[i])
+
+
+@njit(cache=True, error_model="numpy")
+def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
+                use_h, use_f, x0, lh0, tol, max_iter, n_picard, ptc_ok):
+    """Solve one counter-current cascade (module docstring).
+
+    Parameters (arrays, stage index j = 0..nst-1, species i = 0..S-1)
+    ----------
+    Lout, Lup : (nst,) aqueous flow leaving stage j / arriving from stage j+1 [L/h]
+    O : organic flow [L/h]
+    ext : (nst, S) external aqueous inflow per stage [mol/h]
+    yin : (S,) organic inlet concentration at stage 1 [mol/L]
+    k0 : (nst, S), kf, kh, kfh, sc, z : (S,) equilibrium coefficients (:mod:`._equilibrium`)
+    fT : total extractant (unit of f); G, Ts : (nst,) proton invariant and total sulfate
+    [mol/L]; Ka : HSO4- dissociation constant [mol/L]; eta : (nst,) Murphree efficiency
+    x0 : (nst, S) initial aqueous concentrations [mol/L] (all zeros: cold start)
+    lh0 : (nst,) initial ln [H+] (NaN: from the proton invariant at x0)
+    tol, max_iter : tolerance on every row |r| and the iteration budget (sweeps + Newton)
+    n_picard : frozen-D sweeps tried before Newton
+    ptc_ok : fall back to pseudo-transient continuation when the line search fails (else the
+    attempt ends with status STALLED)
+
+    Returns
+    -------
+    status, iterations, residual (max |r|), worst stage, worst row (species index; S is the
+    proton invariant), x, y, h, f
+    """
+    nst, S = ext.shape
+    murphree = False
+    for j in range(nst):
+        if eta[j] < 1.0:
+            murphree = True
+    nbx = 2 * S if murphree else S
+    nb = nbx + (1 if use_h else 0)
+    E0 = np.empty((nst, S))
+    for j in range(nst):
+        for i in range(S):
+            E0[j, i] = math.exp(LN10 * k0[j, i])
+    mx, my = structure(ext, yin, k0, Lup, eta)
+    # two buffers of the evaluated state: the iterate (A) and the trial point (B)
+    xA = np.zeros((nst, S)); yA = np.zeros((nst, S)); hA = np.ones(nst); fA = np.full(nst, fT)
+    DA = np.zeros((nst, S)); gA = np.zeros((nst, S)); bA = np.zeros((nst, S))
+    LA = np.zeros((nst, S)); RA = np.zeros((nst, nb)); cA = np.zeros((nst, S, 7))
+    zA = np.zeros((nst, S)); hhA = np.zeros(nst)
+    xB = np.zeros((nst, S)); yB = np.zeros((nst, S)); hB = np.ones(nst); fB = np.full(nst, fT)
+    DB = np.zeros((nst, S)); gB = np.zeros((nst, S)); bB = np.zeros((nst, S))
+    LB = np.zeros((nst, S)); RB = np.zeros((nst, nb)); cB = np.zeros((nst, S, 7))
+    zB = np.zeros((nst, S)); hhB = np.zeros(nst)
+    u = np.zeros((nst, S)); v = np.zeros((nst, S)); w = np.zeros(nst)
+    ut = np.zeros((nst, S)); vt = np.zeros((nst, S)); wt = np.zeros(nst)
+    cvec = np.zeros(S)
+    dx = np.zeros((nst, nb)); Cp = np.zeros((nst, nb, S + 1)); M = np.zeros((nb, nb))
+    Z = np.zeros((nb, S + 1)); tv = np.zeros(S + 1)
+    xl = np.zeros((nst, S))
+    Dun = np.zeros((nst, S))
+    # concentration floor per species (a start value only; Newton moves off it)
+    Lmax = 0.0
+    for j in range(nst):
+        if Lout[j] > Lmax:
+            Lmax = Lout[j]
+    floor = np.empty(S)
+    thr = np.empty(S)
+    lfloor = np.empty(S)
+    W = np.ones((nst, nb))
+    for i in range(S):
+        s = O * yin[i]
+        for j in range(nst):
+            s += ext[j, i]
+        thr[i] = s if s > 0.0 else 1.0
+        floor[i] = 1e-250 * s / Lmax if s > 0.0 else 1e-300
+        if floor[i] < 1e-300:
+            floor[i] = 1e-300
+        lfloor[i] = math.log(thr[i] / Lmax) - 1.0e5   # e^-100000: any trace, however deep
+    # ---------------------------------------------------------------- start
+    cold = True
+    for j in range(nst):
+        for i in range(S):
+            if x0[j, i] != 0.0:
+                cold = False
+    if cold:
+        for j in range(nst - 1, -1, -1):
+            for i in range(S):
+                val = ext[j, i]
+                if j + 1 < nst:
+                    val += Lup[j] * xA[j + 1, i]
+                xA[j, i] = val / Lout[j]
+    else:
+        for j in range(nst):
+            for i in range(S):
+                xA[j, i] = x0[j, i]
+    keep_h = use_h and np.isfinite(lh0[0])
+    if use_h:
+        _h_of_x(xA, G, Ts, Ka, z, hA)
+        for j in range(nst):
+            if np.isfinite(lh0[j]):
+                hA[j] = math.exp(lh0[j])
+            w[j] = math.log(hA[j])
+    it = 0
+    _to_log(xA, mx, floor, u)
+    if murphree:
+        for j in range(nst):
+            fA[j] = stage_equilibrium(xA[j], w[j], E0[j], kf, kh, kfh, sc, fT, use_h, use_f,
+                                      fA[j], DA[j], gA[j], bA[j], LA[j], cvec, False)
+            for i in range(S):
+                yp = yin[i] if j == 0 else yA[j - 1, i]
+                yA[j, i] = (1.0 - eta[j]) * yp + eta[j] * DA[j, i] * xA[j, i]
+        _to_log(yA, my, floor, v)
+    evaluate(u, v, w, mx, my, Lout, Lup, O, ext, yin, E0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
+             eta, use_h, use_f, murphree, xA, yA, hA, fA, DA, gA, bA, LA, cvec, RA, cA, zA, hhA,
+             True)
+    _weights(xA, yA, Lout, O, thr, murphree, use_h, W)
+    phi = _merit(RA, W, nb)
+    if not np.isfinite(phi):
+        phi = np.inf
+    res, wj, wa = _worst(RA, nb)
+    extra = 1 if (cold and use_f and n_picard > 0) else 0
+    for sweep in range(n_picard + extra):
+        # frozen-D sweep: D at the current (x, h), then the linear cascade; from a cold start
+        # the first candidate takes D of the unloaded organic instead (the carried-through
+        # start loads every stage with the whole feed, which a loading-aware correlation may
+        # not even admit), and is kept only if it beats the start
+        unloaded = extra == 1 and sweep == 0
+        if unloaded:
+            for i in range(S):
+                cvec[i] = 0.0
+            for j in range(nst):
+                stage_equilibrium(xl[0] * 0.0, w[j], E0[j], kf, kh, kfh, sc, fT, use_h, use_f,
+                                  fT, Dun[j], gB[j], bB[j], LB[j], cvec, False)
+        for j in range(nst):
+            for i in range(S):
+                DB[j, i] = (Dun[j, i] if unloaded else DA[j, i]) * (eta[j] if murphree else 1.0)
+        linear_solve_log(Lout, Lup, O, ext, yin, DB, ut)
+        for j in range(nst):
+            for i in range(S):
+                if mx[j, i]:
+                    ut[j, i] = 0.0
+                    xl[j, i] = 0.0
+                else:
+                    if ut[j, i] < lfloor[i]:
+                        ut[j, i] = lfloor[i]
+                    xl[j, i] = math.exp(ut[j, i])
+        for j in range(nst):
+            fB[j] = fA[j]
+        if use_h:
+            if keep_h:
+                # [H+] given by the caller (a solved neighbour): recomputing it from the
+                # invariant would cancel G - sum z x in saponified cascades
+                for j in range(nst):
+                    wt[j] = w[j]
+            else:
+                _h_of_x(xl, G, Ts, Ka, z, hB)
+                for j in range(nst):
+                    wt[j] = math.log(hB[j])
+        if murphree:
+            for j in range(nst):
+                for i in range(S):
+                    yp = yin[i] if j == 0 else yB[j - 1, i]
+                    yB[j, i] = (1.0 - eta[j]) * yp + DB[j, i] * xl[j, i]
+            _to_log(yB, my, floor, vt)
+        evaluate(ut, vt, wt, mx, my, Lout, Lup, O, ext, yin, E0, kf, kh, kfh, sc, z, fT, G, Ts,
+                 Ka, eta, use_h, use_f, murphree, xB, yB, hB, fB, DB, gB, bB, LB, cvec, RB, cB,
+                 zB, hhB, True)
+        it += 1
+        phit = _merit(RB, W, nb)   # with the weights of the iterate it would replace
+        rest, wjt, wat = _worst(RB, nb)
+        if not (phit < 0.25 * phi or (rest < 0.25 * res and phit < 100.0 * phi + 1e-26)):
+            if unloaded:
+                continue
+            break
+        for j in range(nst):
+            for i in range(S):
+                u[j, i] = ut[j, i]
+                v[j, i] = vt[j, i]
+            w[j] = wt[j]
+        xA, xB = xB, xA
+        yA, yB = yB, yA
+        hA, hB = hB, hA
+        fA, fB = fB, fA
+        DA, DB = DB, DA
+        gA, gB = gB, gA
+        bA, bB = bB, bA
+        LA, LB = LB, LA
+        RA, RB = RB, RA
+        cA, cB = cB, cA
+        zA, zB = zB, zA
+        hhA, hhB = hhB, hhA
+        _weights(xA, yA, Lout, O, thr, murphree, use_h, W)
+        phi = _merit(RA, W, nb)
+        res = rest
+        if not use_h and not use_f and not murphree:
+            break   # linear: the sweep is the solution
+    res, wj, wa = _worst(RA, nb)
+    # ---------------------------------------------------------------- Newton
+    status = MAXITER
+    polished = False
+    ptc = 0.0
+    n_ptc = 0
+    while it < max_iter:
+        if res <= tol:
+            if polished or res <= 0.1 * tol or res < 1e-15:
+                status = OK
+                break
+            polished = True
+        ok = block_solve(S, murphree, use_h, mx, my, gA, bA, LA, cA, zA, hhA, RA, ptc, dx, Cp,
+                         M, Z, tv)
+        it += 1
+        if not ok:
+            if ptc_ok and ptc < 1e8:
+                ptc = 0.1 if ptc == 0.0 else 10.0 * ptc
+                continue
+            status = SINGULAR
+            break
+        # per-component caps (a deep trace far off its value must not shorten the step of the
+        # major species)
+        bad = False
+        for j in range(nst):
+            for a in range(nb):
+                d = dx[j, a]
+                if not np.isfinite(d):
+                    bad = True
+                cap = WCAP if a >= nbx else UCAP
+                if d > cap:
+                    dx[j, a] = cap
+                elif d < -cap:
+                    dx[j, a] = -cap
+        if bad:
+            status = SINGULAR
+            break
+        smax = 1.0
+        alpha = 1.0 / smax
+        accepted = False
+        phit = np.inf
+        n_ls = 1 if ptc > 0.0 else 30
+        for ls in range(n_ls):
+            for j in range(nst):
+                for i in range(S):
+                    ut[j, i] = u[j, i] + alpha * dx[j, i]
+                    if murphree:
+                        vt[j, i] = v[j, i] + alpha * dx[j, S + i]
+                if use_h:
+                    wt[j] = w[j] + alpha * dx[j, nbx]
+                fB[j] = fA[j]
+            evaluate(ut, vt, wt, mx, my, Lout, Lup, O, ext, yin, E0, kf, kh, kfh, sc, z, fT, G,
+                     Ts, Ka, eta, use_h, use_f, murphree, xB, yB, hB, fB, DB, gB, bB, LB, cvec,
+                     RB, cB, zB, hhB, True)
+            phit = _merit(RB, W, nb)
+            if np.isfinite(phit):
+                if ptc > 0.0:
+                    if phit <= PTC_GROW * phi:
+                        accepted = True
+                        break
+                elif phit <= (1.0 - 2e-4 * alpha * smax) * phi or phit < 1e-28:
+                    accepted = True
+                    break
+                # quadratic interpolation of phi along the step, safeguarded
+                a1 = alpha * smax
+                c = (phit - phi + 2.0 * phi * a1) / (a1 * a1)
+                anew = phi / c if c > 0.0 else 0.5 * a1
+                if anew < 0.1 * a1:
+                    anew = 0.1 * a1
+                elif anew > 0.5 * a1:
+                    anew = 0.5 * a1
+                alpha = anew / smax
+            else:
+                alpha *= 0.25
+            if alpha * smax < 1e-6:
+                break
+        if not accepted:
+            if res <= tol:
+                status = OK
+                break
+            if not ptc_ok:
+                status = STALLED
+                break
+            if ptc == 0.0:
+                ptc = 1.0
+                n_ptc += 1
+                if n_ptc > 100:
+                    status = STALLED
+                    break
+            else:
+                ptc *= PTC_REJECT
+                if ptc > 1e10:
+                    status = STALLED
+                    break
+            continue
+        if ptc > 0.0:
+            fac = math.sqrt(phit / phi) if phi > 0.0 else 0.5
+            if fac < PTC_MINFAC:
+                fac = PTC_MINFAC
+            elif fac > PTC_MAXFAC:
+                fac = PTC_MAXFAC
+            ptc *= fac
+            if ptc < 1e-8:
+                ptc = 0.0
+        for j in range(nst):
+            for i in range(S):
+                u[j, i] = ut[j, i]
+                v[j, i] = vt[j, i]
+            w[j] = wt[j]
+        xA, xB = xB, xA
+        yA, yB = yB, yA
+        hA, hB = hB, hA
+        fA, fB = fB, fA
+        DA, DB = DB, DA
+        gA, gB = gB, gA
+        bA, bB = bB, bA
+        LA, LB = LB, LA
+        RA, RB = RB, RA
+        cA, cB = cB, cA
+        zA, zB = zB, zA
+        hhA, hhB = hhB, hhA
+        _weights(xA, yA, Lout, O, thr, murphree, use_h, W)
+        phi = _merit(RA, W, nb)
+        res, wj, wa = _worst(RA, nb)
+    else:
+        if res <= tol:
+            status = OK
+    res, wj, wa = _worst(RA, nb)
+    if status == OK and res > tol:
+        status = MAXITER
+    wi = S if wa >= nbx else (wa if wa < S else wa - S)
+    return status, it, res, wj, wi, xA, yA, hA, fA

@@ -1,0 +1,137 @@
+"""Fall-back path of the SX cascade solver (numba), compiled only when first needed: the
+linear-variable Newton (:mod:`._legacy`) followed by a log-form polish, for single cascades
+(:func:`solve_fallback`), warm starts from a neighbour (:func:`solve_warm`) and the parallel
+batch kernel (:func:`solve_batch_kernel`).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from ._core import MAXITER, OK, _solve_core
+from ._kernels import N_POLISH, solve_cascade
+from ._legacy import _solve_core as legacy_core
+from ._legacy import solve_cascade as legacy_solve
+
+__all__ = ["solve_fallback", "solve_warm", "solve_batch_kernel"]
+
+
+@njit(cache=True, error_model="numpy")
+def _polish(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f,
+            x, h, tol, budget):
+    """Log-form polish of a solution found in linear variables (one frozen-D sweep in
+    logarithms at the solution's own [H+], then Newton)."""
+    nst = x.shape[0]
+    lh = np.full(nst, np.nan)
+    if use_h:
+        for j in range(nst):
+            lh[j] = math.log(h[j])
+    return _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
+                       use_h, use_f, x, lh, tol, budget, 2, False)
+
+
+@njit(cache=True, error_model="numpy")
+def solve_warm(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h,
+               use_f, x0, lh0, tol, max_iter):
+    """Solve from a neighbour's solution (x0, ln h0): log-form Newton, else the linear-variable
+    Newton from the same start and a log-form polish. Same returns as :func:`solve_cascade`."""
+    st, it, res, wj, wi, x, y, h, f = _solve_core(
+        Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f, x0,
+        lh0, tol, min(max_iter, 20), 1, False)
+    if st == OK or not (use_h or use_f):
+        return st, it, res, wj, wi, x, y, h, f
+    st2, it2, res2, wj2, wi2, x2, y2, h2, f2 = legacy_core(
+        Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f, x0,
+        lh0, tol, max_iter, 0)
+    if st2 != OK:
+        return st2, it + it2, res2, wj2, wi2, x2, y2, h2, f2
+    st3, it3, res3, wj3, wi3, x3, y3, h3, f3 = _polish(
+        Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f, x2,
+        h2, tol, N_POLISH)
+    return st3, it + it2 + it3, res3, wj3, wi3, x3, y3, h3, f3
+
+
+@njit(cache=True, error_model="numpy")
+def solve_fallback(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h,
+                   use_f, x0, tol, max_iter):
+    """The linear-variable Newton (pseudo-transient continuation, homotopy on the organic
+    inlet) from the cold or given start, then a log-form polish. Same returns as
+    :func:`._kernels.solve_cascade`."""
+    st2, it2, res2, wj2, wi2, x2, y2, h2, f2 = legacy_solve(
+        Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f, x0,
+        tol, max_iter, 1)
+    if st2 != OK:
+        return st2, it2, res2, wj2, wi2, x2, y2, h2, f2
+    st3, it3, res3, wj3, wi3, x3, y3, h3, f3 = _polish(
+        Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f, x2,
+        h2, tol, max(1, min(N_POLISH, 4 * max_iter - it2)))
+    return st3, it2 + it3, res3, wj3, wi3, x3, y3, h3, f3
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def solve_batch_kernel(nst_arr, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts,
+                       Ka, eta, use_h, use_f, tol, max_iter, n_picard, chain):
+    """Solve B cascades in parallel; arrays padded along the stage axis to nmax stages.
+
+    Shapes: nst_arr (B,), Lout/Lup/G/Ts/eta (B, nmax), O/fT (B,), ext/k0 (B, nmax, S),
+    yin/kf/kh/kfh/sc/z (B, S). ``chain`` > 1 hands out runs of ``chain`` consecutive cascades
+    to the threads and starts each cascade from the solution of the one before it in its run
+    when both have the same stage count; a warm start that does not converge within
+    min(max_iter, 100) iterations is dropped for a cold start, so results do not depend on the
+    order. ``chain`` <= 1 solves every cascade from a cold start.
+    Returns status (B,), iterations (B,, warm and cold attempts summed), residual (B,),
+    x (B, nmax, S), y (B, nmax, S), h (B, nmax), f (B, nmax).
+    """
+    B = nst_arr.shape[0]
+    nmax = ext.shape[1]
+    S = ext.shape[2]
+    status = np.zeros(B, dtype=np.int64)
+    iters = np.zeros(B, dtype=np.int64)
+    resid = np.zeros(B)
+    X = np.zeros((B, nmax, S))
+    Y = np.zeros((B, nmax, S))
+    H = np.zeros((B, nmax))
+    F = np.zeros((B, nmax))
+    size = chain if chain > 1 else 1
+    n_runs = (B + size - 1) // size
+    warm_iter = max_iter if max_iter < 100 else 100
+    for c in prange(n_runs):
+        b0 = c * size
+        b1 = min(B, b0 + size)
+        for b in range(b0, b1):
+            n = nst_arr[b]
+            st = MAXITER
+            it_warm = 0
+            if (b > b0 and status[b - 1] == OK and nst_arr[b - 1] == n
+                    and (use_h[b] or use_f[b])):   # a linear cascade needs no warm start
+                lh0 = np.full(n, np.nan)
+                for j in range(n):
+                    if use_h[b - 1] and use_h[b]:
+                        lh0[j] = math.log(H[b - 1, j])
+                st, it_warm, res, wj, wi, x, y, h, f = solve_warm(
+                    Lout[b, :n], Lup[b, :n], O[b], ext[b, :n], yin[b], k0[b, :n], kf[b],
+                    kh[b], kfh[b], sc[b], z[b], fT[b], G[b, :n], Ts[b, :n], Ka, eta[b, :n],
+                    use_h[b], use_f[b], X[b - 1, :n].copy(), lh0, tol, warm_iter)
+            if st != OK:
+                x0 = np.zeros((n, S))
+                st, it, res, wj, wi, x, y, h, f = solve_cascade(
+                    Lout[b, :n], Lup[b, :n], O[b], ext[b, :n], yin[b], k0[b, :n], kf[b], kh[b],
+                    kfh[b], sc[b], z[b], fT[b], G[b, :n], Ts[b, :n], Ka, eta[b, :n], use_h[b],
+                    use_f[b], x0, tol, max_iter, n_picard)
+                it_warm += it
+                if st != OK and (use_h[b] or use_f[b]):
+                    st, it, res, wj, wi, x, y, h, f = solve_fallback(
+                        Lout[b, :n], Lup[b, :n], O[b], ext[b, :n], yin[b], k0[b, :n], kf[b],
+                        kh[b], kfh[b], sc[b], z[b], fT[b], G[b, :n], Ts[b, :n], Ka,
+                        eta[b, :n], use_h[b], use_f[b], x0, tol, max_iter)
+                    it_warm += it
+            status[b] = st
+            iters[b] = it_warm
+            resid[b] = res
+            X[b, :n] = x
+            Y[b, :n] = y
+            H[b, :n] = h
+            F[b, :n] = f
+    return status, iters, resid, X, Y, H, F

@@ -1,0 +1,209 @@
+"""SX solver: traces to full relative precision, honest refusals, cold-start robustness.
+
+Every tolerance here is relative with ``abs=0``: a trace at 1e-29 of its feed level must be as
+right as a major species.
+"""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from reeproc import Stream, sx
+from reeproc.sx.cascade import PH_MAX
+
+
+def kremser_profile(E, N):
+    """Exact aqueous profile of a constant-D extraction section, feed 1 mol/L at stage N, fresh
+    organic at stage 1, O/A 1: x_j = (E^j - 1) / (E^(N+1) - 1), j = 1..N."""
+    lnE = math.log(E)
+    return np.array([math.expm1(j * lnE) / math.expm1((N + 1) * lnE) for j in range(1, N + 1)])
+
+
+@pytest.mark.parametrize("E,N", [(3.0, 60), (2.0, 100), (3.0, 30), (0.5, 40), (1.5, 200)])
+def test_kremser_every_stage_relative(E, N):
+    cas = sx.Cascade(sx.ConstantD({"A": E}), extraction=N)
+    res = cas.solve(feed=Stream.aqueous(1.0, {"A": 1.0}), organic=Stream.organic(1.0, {}))
+    exact = kremser_profile(E, N)
+    got = res.aqueous_profile["A"].to_numpy()
+    keep = exact >= 1e-30 * 1.0
+    assert got[keep] == pytest.approx(exact[keep], rel=1e-9, abs=0)
+    assert res.raffinate.conc_mol_L["A"] == pytest.approx(sx.kremser(E, N), rel=1e-9, abs=0)
+
+
+def test_kremser_deep_trace_in_a_binary_separation():
+    """Two species, one a deep trace in the raffinate: both exact at every stage."""
+    cas = sx.Cascade(sx.ConstantD({"A": 3.0, "B": 0.2}), extraction=60)
+    res = cas.solve(feed=Stream.aqueous(1.0, {"A": 0.5, "B": 0.5}), organic=Stream.organic(1.0, {}))
+    for sp, E in (("A", 3.0), ("B", 0.2)):
+        exact = 0.5 * kremser_profile(E, 60)
+        assert res.aqueous_profile[sp].to_numpy() == pytest.approx(exact, rel=1e-9, abs=0)
+
+
+FEED = Stream.aqueous(1.0, {"Pr": 0.05, "Nd": 0.15, "H+": 0.01, "Cl-": 0.61})
+
+
+def test_mass_action_every_stage_relative_relations():
+    """D ratio = Kex ratio, y = D x and the extractant balance at every stage, relative only,
+    and the stage balances of the traces (Nd in the scrub top) close to 1e-12 of their own
+    flows."""
+    model = sx.MassAction("PC88A", species=["Pr", "Nd", "Sm"])
+    feed = Stream.aqueous(1.0, {"Pr": 0.05, "Nd": 0.15, "Sm": 0.01, "H+": 0.01, "Cl-": 0.64})
+    cas = sx.Cascade(model, 12, 12, 4)
+    r = cas.solve(feed=feed, organic=Stream.organic(3.0, {"PC88A": 1.0}),
+                  scrub=Stream.aqueous(0.3, {"H+": 1.5, "Cl-": 1.5}),
+                  strip=Stream.aqueous(0.5, {"H+": 4.0, "Cl-": 4.0}))
+    D = r.D_profile
+    beta = model.extractant.separation_factor("Sm", "Pr")
+    assert (D["Sm"] / D["Pr"]).to_numpy() == pytest.approx(np.full(28, beta), rel=1e-10, abs=0)
+    cols = ["Pr", "Nd", "Sm"]
+    assert r.organic_profile[cols].to_numpy().ravel() == pytest.approx(
+        (D[cols] * r.aqueous_profile[cols]).to_numpy().ravel(), rel=1e-10, abs=0)
+    bound = 3 * r.organic_profile[cols].sum(axis=1)
+    assert (r.free_extractant + bound).to_numpy() == pytest.approx(np.full(28, 0.5), rel=1e-12,
+                                                                   abs=0)
+    # stage balances, relative to each species' own flows at that stage
+    x, y = r.aqueous_profile[cols].to_numpy(), r.organic_profile[cols].to_numpy()
+    F, Sc, St, O = 1.0, 0.3, 0.5, 3.0
+    Lout = np.r_[np.full(12, F + Sc), np.full(12, Sc), np.full(4, St)]
+    Lup = np.r_[np.full(11, F + Sc), [Sc], np.full(11, Sc), [0.0], np.full(3, St), [0.0]]
+    ext = np.zeros((28, 3))
+    ext[11] = [0.05, 0.15, 0.01]
+    yprev = np.vstack([np.zeros(3), y[:-1]])
+    xnext = np.vstack([x[1:], np.zeros(3)])
+    inflow = Lup[:, None] * xnext + ext + O * yprev
+    outflow = Lout[:, None] * x + O * y
+    assert np.max(np.abs(inflow / outflow - 1.0)) < 1e-11
+    assert outflow.min() < 1e-20 * outflow.max()     # the check does reach traces
+    assert r.charge_balance_residual < 1e-12
+
+
+# ----------------------------------------------------------------- honest refusals (issue 10)
+def test_overloaded_organic_inlet_is_refused():
+    cas = sx.Cascade(sx.MassAction("PC88A", species=["Pr", "Nd"]), 5)
+    with pytest.raises(ValueError, match="extractant capacity"):
+        cas.solve(feed=FEED, organic=Stream.organic(5.0, {"PC88A": 0.1, "Nd": 1.0}))
+
+
+def test_over_saponified_cascade_has_no_acidic_steady_state():
+    model = sx.MassAction("PC88A", species=["Pr", "Nd"], saponification=0.99)
+    cas = sx.Cascade(model, 5)
+    with pytest.raises(sx.NoAcidicSteadyStateError, match="no acidic steady state") as e:
+        cas.solve(feed=FEED, organic=Stream.organic(20.0, {"PC88A": 1.0}))
+    assert e.value.pH > PH_MAX and "eq/h of base" in str(e.value)
+    r = cas.solve(feed=FEED, organic=Stream.organic(20.0, {"PC88A": 1.0}),
+                  raise_on_failure=False)
+    assert not r.converged and "acidic" in r.failure and r.outlets == {}
+
+
+def test_charge_closure_reported_for_every_model():
+    models = [sx.ConstantD({"Pr": 1.0, "Nd": 1.5}),
+              sx.MassAction("PC88A", species=["Pr", "Nd"], saponification=0.2),
+              sx.PhCorrelation(5.0, species=["Nd", "Pr"])]
+    for m in models:
+        r = sx.Cascade(m, 6, 4).solve(feed=FEED, organic=Stream.organic(2.0, {"PC88A": 1.0})
+                                      if isinstance(m, sx.MassAction) else
+                                      Stream.organic(2.0, {}),
+                                      scrub=Stream.aqueous(0.5, {"H+": 1.0, "Cl-": 1.0}))
+        assert r.converged and 0 <= r.charge_balance_residual < 1e-12, m
+
+
+# ----------------------------------------------------------------- coverage
+def test_ph_correlation_default_species_and_extractant_data():
+    m = sx.PhCorrelation(5.0)
+    assert "Sc" in m.species
+    m2 = sx.PhCorrelation(5.0, extractant_density_g_mL=0.9758, extractant_molar_mass_g_mol=322.431)
+    assert m2.extractant.mol_L_per_vol_pct() == pytest.approx(10 * 0.9758 / 322.431, rel=1e-12)
+    with pytest.raises(ValueError, match="dosage_basis"):
+        sx.PhCorrelation(5.0, dosage_basis="local")
+    with pytest.raises(ValueError, match="extractant_density_g_mL"):
+        sx.PhCorrelation(5.0, extractant_density_g_mL=975.8)
+
+
+def test_ph_correlation_free_dosage_basis_adds_the_bound_extractant():
+    m = sx.PhCorrelation(5.0, species=["Nd", "Dy"], dosage_basis="free")
+    c1 = m.extractant.mol_L_per_vol_pct()
+    assert m.total_extractant({"Nd": 0.01}) == pytest.approx(5.0 + 3 * 0.01 / c1, rel=1e-12)
+    feed = Stream.aqueous(1.0, {"Nd": 0.005, "Dy": 0.001, "H+": 0.02, "SO4-2": 0.05})
+    r = sx.Cascade(m, 4).solve(feed=feed, organic=Stream.organic(1.0, {"Nd": 0.001}))
+    assert r.free_extractant.iloc[0] > 5.0 * 0.99 and r.mass_balance_residual < 1e-12
+
+
+@pytest.mark.parametrize("pH", [2.6, 3.0, 3.5])
+@pytest.mark.parametrize("anion", ["Cl-", "SO4-2"])
+def test_ph_correlation_above_pH_2_4(pH, anion):
+    model = sx.PhCorrelation(5.0, species=["Nd", "Dy", "Al", "Ca"], dosage_basis="total")
+    conc = {"Nd": 0.005, "Dy": 0.001, "Al": 0.01, "Ca": 0.005, "H+": 10 ** -pH}
+    conc[anion] = 0.05 if anion == "SO4-2" else 0.1
+    r = sx.Cascade(model, 4).solve(feed=Stream.aqueous(1.0, conc),
+                                   organic=Stream.organic(1.0, {}))
+    assert r.converged and r.mass_balance_residual < 1e-10
+
+
+def test_stream_mass_concentrations_round_trip():
+    s = Stream.aqueous_g_L(2.0, {"Nd": 14.4242, "Sc": 0.044955907})
+    assert s.conc_mol_L["Nd"] == pytest.approx(0.1, rel=1e-12)
+    assert s.conc_mg_L["Sc"] == pytest.approx(44.955907, rel=1e-12)
+    assert Stream.organic_mg_L(1.0, {"Pm": 144.912756}).conc_mol_L["Pm"] == pytest.approx(1e-3)
+
+
+# ----------------------------------------------------------------- cold-start robustness
+RE_D2EHPA = ["La", "Ce", "Pr", "Nd", "Sm", "Tb", "Dy"]
+IMP_D2EHPA = ["Fe+3", "Al", "Zn", "Cu", "Co", "Ni"]
+
+
+def _cold_start_case(pH, oa, n, m, sap, n_sp, sulfate, kind):
+    species = (RE_D2EHPA + IMP_D2EHPA)[:n_sp] if kind == "mass_action" else RE_D2EHPA[:min(n_sp, 6)]
+    if kind == "ph":
+        species = [s for s in species if s in ("La", "Ce", "Pr", "Nd", "Sm", "Dy")]
+    charge = {"Fe+3": 3, "Al": 3, "Zn": 2, "Cu": 2, "Co": 2, "Ni": 2}
+    conc = {s: 0.1 / len(species) for s in species}
+    h = 10.0 ** -pH
+    eq = sum(charge.get(s, 3) * c for s, c in conc.items()) + h
+    conc["H+"] = h
+    if sulfate:
+        conc["SO4-2"] = eq / 2
+    else:
+        conc["Cl-"] = eq
+    if kind == "mass_action":
+        model = sx.MassAction("D2EHPA", concentration_mol_L=1.0, species=species,
+                              saponification=sap)
+        org = Stream.organic(oa, {"D2EHPA": 1.0})
+    elif kind == "constant":
+        model = sx.ConstantD({s: 0.1 * 3.0 ** i for i, s in enumerate(species)})
+        org = Stream.organic(oa, {})
+    else:
+        model = sx.PhCorrelation(5.0, species=species)
+        org = Stream.organic(oa, {})
+    cas = sx.Cascade(model, n, m)
+    kw = dict(feed=Stream.aqueous(1.0, conc), organic=org)
+    if m:
+        kw["scrub"] = Stream.aqueous(0.3, {"H+": 1.0, "Cl-": 1.0})
+    try:
+        r = cas.solve(**kw)
+    except sx.NoAcidicSteadyStateError:
+        return
+    assert r.converged and r.mass_balance_residual < 1e-9
+    assert r.charge_balance_residual < 1e-9
+    if model.uses_h:
+        assert r.pH.max() <= PH_MAX
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(pH=st.floats(0.0, 4.0), oa=st.floats(0.05, 20.0), n=st.integers(1, 40),
+       m=st.integers(0, 30), sap=st.floats(0.0, 0.6), n_sp=st.integers(1, 12),
+       sulfate=st.booleans(), kind=st.sampled_from(["mass_action", "constant", "ph"]))
+def test_cold_start_converges_or_refuses(pH, oa, n, m, sap, n_sp, sulfate, kind):
+    """Every case from the default start either converges (balances closed, every stage
+    acidic) or raises the documented no-acidic-steady-state error (fixed examples, so CI is
+    reproducible; a random search found the case below)."""
+    _cold_start_case(pH, oa, n, m, sap, n_sp, sulfate, kind)
+
+
+@pytest.mark.xfail(strict=True, raises=sx.ConvergenceError,
+                   reason="known failure (issue 11 left open): 10-metal D2EHPA cascade with "
+                          "Fe3+, Al, Zn and 22 % saponification stalls in every solver stage")
+def test_cold_start_known_failure_ten_metals_saponified():
+    _cold_start_case(pH=2.0, oa=1.25, n=31, m=0, sap=0.21875, n_sp=10, sulfate=False,
+                     kind="mass_action")
