@@ -39,16 +39,9 @@ import numpy as np
 
 from ..stream import Stream
 from .convergence import FixedPointResult, solve_fixed_point
+from .errors import FlowsheetError, UnitFailure
 
 __all__ = ["Flowsheet", "FlowsheetError", "UnitFailure"]
-
-
-class FlowsheetError(ValueError):
-    """The flowsheet is wired wrongly (unknown port, stream with two sources, ...)."""
-
-
-class UnitFailure(RuntimeError):
-    """A unit raised while the flowsheet was solving; names the unit and keeps the cause."""
 
 
 @dataclass

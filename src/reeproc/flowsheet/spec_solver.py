@@ -80,7 +80,7 @@ class _Trials:
     def __call__(self, x):
         """Result at variable values ``x`` (all specs), or None when the flowsheet fails there."""
         from .convergence import RecycleConvergenceError
-        from .engine import UnitFailure
+        from .errors import UnitFailure
         from ..data import MissingDataError
 
         self.warm(x)
