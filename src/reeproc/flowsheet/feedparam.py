@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from .. import feeds as _feeds
 from ..feeds import MagnetFeed, feed_composition, feed_grades, magnet_feed
 from ..species import get_species
-from ..stream import Stream
 from .script import Param
 
 __all__ = ["FeedParam", "feed_from_param", "parse_composition", "feed_with"]
@@ -118,15 +117,7 @@ def feed_from_param(value: str, kg_h: float, name: str = "magnet feed") -> Magne
         return magnet_feed(str(value), kg_h, name=name)
     comp = parse_composition(value)
     label = f"user composition ({value})"
-    if hasattr(_feeds, "custom_feed"):  # feeds.py with user compositions (oxygen as RE2O3)
-        return _feeds.custom_feed(comp, kg_h, name=name, grade=label)
-    # feeds.py without custom_feed: the metals as elements, oxygen reported and excluded
-    if not isinstance(kg_h, (int, float)) or not kg_h > 0:
-        raise ValueError(f"kg_h (magnet feed rate) must be > 0 kg/h, got {kg_h!r}")
-    excluded = {el: wt for el, wt in comp.items() if el == "O"}
-    stream = Stream.solid({el: kg_h * wt / 100.0 for el, wt in comp.items()
-                           if wt > 0 and el not in excluded}, name=name)
-    return MagnetFeed(label, stream, 100.0 - sum(comp.values()), excluded)
+    return _feeds.custom_feed(comp, kg_h, name=name, grade=label)
 
 
 def feed_with(value: str, wt_pct: dict, balance: str | None = None) -> str:
