@@ -71,7 +71,11 @@ class Cascade:
         self.strip = _positive_int(strip, "strip", 0)
         if self.n_stages > self.MAX_STAGES:
             raise ValueError(f"extraction+scrub+strip={self.n_stages} exceeds {self.MAX_STAGES}")
-        eta = np.asarray(efficiency, dtype=float)
+        from .._validate import as_number
+
+        eta = np.asarray([as_number("efficiency", e)
+                          for e in np.ravel(np.asarray(efficiency, dtype=object))], dtype=float)
+        eta = eta.reshape(np.shape(efficiency))
         if eta.ndim == 0:
             eta = np.full(self.n_stages, float(eta))
         if eta.shape != (self.n_stages,):
@@ -244,8 +248,9 @@ class Cascade:
         """
         if method not in ("numba", "reference"):
             raise ValueError(f"method={method!r}; allowed: 'numba', 'reference'")
-        if not (isinstance(tol, (int, float)) and 0 < tol < 1):
+        if isinstance(tol, bool) or not (isinstance(tol, (int, float)) and 0 < tol < 1):
             raise ValueError(f"tol={tol!r} must be a number in (0, 1)")
+        max_iter = _positive_int(max_iter, "max_iter", 1)
         asm = self._assemble(feed, organic, scrub, strip)
         a = asm["arrays"]
         nst, S = a["ext"].shape

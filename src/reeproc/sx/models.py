@@ -121,18 +121,23 @@ def load_extractant(name: str, medium: str = "chloride") -> Extractant:
 
 
 def _check_species(name: str) -> None:
+    """An extractable species: a metal (or saponification) cation of species.csv; H+ and anions
+    are the cascade's own bookkeeping, never 'metals'."""
     try:
-        get_species(name, "aqueous")
+        sp = get_species(name, "aqueous")
     except ValueError as exc:
         raise ValueError(f"species {name!r} is not an aqueous species known to reeproc: {exc}") \
             from None
+    if sp.phase != "any" and (name == "H+" or sp.charge <= 0):
+        raise ValueError(f"species {name!r} (charge {sp.charge:+d}) is not an extractable cation: "
+                         "H+ and anions are balanced by the cascade itself")
 
 
 def _check_eff(value, what="value"):
-    v = float(value)
-    if not math.isfinite(v):
-        raise ValueError(f"{what}={value!r} must be a finite number")
-    return v
+    """A finite number (booleans and text refused, the argument named)."""
+    from .._validate import as_number
+
+    return as_number(what, value)
 
 
 class EquilibriumModel:
@@ -385,7 +390,12 @@ class MassAction(EquilibriumModel):
         kex = dict(self.extractant.kex)
         for sp, v in (kex_override or {}).items():
             _check_species(sp)
-            base = kex.get(sp, (None, 3.0, 3.0))
+            if sp not in kex:
+                raise ValueError(
+                    f"kex_override[{sp!r}]: {self.extractant.name} has no extraction row for "
+                    f"{sp!r} in sx_kex.csv, so its stoichiometry (dimers bound, protons "
+                    f"released) is unknown; species with a row: {sorted(kex)}")
+            base = kex[sp]
             kex[sp] = (_check_eff(v, f"kex_override[{sp!r}]"), base[1], base[2])
         self.kex_override = dict(kex_override or {})
         if species is None:
