@@ -119,6 +119,17 @@ def test_unwritable_folder(tmp_path, capsys):
         ro.chmod(0o700)
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc")
+def test_folder_that_takes_no_files_is_refused_even_for_root(capsys, monkeypatch):
+    """/proc passes the permission bits for root but takes no new file: the probe file tells."""
+    import reeproc.sweep as sw
+
+    monkeypatch.setattr(sw, "run_case", lambda *a, **k: pytest.fail("a case ran"))
+    refused(cli(capsys, "sweep", TOY, "--param", "feed_L_h=1,2", "--out", "/proc/s.csv"),
+            EXIT_INPUT, "--out", "cannot write in '/proc'")
+    refused(cli(capsys, "run", TOY, "--json", "/proc/k.json"), EXIT_INPUT, "--json")
+
+
 def test_sweep_outputs_checked_before_any_case(tmp_path, capsys, monkeypatch):
     import reeproc.optimise  # noqa: F401 - binds the real run_case before it is patched here
     import reeproc.sweep as sw

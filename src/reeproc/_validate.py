@@ -94,6 +94,19 @@ def _nearest_existing(p: Path) -> Path:
     return p
 
 
+def _probe(option: str, path, folder: Path) -> None:
+    """Create and remove a probe file in ``folder``: permission bits alone miss read-only and
+    virtual file systems (nothing is left behind)."""
+    import tempfile
+
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".reeproc-probe-"):
+            pass
+    except OSError as exc:
+        raise InputError(f"{option} '{path}': cannot write in '{folder}' "
+                         f"({exc.strerror or exc})") from None
+
+
 def check_output_dir(option: str, path) -> Path:
     """Check, before any work, that ``path`` is or can be made a writable directory.
 
@@ -108,6 +121,7 @@ def check_output_dir(option: str, path) -> Path:
         raise InputError(f"{option} '{path}': '{base}' is a file, not a directory")
     if not os.access(base, os.W_OK | os.X_OK):
         raise InputError(f"{option} '{path}': no permission to write in '{base}'")
+    _probe(option, path, base)
     return p
 
 
@@ -139,4 +153,5 @@ def check_output_file(option: str, path, suffixes=None, create_parent: bool = Fa
         raise InputError(f"{option} '{path}': no permission to overwrite the file")
     if not os.access(base, os.W_OK | os.X_OK):
         raise InputError(f"{option} '{path}': no permission to write in '{base}'")
+    _probe(option, path, base)
     return p

@@ -105,7 +105,8 @@ def _cmd_run(args) -> int:
     params = _assignments(args.set)
     if args.plots and not args.out:
         raise CommandError("--plots needs --out DIR for the PNG files")
-    _check_outputs(args.out, [("--json", args.json, None, False)])
+    _check_outputs(args.out, [("--json", args.json, None, False),
+                              ("--html", args.html, (".html", ".htm"), True)])
     load_script(args.flowsheet)
     from ..flowsheet.report import exit_code_for
 
