@@ -107,3 +107,14 @@ def test_feed_errors():
         magnet_feed("fridge", 1.0)
     with pytest.raises(ValueError, match="must be > 0"):
         magnet_feed("HDD", -1.0)
+
+
+@pytest.mark.parametrize("make, fragment", [
+    (lambda: Stream.aqueous(True, {"Nd": 0.1, "Cl-": 0.3}), "a boolean is not a number"),
+    (lambda: Stream.aqueous(1.0, {"Nd": "0.1", "Cl-": 0.3}), "text is not a number"),
+    (lambda: Stream.solid({"Nd2O3": "1"}), "text is not a number"),
+    (lambda: Stream.solid({"Nd2O3": False}), "a boolean is not a number"),
+])
+def test_booleans_and_text_are_not_numbers(make, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        make()

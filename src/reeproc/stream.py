@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 
+import numpy as np
 import pandas as pd
 
 from .data import MissingDataError
@@ -50,6 +51,9 @@ _MAX_CONC_MOL_L = 20.0
 
 
 def _check_number(value, name: str, *, allow_zero: bool = True) -> float:
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        kind = "a boolean" if isinstance(value, (bool, np.bool_)) else "text"
+        raise ValueError(f"{name} must be a number, got {value!r} ({kind} is not a number)")
     try:
         v = float(value)
     except (TypeError, ValueError):
