@@ -7,7 +7,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from ._jit import inner, kernel
 
 from ._equilibrium import LN10, h_from_invariant, stage_equilibrium
 from ._newton import block_solve, evaluate, linear_solve_log, structure
@@ -26,7 +27,7 @@ SINGULAR = 2
 STALLED = 3
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def _merit(R, W, nb):
     """Line-search merit sum (W r)^2 with the weights of the current iterate."""
     nst = R.shape[0]
@@ -38,7 +39,7 @@ def _merit(R, W, nb):
     return s
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def _weights(x, y, Lout, O, thr, murphree, use_h, W):
     """Merit weights: a row counts with the flow of its species at its stage relative to that
     species' throughput (a trace row is resolved by the convergence test, not the merit, so it
@@ -55,7 +56,7 @@ def _weights(x, y, Lout, O, thr, murphree, use_h, W):
             W[j, W.shape[1] - 1] = 1.0
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def _worst(R, nb):
     nst = R.shape[0]
     best = 0.0
@@ -73,7 +74,7 @@ def _worst(R, nb):
     return best, wj, wa
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def _h_of_x(x, G, Ts, Ka, z, h):
     nst, S = x.shape
     for j in range(nst):
@@ -83,7 +84,7 @@ def _h_of_x(x, G, Ts, Ka, z, h):
         h[j] = h_from_invariant(Rj, Ts[j], Ka)
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def _to_log(x, mx, floor, u):
     nst, S = x.shape
     for j in range(nst):
@@ -94,7 +95,7 @@ def _to_log(x, mx, floor, u):
                 u[j, i] = math.log(x[j, i] if x[j, i] > floor[i] else floor[i])
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
                 use_h, use_f, x0, lh0, tol, max_iter, n_picard, ptc_ok):
     """Solve one counter-current cascade (module docstring).
@@ -121,10 +122,13 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
     proton invariant), x, y, h, f
     """
     nst, S = ext.shape
-    murphree = False
+    n_murphree = 0
     for j in range(nst):
         if eta[j] < 1.0:
-            murphree = True
+            n_murphree += 1
+    murphree = n_murphree > 0   # a plain bool (a literal False would compile its callees twice)
+    no = nst < 0                # False and True as plain bools, for the same reason
+    yes = not no
     nbx = 2 * S if murphree else S
     nb = nbx + (1 if use_h else 0)
     E0 = np.empty((nst, S))
@@ -195,14 +199,14 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
     if murphree:
         for j in range(nst):
             fA[j] = stage_equilibrium(xA[j], w[j], E0[j], kf, kh, kfh, sc, fT, use_h, use_f,
-                                      fA[j], DA[j], gA[j], bA[j], LA[j], cvec, False)
+                                      fA[j], DA[j], gA[j], bA[j], LA[j], cvec, no)
             for i in range(S):
                 yp = yin[i] if j == 0 else yA[j - 1, i]
                 yA[j, i] = (1.0 - eta[j]) * yp + eta[j] * DA[j, i] * xA[j, i]
         _to_log(yA, my, floor, v)
     evaluate(u, v, w, mx, my, Lout, Lup, O, ext, yin, E0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
              eta, use_h, use_f, murphree, xA, yA, hA, fA, DA, gA, bA, LA, cvec, RA, cA, zA, hhA,
-             True)
+             yes)
     _weights(xA, yA, Lout, O, thr, murphree, use_h, W)
     phi = _merit(RA, W, nb)
     if not np.isfinite(phi):
@@ -220,7 +224,7 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
                 cvec[i] = 0.0
             for j in range(nst):
                 stage_equilibrium(xl[0] * 0.0, w[j], E0[j], kf, kh, kfh, sc, fT, use_h, use_f,
-                                  fT, Dun[j], gB[j], bB[j], LB[j], cvec, False)
+                                  fT, Dun[j], gB[j], bB[j], LB[j], cvec, no)
         for j in range(nst):
             for i in range(S):
                 DB[j, i] = (Dun[j, i] if unloaded else DA[j, i]) * (eta[j] if murphree else 1.0)
@@ -254,7 +258,7 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
             _to_log(yB, my, floor, vt)
         evaluate(ut, vt, wt, mx, my, Lout, Lup, O, ext, yin, E0, kf, kh, kfh, sc, z, fT, G, Ts,
                  Ka, eta, use_h, use_f, murphree, xB, yB, hB, fB, DB, gB, bB, LB, cvec, RB, cB,
-                 zB, hhB, True)
+                 zB, hhB, yes)
         it += 1
         phit = _merit(RB, W, nb)   # with the weights of the iterate it would replace
         rest, wjt, wat = _worst(RB, nb)
@@ -337,7 +341,7 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
                 fB[j] = fA[j]
             evaluate(ut, vt, wt, mx, my, Lout, Lup, O, ext, yin, E0, kf, kh, kfh, sc, z, fT, G,
                      Ts, Ka, eta, use_h, use_f, murphree, xB, yB, hB, fB, DB, gB, bB, LB, cvec,
-                     RB, cB, zB, hhB, True)
+                     RB, cB, zB, hhB, yes)
             phit = _merit(RB, W, nb)
             if np.isfinite(phit):
                 if ptc > 0.0:

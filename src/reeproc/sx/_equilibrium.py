@@ -31,13 +31,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from ._jit import inner
 
 LN10 = math.log(10.0)
 KW = 1.0e-14  # ionic product of water [mol2/L2] at 25 C (sx_constants.csv)
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def h_function(h, T, Ka):
     """Acid equivalents carried by the aqueous acid species [mol/L]: h + [HSO4-] - [OH-], with
     [HSO4-] = T h / (h + Ka) (T: total sulfate) and [OH-] = Kw / h; returns (value, h d/dh, sum of
@@ -48,7 +49,7 @@ def h_function(h, T, Ka):
     return h + hs - oh, h + dhs + oh, h + hs + oh, h + dhs - oh
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def h_from_invariant(R, T, Ka):
     """[H+] [mol/L] solving h + T h/(h + Ka) - Kw/h = R (free acid + bisulfate - hydroxide)."""
     if R > 0.0:
@@ -75,7 +76,7 @@ def h_from_invariant(R, T, Ka):
     return h
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def _bound(lf, f, cvec, kf, kfh, w, S):
     """sum_i c_i f^kf_i exp(-kfh_i f w) and its derivative in ln f (runs of equal kf share
     one power)."""
@@ -100,13 +101,13 @@ def _bound(lf, f, cvec, kf, kfh, w, S):
     return tot, der
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def _F(f, cvec, kf, kfh, w, fT, S):
     b, db = _bound(math.log(f), f, cvec, kf, kfh, w, S)
     return f + b - fT, f + db
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def free_extractant(cvec, kf, kfh, w, fT, fguess):
     """Free extractant f in (0, fT] solving F(f) = f + sum_i c_i f^kf_i exp(-kfh_i f w) - fT = 0,
     c_i = sc_i A_i x_i >= 0.
@@ -189,7 +190,7 @@ def free_extractant(cvec, kf, kfh, w, fT, fguess):
     return f
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def stage_equilibrium(x, w, E0, kf, kh, kfh, sc, fT, use_h, use_f, fguess, D, g, beta, LH, cvec,
                       want_jac):
     """Equilibrium of one stage: D_i (into ``D``) for aqueous x [mol/L] at ln[H+] = w; with

@@ -10,15 +10,17 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from ._jit import inner, kernel
+
 from ._core import MAXITER, OK, _solve_core
-from ._kernels import N_POLISH, solve_cascade
+from ._kernels import N_POLISH, solve_cascade_nb
 from ._legacy import _solve_core as legacy_core
 from ._legacy import solve_cascade as legacy_solve
 
 __all__ = ["solve_fallback", "solve_warm", "solve_batch_kernel"]
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def _polish(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f,
             x, h, tol, budget):
     """Log-form polish of a solution found in linear variables (one frozen-D sweep in
@@ -29,17 +31,17 @@ def _polish(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, 
         for j in range(nst):
             lh[j] = math.log(h[j])
     return _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
-                       use_h, use_f, x, lh, tol, budget, 2, False)
+                       use_h, use_f, x, lh, tol, budget, nst - nst + 2, nst < 0)   # plain int, bool
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def solve_warm(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h,
                use_f, x0, lh0, tol, max_iter):
     """Solve from a neighbour's solution (x0, ln h0): log-form Newton, else the linear-variable
     Newton from the same start and a log-form polish. Same returns as :func:`solve_cascade`."""
     st, it, res, wj, wi, x, y, h, f = _solve_core(
         Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f, x0,
-        lh0, tol, min(max_iter, 20), 1, False)
+        lh0, tol, min(max_iter, 20), max_iter - max_iter + 1, max_iter < 0)
     if st == OK or not (use_h or use_f):
         return st, it, res, wj, wi, x, y, h, f
     st2, it2, res2, wj2, wi2, x2, y2, h2, f2 = legacy_core(
@@ -53,7 +55,7 @@ def solve_warm(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, et
     return st3, it + it2 + it3, res3, wj3, wi3, x3, y3, h3, f3
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def solve_fallback(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h,
                    use_f, x0, tol, max_iter):
     """The linear-variable Newton (pseudo-transient continuation, homotopy on the organic
@@ -116,7 +118,7 @@ def solve_batch_kernel(nst_arr, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, 
                     use_h[b], use_f[b], X[b - 1, :n].copy(), lh0, tol, warm_iter)
             if st != OK:
                 x0 = np.zeros((n, S))
-                st, it, res, wj, wi, x, y, h, f = solve_cascade(
+                st, it, res, wj, wi, x, y, h, f = solve_cascade_nb(
                     Lout[b, :n], Lup[b, :n], O[b], ext[b, :n], yin[b], k0[b, :n], kf[b], kh[b],
                     kfh[b], sc[b], z[b], fT[b], G[b, :n], Ts[b, :n], Ka, eta[b, :n], use_h[b],
                     use_f[b], x0, tol, max_iter, n_picard)

@@ -24,9 +24,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
-from ._continuation import loading_continuation
+from ._jit import inner, kernel
+
+from ._continuation import loading_continuation, loading_continuation_py
 from ._core import MAXITER, OK, SINGULAR, STALLED, _solve_core
 from ._equilibrium import KW, LN10
 from ._newton import linear_solve
@@ -36,11 +37,11 @@ N_STEP = 25         # iterations allowed per continuation step
 N_CONT = 300        # iterations of the whole continuation before the fall-back
 N_POLISH = 30       # iterations of the log-form polish after the fall-back solver
 
-__all__ = ["KW", "OK", "MAXITER", "SINGULAR", "STALLED", "solve_cascade", "aqueous_tracer",
-           "N_POLISH"]
+__all__ = ["KW", "OK", "MAXITER", "SINGULAR", "STALLED", "solve_cascade", "solve_cascade_nb",
+           "aqueous_tracer", "N_POLISH"]
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _solve_linear(Lout, Lup, O, ext, yin, k0, fT, tol):
     """Constant-D cascade with equilibrium stages: the direct tridiagonal solve (exact to
     rounding for every concentration in the double range), and its log-form residual."""
@@ -75,23 +76,51 @@ def _solve_linear(Lout, Lup, O, ext, yin, k0, fT, tol):
     return st, 1, res, wj, wi, x, y, np.ones(nst), np.full(nst, fT)
 
 
-@njit(cache=True, error_model="numpy")
 def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
-                  use_h, use_f, x0, tol, max_iter, n_picard):
-    """Robust entry (module docstring).
+                  use_h, use_f, x0, tol, max_iter, n_picard, lh0=None):
+    """Robust entry for one cascade (module docstring), driven from Python.
 
     1. Direct: frozen-D sweeps and the log-form Newton with line search, at most ``N_DIRECT``
        iterations for nonlinear models (a linear, constant-D cascade is solved by its first
        sweep).
-    2. Continuation in the loading (:func:`._continuation.loading_continuation`).
+    2. Continuation in the loading (:func:`._continuation.loading_continuation_py`).
 
-    When this fails the caller runs :func:`._fallback.solve_fallback` (compiled only when
-    first needed, which keeps the first-run compile of the common path short).
+    Python drives the steps so that only one compiled kernel (:func:`._core._solve_core`, one
+    signature) serves every step: a compiled driver would optimise the whole solver again on
+    the first run (``docs/sx.md``, Performance). :func:`solve_cascade_nb` is the compiled
+    twin for the parallel batch kernel. When this fails the caller runs
+    :func:`._fallback.solve_fallback` (compiled only when first needed).
 
-    Same arguments as :func:`_solve_core` (without lh0 and ptc_ok). Returns status, iterations
-    (summed over attempts), residual (max |r| of the log-form rows), worst stage, worst row,
-    x, y, h, f.
+    Same arguments as :func:`._core._solve_core` (without ptc_ok; ``lh0`` optional, the
+    initial ln [H+] [ln(mol/L)] per stage, NaN or None: from the proton invariant). Returns
+    status, iterations (summed over attempts), residual (max |r| of the log-form rows), worst
+    stage, worst row, x, y, h, f.
     """
+    nst, S = ext.shape
+    nonlinear = bool(use_h or use_f)
+    if not nonlinear and not np.any(eta < 1.0):
+        return _solve_linear(Lout, Lup, O, ext, yin, k0, fT, tol)
+    lh = np.full(nst, np.nan) if lh0 is None else lh0
+    out = _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
+                      use_h, use_f, x0, lh, tol,
+                      min(max_iter, N_DIRECT) if nonlinear else max_iter, n_picard,
+                      not nonlinear)
+    if out[0] == OK or not nonlinear:
+        return out
+    cont = loading_continuation_py(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts,
+                                   Ka, eta, use_h, use_f, tol, min(max_iter, N_CONT), N_STEP,
+                                   N_DIRECT, n_picard)
+    itot = out[1] + cont[1]
+    if cont[0] == OK:
+        return (cont[0], itot) + tuple(cont[2:])
+    # (the continuation's last state solves a partly loaded cascade: report the direct one)
+    return (out[0], itot) + tuple(out[2:])
+
+
+@inner
+def solve_cascade_nb(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
+                     use_h, use_f, x0, tol, max_iter, n_picard):
+    """Compiled twin of :func:`solve_cascade` for the parallel batch kernel (cold start)."""
     nst, S = ext.shape
     nonlinear = use_h or use_f
     if not nonlinear:
@@ -114,11 +143,10 @@ def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
     itot += itc
     if stc == OK:
         return stc, itot, resc, wjc, wic, xc, yc, hc, fc
-    # (the continuation's last state solves a partly loaded cascade: report the direct one)
     return st, itot, res, wj, wi, x, y, h, f
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def aqueous_tracer(e, Lup, Lout):
     """Concentration [mol/L] of solutes that no phase change touches (inert tracers) along the
     aqueous train: c_j = (e_j + Lup_j c_{j+1}) / Lout_j, from the last stage down.

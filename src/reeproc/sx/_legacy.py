@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from ._jit import inner
 
 from ._equilibrium import h_from_invariant as _h_from_invariant
 from ._legacy_step import (LH_STEP, _equilibrium, _merit, _newton_step, _residual, _scaled_max,
@@ -25,7 +26,7 @@ SINGULAR = 2
 STALLED = 3
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
                 use_h, use_f, x0, lh0, tol, max_iter, n_picard):
     """Solve one counter-current cascade.
@@ -48,10 +49,13 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
     the proton invariant), x, y, h, f
     """
     nst, S = ext.shape
-    murphree = False
+    n_murphree = 0
     for j in range(nst):
         if eta[j] < 1.0:
-            murphree = True
+            n_murphree += 1
+    murphree = n_murphree > 0   # a plain bool (a literal False would compile its callees twice)
+    no = nst < 0                # False and True as plain bools, for the same reason
+    yes = not no
     nbx = 2 * S if murphree else S
     nb = nbx + (1 if use_h else 0)
     x = x0.copy()
@@ -138,13 +142,13 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
         for j in range(nst):
             h = math.exp(lh[j]) if use_h else 1.0
             fst[j] = _equilibrium(x[j], h, j, k0, kf, kh, kfh, sc, fT, use_h, use_f, fst[j],
-                                  ystar[j], Jall[j], Jh[j], False, lnA)
+                                  ystar[j], Jall[j], Jh[j], no, lnA)
         for j in range(nst):
             for i in range(S):
                 yprev = yin[i] if j == 0 else y[j - 1, i]
                 y[j, i] = (1.0 - eta[j]) * yprev + eta[j] * ystar[j, i]
     _residual(x, y, lh, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
-              use_h, use_f, murphree, fst, ystar, Jall, Jh, Hd, R, True, lnA)
+              use_h, use_f, murphree, fst, ystar, Jall, Jh, Hd, R, yes, lnA)
     res, wj, wa = _scaled_max(R, rscale, nb)
     phi = _merit(R, rscale, nb)
     current = True  # ystar, Jall and R belong to the iterate x
@@ -206,7 +210,7 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
                     lht[j] = lh[j] + d
                 ft[j] = fst[j]
             _residual(xt, yt, lht, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts,
-                      Ka, eta, use_h, use_f, murphree, ft, ystar, Jall, Jh, Hd, Rt, True, lnA)
+                      Ka, eta, use_h, use_f, murphree, ft, ystar, Jall, Jh, Hd, Rt, yes, lnA)
             current = False  # ystar, Jall now belong to the trial point
             phit = _merit(Rt, rscale, nb)
             if np.isfinite(phit):
@@ -224,7 +228,7 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
                 break
             # restore the Jacobians of the current iterate
             _residual(x, y, lh, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts,
-                      Ka, eta, use_h, use_f, murphree, fst, ystar, Jall, Jh, Hd, R, True, lnA)
+                      Ka, eta, use_h, use_f, murphree, fst, ystar, Jall, Jh, Hd, R, yes, lnA)
             current = True
             if ptc == 0.0:
                 # Newton line search failed: switch to pseudo-transient continuation
@@ -271,7 +275,7 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
     # loop ended on a rejected trial point
     if not current:
         _residual(x, y, lh, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
-                  use_h, use_f, murphree, fst, ystar, Jall, Jh, Hd, R, False, lnA)
+                  use_h, use_f, murphree, fst, ystar, Jall, Jh, Hd, R, no, lnA)
     res, wj, wa = _scaled_max(R, rscale, nb)
     if status == OK and res > tol:
         status = MAXITER
@@ -286,7 +290,7 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
     return status, it, res, wj, _species_index(wa, S, nbx), x, y, hst, fst
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
                   use_h, use_f, x0, tol, max_iter, n_picard):
     """Robust entry.

@@ -9,14 +9,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from ._jit import inner
 
 from ._equilibrium import KW, LN10
 from ._newton import gauss_solve as _gauss_solve
 
 LH_STEP = 1.0 * LN10
 
-@njit(cache=True, error_model="numpy")
+@inner
 def _equilibrium(x, h, j, k0, kf, kh, kfh, sc, fT, use_h, use_f, fguess, ystar, J, Jh,
                  want_jac, lnA):
     """Equilibrium organic ystar [mol/L] in contact with aqueous x [mol/L] at [H+] = h, stage j.
@@ -122,7 +123,7 @@ def _equilibrium(x, h, j, k0, kf, kh, kfh, sc, fT, use_h, use_f, fguess, ystar, 
     return f
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def _residual(x, y, lh, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
               use_h, use_f, murphree, fst, ystar_all, Jall, Jh, Hd, R, want_jac, lnA):
     """Stage residuals R [mol/h] (species balances, Murphree rows, proton invariant) and the
@@ -152,7 +153,7 @@ def _residual(x, y, lh, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, T
                 R[j, S + i] = O * (y[j, i] - (1.0 - eta[j]) * yprev - eta[j] * ystar_all[j, i])
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def _newton_step(S, Lout, Lup, O, eta, murphree, use_h, Jall, Jh, Hd, z, R, dx, picard, Cp,
                  dp, M, Rhs, A, ptc, Dd):
     """Solve J dx = -R for the block-tridiagonal stage system (block Thomas).
@@ -252,7 +253,7 @@ def _newton_step(S, Lout, Lup, O, eta, murphree, use_h, Jall, Jh, Hd, z, R, dx, 
     return True
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def _scaled_max(R, rscale, nb):
     nst = R.shape[0]
     best = 0.0
@@ -270,7 +271,7 @@ def _scaled_max(R, rscale, nb):
     return best, wj, wa
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def _merit(R, rscale, nb):
     nst = R.shape[0]
     s = 0.0
@@ -281,7 +282,7 @@ def _merit(R, rscale, nb):
     return s
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def _update(v, d):
     """Positivity-preserving update: additive when increasing, multiplicative (log-space
     Newton, same first-order step) when decreasing."""
@@ -298,7 +299,7 @@ def _update(v, d):
     return v * math.exp(r)
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def _species_index(a, S, nbx):
     """Species index of row a (S means the proton invariant)."""
     if a >= nbx:

@@ -32,7 +32,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from ._jit import inner
 
 from ._equilibrium import h_function, stage_equilibrium
 
@@ -40,7 +41,7 @@ RCLIP = 2.0   # largest balance residual (ln In/Out) entering one Newton step
 BIG = 300.0   # exponent clamp: keeps every term and sum finite at far-off trial points
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def structure(ext, yin, k0, Lup, eta):
     """Structural zeros: mx[j, i] (aqueous) and my[j, i] (organic) are True where species i can
     never be present at stage j (no source reaches it), so its unknown is fixed at zero."""
@@ -79,7 +80,7 @@ def structure(ext, yin, k0, Lup, eta):
     return mx, my
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def _rel(uk, uj, xk, xj):
     """x_k / x_j from the log values (robust for under- or overflowing concentrations)."""
     if xj > 1e-280 and xk > 1e-280:
@@ -90,7 +91,7 @@ def _rel(uk, uj, xk, xj):
     return math.exp(d)
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def _per(c, uj):
     """c / exp(uj), formed as exp(ln c - uj) with the exponent clamped (c and exp(uj) may both
     lie below the double range)."""
@@ -102,7 +103,7 @@ def _per(c, uj):
     return math.exp(d)
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def evaluate(u, v, w, mx, my, Lout, Lup, O, ext, yin, E0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
              eta, use_h, use_f, murphree, x, y, h, fst, D, g, beta, LH, cvec, R, cf, hz, hh,
              want_jac):
@@ -194,7 +195,7 @@ def evaluate(u, v, w, mx, my, Lout, Lup, O, ext, yin, E0, kf, kh, kfh, sc, z, fT
                 hh[j] = (dH - rr * dmag) / den
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def gauss_solve(M, Rhs, nb, ncol):
     """Solve M X = Rhs in place (Rhs becomes X), partial pivoting; False if singular."""
     for c in range(nb):
@@ -238,7 +239,7 @@ def gauss_solve(M, Rhs, nb, ncol):
     return True
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def block_solve(S, murphree, use_h, mx, my, g, beta, LH, cf, hz, hh, R, ptc, dx, Cp, M, Z, t):
     """Newton step dx (nst, nb) solving J dx = -R by block Thomas; ``ptc`` > 0 adds the
     pseudo-transient (implicit Euler) term to the balance rows. False if a block is singular.
@@ -355,7 +356,7 @@ def block_solve(S, murphree, use_h, mx, my, g, beta, LH, cf, hz, hh, R, ptc, dx,
     return True
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def linear_solve(Lout, Lup, O, ext, yin, D, x):
     """Aqueous profile x (nst, S) of the cascade with *given* distribution ratios D (nst, S)
     (equilibrium stages): one tridiagonal system per species, solved by the Thomas algorithm
@@ -381,7 +382,7 @@ def linear_solve(Lout, Lup, O, ext, yin, D, x):
             x[j, i] = (rpv[j] + Lup[j] * x[j + 1, i]) / dpv[j]
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def _lse(a, b):
     """ln(e^a + e^b) without overflow or underflow (either may be -inf)."""
     if a < b:
@@ -391,7 +392,7 @@ def _lse(a, b):
     return a + math.log1p(math.exp(b - a))
 
 
-@njit(cache=True, error_model="numpy")
+@inner
 def linear_solve_log(Lout, Lup, O, ext, yin, D, lx):
     """As :func:`linear_solve`, but returns ln x (nst, S), carried in logarithms through both
     sweeps so that concentrations far below the double-precision range stay exact (-inf where
