@@ -10,12 +10,13 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._jit import inner, kernel
+from ._jit import inner
 
 from ._core import MAXITER, OK, _solve_core
 from ._kernels import N_POLISH, solve_cascade_nb
 from ._legacy import _solve_core as legacy_core
 from ._legacy import solve_cascade as legacy_solve
+from ._legacy import solve_cascade_py as legacy_solve_py
 
 __all__ = ["solve_fallback", "solve_warm", "solve_batch_kernel"]
 
@@ -46,7 +47,7 @@ def solve_warm(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, et
         return st, it, res, wj, wi, x, y, h, f
     st2, it2, res2, wj2, wi2, x2, y2, h2, f2 = legacy_core(
         Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f, x0,
-        lh0, tol, max_iter, 0)
+        lh0, tol, max_iter, max_iter - max_iter)   # (a plain int: one signature)
     if st2 != OK:
         return st2, it + it2, res2, wj2, wi2, x2, y2, h2, f2
     st3, it3, res3, wj3, wi3, x3, y3, h3, f3 = _polish(
@@ -55,15 +56,31 @@ def solve_warm(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, et
     return st3, it + it2 + it3, res3, wj3, wi3, x3, y3, h3, f3
 
 
-@kernel
 def solve_fallback(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h,
                    use_f, x0, tol, max_iter):
     """The linear-variable Newton (pseudo-transient continuation, homotopy on the organic
     inlet) from the cold or given start, then a log-form polish. Same returns as
-    :func:`._kernels.solve_cascade`."""
+    :func:`._kernels.solve_cascade`. Driven from Python: the fall-back compiles one signature
+    of :func:`._legacy._solve_core` and reuses the log-form kernel for the polish."""
+    out = legacy_solve_py(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
+                          use_h, use_f, x0, tol, max_iter, 1)
+    if out[0] != OK:
+        return out
+    x2, h2 = out[5], out[7]
+    lh = np.log(h2) if use_h else np.full(x2.shape[0], np.nan)
+    pol = _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
+                      use_h, use_f, np.ascontiguousarray(x2), lh, tol,
+                      int(max(1, min(N_POLISH, 4 * max_iter - out[1]))), 2, False)
+    return (pol[0], out[1] + pol[1]) + tuple(pol[2:])
+
+
+@inner
+def solve_fallback_nb(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h,
+                   use_f, x0, tol, max_iter):
+    """Compiled twin of :func:`solve_fallback` for the parallel batch kernel."""
     st2, it2, res2, wj2, wi2, x2, y2, h2, f2 = legacy_solve(
         Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f, x0,
-        tol, max_iter, 1)
+        tol, max_iter, max_iter - max_iter + 1)
     if st2 != OK:
         return st2, it2, res2, wj2, wi2, x2, y2, h2, f2
     st3, it3, res3, wj3, wi3, x3, y3, h3, f3 = _polish(
@@ -124,7 +141,7 @@ def solve_batch_kernel(nst_arr, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, 
                     use_f[b], x0, tol, max_iter, n_picard)
                 it_warm += it
                 if st != OK and (use_h[b] or use_f[b]):
-                    st, it, res, wj, wi, x, y, h, f = solve_fallback(
+                    st, it, res, wj, wi, x, y, h, f = solve_fallback_nb(
                         Lout[b, :n], Lup[b, :n], O[b], ext[b, :n], yin[b], k0[b, :n], kf[b],
                         kh[b], kfh[b], sc[b], z[b], fT[b], G[b, :n], Ts[b, :n], Ka,
                         eta[b, :n], use_h[b], use_f[b], x0, tol, max_iter)

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ._jit import inner
+from ._jit import inner, kernel
 
 from ._equilibrium import h_from_invariant as _h_from_invariant
 from ._legacy_step import (LH_STEP, _equilibrium, _merit, _newton_step, _residual, _scaled_max,
@@ -26,7 +26,7 @@ SINGULAR = 2
 STALLED = 3
 
 
-@inner
+@kernel
 def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
                 use_h, use_f, x0, lh0, tol, max_iter, n_picard):
     """Solve one counter-current cascade.
@@ -318,7 +318,7 @@ def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
     if n_picard > 0:
         st2, it2, res2, wj2, wi2, x2, y2, h2, f2 = _solve_core(
             Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f,
-            x0, lh0, tol, max_iter, 0)
+            x0, lh0, tol, max_iter, n_picard - n_picard)   # (a plain int: one signature)
         itot += it2
         if st2 == OK:
             return st2, itot, res2, wj2, wi2, x2, y2, h2, f2
@@ -347,7 +347,7 @@ def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
             break
         stc, itc, resc, wjc, wic, xn, yn, hn, fn = _solve_core(
             Lout, Lup, O, ext, yl, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f,
-            xc, lhc, tol, min(max_iter, budget), 0 if not first else n_picard)
+            xc, lhc, tol, min(max_iter, budget), n_picard - n_picard if not first else n_picard)
         itot += itc
         if stc == OK:
             lam = lt
@@ -367,3 +367,55 @@ def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
             if step < 1e-4 or n_fail > 30:
                 break
     return st, itot, res, wj, wi, x, y, h, f
+
+
+def solve_cascade_py(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
+                     use_h, use_f, x0, tol, max_iter, n_picard):
+    """:func:`solve_cascade` driven from Python (same attempts, same returns): each attempt is
+    one call of the compiled :func:`_solve_core`, so the fall-back compiles one signature."""
+    nst, S = ext.shape
+    lh0 = np.full(nst, np.nan)
+    out = _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
+                      use_h, use_f, x0, lh0, tol, max_iter, n_picard)
+    if out[0] == OK:
+        return out
+    itot = out[1]
+    if n_picard > 0:
+        out2 = _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
+                           use_h, use_f, x0, lh0, tol, max_iter, 0)
+        itot += out2[1]
+        if out2[0] == OK:
+            return (OK, itot) + tuple(out2[2:])
+        if out2[2] < out[2]:
+            out = out2
+    if not np.any(yin > 0.0):
+        return (out[0], itot) + tuple(out[2:])
+    # homotopy on the organic inlet
+    xc = x0.copy()
+    lhc = np.full(nst, np.nan)
+    lam, step, first, n_fail = 0.0, 0.25, True, 0
+    while True:
+        lt = 0.0 if first else min(1.0, lam + step)
+        budget = 4 * max_iter - itot
+        if budget <= 0:
+            break
+        outc = _solve_core(Lout, Lup, O, ext, lt * yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
+                           eta, use_h, use_f, xc, lhc, tol, int(min(max_iter, budget)),
+                           0 if not first else n_picard)
+        itot += outc[1]
+        if outc[0] == OK:
+            lam = lt
+            first = False
+            xc = outc[5].copy()
+            lhc = np.log(outc[7]) if use_h else np.full(nst, np.nan)
+            if lam >= 1.0:
+                return (OK, itot) + tuple(outc[2:])
+            step = min(2.0 * step, 1.0)
+        else:
+            if first:
+                break
+            step *= 0.25
+            n_fail += 1
+            if step < 1e-4 or n_fail > 30:
+                break
+    return (out[0], itot) + tuple(out[2:])

@@ -33,6 +33,8 @@ __all__ = ["Cascade", "CascadeResult", "ConvergenceError", "NoAcidicSteadyStateE
 _ACID = ("H+", "HSO4-")
 _SPECIAL = {"H+", "HSO4-", "SO4-2", "OH-"}
 N_PICARD = 4  # frozen-D sweeps tried before Newton from a cold start (kept while they help)
+XMAX_MOL_L = 100.0   # largest aqueous concentration a warm start may hold [mol/L]
+HMAX_MOL_L = 20.0    # largest [H+] a warm start may hold [mol/L] (pH about -1.3)
 
 
 def _positive_int(value, name, minimum):
@@ -239,8 +241,16 @@ class Cascade:
             Maximum Newton iterations.
         raise_on_failure : bool
             Raise ConvergenceError (default) rather than return ``converged=False``.
-        initial_guess : array (n_stages, S), optional
-            Aqueous concentrations [mol/L] of the active species to start from.
+        initial_guess : CascadeResult or array (n_stages, S), optional
+            Start of the Newton iteration (default: a cold start from the inlets). A
+            :class:`CascadeResult` of a cascade of the same shape (same stage counts, same
+            active species in the same order; converged or not) warm-starts from its aqueous
+            concentrations x [mol/L] and its [H+] [mol/L], taken as logarithms and bounded to
+            physical values: ``ln x`` to [ln(1e-300 mol/L), ln(XMAX_MOL_L)] (a zero
+            concentration starts at the kernel's own floor) and ``ln [H+]`` to
+            [ln(10^-PH_MAX), ln(HMAX_MOL_L)] (pH 7 to about -1.3). An array gives the aqueous
+            concentrations [mol/L] of the active species only ([H+] then follows from the
+            proton invariant).
 
         Returns
         -------
@@ -255,16 +265,20 @@ class Cascade:
         a = asm["arrays"]
         nst, S = a["ext"].shape
         x0 = np.zeros((nst, S))
-        if initial_guess is not None:
+        lh0 = None
+        if isinstance(initial_guess, CascadeResult):
+            x0, lh0 = self._warm_start(initial_guess, asm)
+        elif initial_guess is not None:
             x0 = np.ascontiguousarray(initial_guess, dtype=float)  # one compiled signature
             if x0.shape != (nst, S) or not np.all(np.isfinite(x0)) or np.any(x0 < 0):
-                raise ValueError(f"initial_guess must be a finite, non-negative array of shape "
-                                 f"{(nst, S)} (stages x species {asm['active']})")
+                raise ValueError(f"initial_guess must be a CascadeResult or a finite, "
+                                 f"non-negative array of shape {(nst, S)} (stages x species "
+                                 f"{asm['active']})")
         if method == "numba":
             status, it, res, wj, wi, x, y, h, f = K.solve_cascade(
                 a["Lout"], a["Lup"], a["O"], a["ext"], a["yin"], a["k0"], a["kf"], a["kh"],
                 a["kfh"], a["sc"], a["z"], a["fT"], a["G"], a["Ts"], a["Ka"], a["eta"],
-                a["use_h"], a["use_f"], x0, float(tol), int(max_iter), N_PICARD)
+                a["use_h"], a["use_f"], x0, float(tol), int(max_iter), N_PICARD, lh0)
             if status != K.OK and (a["use_h"] or a["use_f"]) and it < max_iter:
                 from . import _fallback   # compiled only when a cascade first needs it
                 st2, it2, res2, wj2, wi2, x2, y2, h2, f2 = _fallback.solve_fallback(
@@ -309,6 +323,32 @@ class Cascade:
                 f"(relative imbalance {out.charge_balance_residual:.3e} > {CHARGE_TOL:g})",
                 residual=float(res), iterations=int(it))
         return out
+
+    def _warm_start(self, prev: CascadeResult, asm) -> tuple:
+        """(x0 [mol/L], ln [H+] per stage or None) from a previous result of a cascade of the
+        same shape, bounded to physical values (see :meth:`solve`)."""
+        raw = prev._raw
+        nst = self.n_stages
+        active = list(asm["active"])
+        if not raw or raw["aq_arr"].shape[0] != nst or list(raw["active"]) != active:
+            got = (raw["aq_arr"].shape[0], list(raw["active"])) if raw else (None, None)
+            raise ValueError(
+                f"initial_guess: a CascadeResult of {got[0]} stages with active species "
+                f"{got[1]} cannot start this cascade ({nst} stages, active species {active}); "
+                "give the result of a cascade of the same shape, or none (cold start)")
+        x = np.asarray(raw["aq_arr"][:, :len(active)], dtype=float)
+        if not np.all(np.isfinite(x)) or np.any(x < 0):
+            raise ValueError("initial_guess: the CascadeResult holds non-finite or negative "
+                             "concentrations")
+        # bounds on ln x: a concentration above XMAX_MOL_L is no physical start, one below
+        # 1e-300 mol/L (or zero) starts at the kernel's own floor for that species
+        x0 = np.ascontiguousarray(np.where(x > 1e-300, np.minimum(x, XMAX_MOL_L), 0.0))
+        lh0 = None
+        if asm["arrays"]["use_h"] and raw["use_h"]:
+            h = np.asarray(raw["h"], dtype=float)
+            if np.all(np.isfinite(h)) and np.all(h > 0):
+                lh0 = np.clip(np.log(h), math.log(10.0 ** -PH_MAX), math.log(HMAX_MOL_L))
+        return x0, lh0
 
     def _acidic_failure(self, asm, h) -> tuple:
         """('', ...) when every stage is acidic (pH <= PH_MAX), else (why, stage index, pH)."""
