@@ -52,7 +52,7 @@ def solve_warm(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, et
         return st2, it + it2, res2, wj2, wi2, x2, y2, h2, f2
     st3, it3, res3, wj3, wi3, x3, y3, h3, f3 = _polish(
         Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f, x2,
-        h2, tol, N_POLISH)
+        h2, tol, min(max_iter, N_POLISH))   # (not the literal: one signature)
     return st3, it + it2 + it3, res3, wj3, wi3, x3, y3, h3, f3
 
 
