@@ -263,3 +263,25 @@ def test_over_saponified_cascade_failure_names_the_base_excess():
                   scrub=Stream.aqueous(0.3, {"H+": 3.4, "Cl-": 3.4}), max_iter=300)
     # 5 L/h x 0.4 mol/L Na = 2.0 eq/h > 0.3 x 3.4 + 0.01 = 1.03 eq/h acid + 0.6 eq/h metal
     assert "2 eq/h of base" in str(e.value) and e.value.residual > 1e-12
+
+
+def test_one_compiled_signature_per_kernel():
+    """First-run compile time (issue 11): every solve, cold or warm, direct or through the
+    fall-back, goes through one compiled signature of each kernel (a literal True/False/int or
+    a non-contiguous array would compile a second specialisation of the whole solver)."""
+    import numpy as np
+
+    from reeproc.sx import _core, _legacy
+
+    model = sx.MassAction("PC88A", species=["Pr", "Nd"], saponification=0.1)
+    cas = sx.Cascade(model, extraction=30, scrub=30, strip=6)
+    kw = dict(feed=Stream.aqueous(1.0, {"Pr": 0.05, "Nd": 0.15, "H+": 0.01, "Cl-": 0.61}),
+              organic=Stream.organic(3.0, {"PC88A": 1.0}),
+              scrub=Stream.aqueous(0.3, {"H+": 1.5, "Cl-": 1.5}),
+              strip=Stream.aqueous(0.5, {"H+": 4.0, "Cl-": 4.0}))
+    res = cas.solve(**kw)                  # through the fall-back (linear-variable core)
+    cas.solve(**kw, initial_guess=res)     # warm, log form
+    prof = res.aqueous_profile[list(res.organic_profile.columns)].to_numpy()
+    cas.solve(**kw, initial_guess=np.asfortranarray(prof))   # column-major array start
+    assert len(_core._solve_core.signatures) == 1
+    assert len(_legacy._solve_core.signatures) == 1
