@@ -180,8 +180,7 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
         if el not in products:
             continue
         liquor = products[el]
-        if "strip liquor" in liquor:
-            liquor = add_acid_trim(fs, f"{el} oxalate feed", liquor, f"{el} oxalate feed", pH=trim_pH)
+        liquor = add_acid_trim(fs, f"{el} oxalate feed", liquor, f"{el} oxalate feed", pH=trim_pH)
         ox = OXIDES[el]
         add_oxide_train(fs, el, liquor, f"{ox} product", oxalate_dose=oxalate_dose,
                         wash_ratio=wash_ratio, calcine_T_C=calcine_T_C)

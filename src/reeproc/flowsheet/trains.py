@@ -141,7 +141,7 @@ def hcl_stream(flow_L_h: float, conc_mol_L: float, name: str):
 
 
 def add_acid_trim(fs, tag: str, liquor: str, out: str, *, pH: float,
-                  base_conc_mol_L: float = 5.0) -> str:
+                  base_conc_mol_L: float = 13.0) -> str:
     """Neutralise the free acid of a strip liquor with aqueous NH3 to ``pH`` (no metal
     hydroxide forms below pH ~5 for the rare earths; the unit checks each metal's hydroxide
     solubility and precipitates what exceeds it, normally nothing).
@@ -158,7 +158,8 @@ def add_acid_trim(fs, tag: str, liquor: str, out: str, *, pH: float,
     pH : float
         Target pH [-] (concentration basis, as the unit computes it).
     base_conc_mol_L : float
-        NH3 concentration of the dosing solution [mol/L]; its volume adds to the liquor.
+        NH3 concentration of the dosing solution [mol/L] (13 mol/L: 25 wt% aqueous ammonia, a
+        commercial grade); its volume adds to the liquor.
 
     The NH3 enters as a reagent stream (``reagents_kg_h`` of the unit); the NH4+ it forms stays
     in the liquor (the SX models list no NH4+ constant, so a downstream cascade carries it as an
