@@ -1,6 +1,56 @@
 """Reference plant: EV traction-motor NdFeB scrap to Nd2O3, Pr6O11, Dy2O3 and Tb4O7 (long loop).
 
-DOCSTRING-PLACEHOLDER
+1 t/day of EV traction-magnet scrap (grade ``EV_traction`` in property_data/feeds.csv: didymium
+Nd/Pr with Dy, Tb, Co, Cu, Al, Ga, B, Fe) -> oxidative roasting -> selective HCl leach (iron
+stays as hematite) -> filtration -> iron removal by NaOH to pH 3.5 -> four solvent-extraction
+circuits -> NH3 acid trim -> oxalate precipitation -> calcination at 900 degC in air: four
+separated oxides. ``--set feed=NAME`` takes any grade of feeds.csv or a wt% composition; a feed
+without Tb (HDD, wind_turbine) has no SX4 and its Dy2O3 comes straight from SX1; a feed whose
+metals lack SX constants is refused naming the gap (e_bike: Gd, Mn, Cu without a PC88A Kex).
+
+Circuits (1 M extractant in kerosene, mass action with loading, sx_kex.csv; flows per litre of
+each circuit's aqueous feed):
+
+* **SX1 heavy/light** (PC88A, unsaponified; 8 extraction + 8 scrub + 4 strip, O/A 0.3, scrub
+  1 M HCl x 0.1, strip 4 M HCl x 0.1): Dy and Tb (beta Tb/Nd ~140) are loaded and stripped; Nd,
+  Pr and every base metal, Na and B stay in the raffinate. The cut sits in a wide window (scrub
+  acid 0.8-1.2 M keeps both cuts >= 99.99 %).
+* **SX2 Pr/Nd** (PC88A saponified with NaOH to 0.3559 in a separate saponifier; 40 extraction +
+  40 scrub, O/A 3.5, scrub 3 M HCl x 0.3; a separate 6-stage strip, 3 M HCl x 0.1): Nd is
+  extracted (beta Nd/Pr 1.5), Pr, Na, B, Co, Cu, Al stay in the raffinate. Fenske's minimum at
+  99.8 % is 31 stages, Xu's minimum reflux 2.7 mol RE loaded per mol fed; the design runs at ~1.3x
+  that reflux with 80 stages. The strip is its own circuit because a 86-stage cascade with a strip
+  section does not start reliably cold from fresh organic (each half does). The split is held by
+  the acid/base balance: the net Nd loaded must match the Nd fed to ~0.1 %, so the
+  saponification window with both products >= 99.7 % is ~0.3555-0.3560 - a set point that the
+  Pr6O11 spec holds (feed-forward on the measured Pr purity).
+* **SX3 Pr transfer** (D2EHPA, unsaponified; 5 + 3 + 5 stages, O/A 0.5, scrub 0.5 M x 0.03, strip
+  4 M x 0.06): loads the Pr from the SX2 raffinate and strips a clean Pr chloride; the ~1.2 M Na
+  (saponification + iron-removal NaOH), B, Co, Al, Cu leave in the raffinate (bleed), so no Na
+  reaches the Pr6O11.
+* **SX4 Tb/Dy** (PC88A, unsaponified; 24 + 24 + 4 stages, O/A 2.53, scrub 1.625 M x 0.506, strip
+  4 M x 0.84, per litre of SX1 strip liquor) on the SX1 strip liquor trimmed with NH3 to pH 1:
+  Dy is extracted (beta Dy/Tb 2.1), Tb stays in the raffinate. Window at the default feed: scrub
+  acid 1.60-1.645 M with both >= 99.99 %.
+* **Acid trims** (HydroxidePrecipitator, aqueous NH3 25 wt%, to ``trim_pH`` 1.0): the strip
+  liquors leave at 1-3.6 M HCl, where the oxalate loses most of the rare earth; NH3 enters as a
+  reagent stream, NH4+ is carried as an inert through SX4 (no NH4+ Kex in sx_kex.csv) and stays
+  in the barren liquors (ammonium oxalate is soluble).
+
+Design specs (override controllers, ``--no-specs`` switches them off; each acts only when its
+bound is missed): SX1 heavy cut (Dy+Tb share of the strip liquor rare earths) >= ``sx1_cut_spec``
+by the SX1 scrub ratio; SX1 light cut by the SX1 O/A; Pr6O11 >= ``purity_spec`` (99.7 %) by the
+SX2 saponification; Nd2O3 by the SX2 scrub ratio; Dy2O3 by the SX4 scrub ratio; Tb4O7 by the SX4
+O/A. At the default feed none acts.
+
+SX circuits route metals below 1e-9 of their inlet metal flow around the cascade
+(``TRACE_FLOOR``, SXCircuit ``trace_floor``): 1e-13 mol/h of Dy reaching SX2 stalls cold starts.
+
+Measured at the defaults (``reeproc run``, specs inactive): Pr6O11 99.9995 %, Nd2O3 99.932 %,
+Dy2O3 99.9993 %, Tb4O7 99.988 %; recoveries Pr 95.8, Nd 95.9, Dy 95.9, Tb 93.1 % (losses: leach
+residue, oxalate solubility); element and charge balances closed to ~1e-14.
+
+Run it:  ``reeproc run flowsheets/ndfeb_long_loop.py``; parameters: ``reeproc params ...``.
 """
 from reeproc import Stream, sx
 from reeproc.species import get_species
@@ -12,17 +62,21 @@ from reeproc.flowsheet.trains import (FRONT_END_PARAMETERS, OXIDE_TRAIN_PARAMETE
                                       add_acid_trim, add_front_end, add_oxide_train, hcl_stream)
 
 
-def _sx_params(tag, what, n, m, k, oa, scrub_c, scrub_r, strip_c, strip_r, ext, basis):
-    """Stage counts and flows of one SX circuit (flows per litre of its aqueous feed)."""
+def _sx_params(tag, what, n, m, k, key, per_mol, scrub_c, scrub_r, strip_c, strip_r, ext):
+    """Stage counts and flows of one SX circuit: its organic flow is set feed-forward from the
+    flow of its key metal(s) in the measured feed, its scrub and strip per organic flow."""
     return {
         f"{tag}_extraction_stages": Param(n, f"{what}: extraction stages [-]", 1, 120, integer=True),
         f"{tag}_scrub_stages": Param(m, f"{what}: scrub stages [-]", 1, 120, integer=True),
         f"{tag}_strip_stages": Param(k, f"{what}: strip stages [-]", 1, 30, integer=True),
-        f"{tag}_OA": Param(oa, f"{what}: organic ({ext}) flow per {basis} flow [L/L]", 0.05, 20.0),
+        f"{tag}_organic_L_per_mol": Param(per_mol, f"{what}: organic (1 M {ext}) flow per mol of "
+                                          f"{key} fed [L/mol]", 2.0, 200.0),
         f"{tag}_scrub_HCl_mol_L": Param(scrub_c, f"{what}: scrub acid [mol/L HCl]", 0.01, 6.0),
-        f"{tag}_scrub_ratio": Param(scrub_r, f"{what}: scrub flow per {basis} flow [L/L]", 0.005, 2.0),
+        f"{tag}_scrub_ratio": Param(scrub_r, f"{what}: scrub flow per organic flow (A/O) [L/L]",
+                                    0.005, 2.0),
         f"{tag}_strip_HCl_mol_L": Param(strip_c, f"{what}: strip acid [mol/L HCl]", 0.5, 8.0),
-        f"{tag}_strip_ratio": Param(strip_r, f"{what}: strip flow per {basis} flow [L/L]", 0.01, 2.0),
+        f"{tag}_strip_ratio": Param(strip_r, f"{what}: strip flow per organic flow (A/O) [L/L]",
+                                    0.005, 2.0),
     }
 
 
@@ -30,16 +84,18 @@ PARAMETERS = {
     "feed": FeedParam("EV_traction"),
     "feed_kg_h": Param(41.67, "magnet scrap feed [kg/h] (41.67 kg/h = 1 t/day)", 0.1, 1e5),
     **FRONT_END_PARAMETERS,
-    **_sx_params("sx1", "SX1 heavy/light (PC88A)", 8, 8, 4, 0.3, 1.0, 0.1, 4.0, 0.1, "PC88A",
-                 "SX feed"),
-    **_sx_params("sx2", "SX2 Pr/Nd (saponified PC88A)", 40, 40, 6, 3.5, 3.0, 0.3, 3.0, 0.1,
-                 "PC88A", "SX2 feed (SX1 raffinate)"),
-    "sx2_saponification": Param(0.3559, "SX2: fraction of the PC88A in the Na form entering "
-                                "stage 1 (NaOH dosed) [-]", 0.05, 0.6),
-    **_sx_params("sx3", "SX3 Pr transfer (D2EHPA load-strip)", 5, 3, 5, 0.5, 0.5, 0.03, 4.0,
-                 0.06, "D2EHPA", "SX3 feed (SX2 raffinate)"),
-    **_sx_params("sx4", "SX4 Tb/Dy (PC88A)", 24, 24, 4, 2.53, 1.625, 0.506, 4.0, 0.84, "PC88A",
-                 "SX4 feed (trimmed SX1 strip liquor)"),
+    **_sx_params("sx1", "SX1 heavy/light (PC88A)", 8, 8, 4, "Dy+Tb", 22.31, 1.0, 0.33, 4.0,
+                 1 / 3, "PC88A"),
+    "sx1_scrub_H_per_light": Param(0.0357, "SX1: scrub acid added per mol of Nd+Pr fed (it "
+                                   "scrubs the co-loaded light RE) [mol H+/mol]", 0.0, 0.5),
+    **_sx_params("sx2", "SX2 Pr/Nd (saponified PC88A)", 40, 40, 6, "Nd+Pr", 32.26, 3.0, 0.6 / 7,
+                 3.0, 0.2 / 7, "PC88A"),
+    "sx2_raffinate_H_mol_L": Param(0.01915, "SX2: raffinate acidity the NaOH saponification is "
+                                   "set for (feed-forward base balance) [mol/L H+]", 0.001, 0.2),
+    **_sx_params("sx3", "SX3 Pr transfer (D2EHPA load-strip)", 5, 3, 5, "Pr", 23.55, 0.5, 0.06,
+                 4.0, 0.12, "D2EHPA"),
+    **_sx_params("sx4", "SX4 Tb/Dy (PC88A)", 24, 24, 4, "Dy", 22.02, 1.625, 0.2, 4.0, 0.332,
+                 "PC88A"),
     "trim_pH": Param(1.0, "pH to which NH3 trims the strip liquors (SX4 feed, oxalate feeds) "
                      "[-]", 0.5, 2.0),
     **OXIDE_TRAIN_PARAMETERS,
@@ -81,17 +137,9 @@ def _cut(stream, elements):
                    "logit")
 
 
-def _circuit(fs, name, extractant, conc, species, stages, ins, outs, organic_L_h, tear=None):
-    """An SX circuit on ``fs`` with its organic recycle (tear ``tear``, default its organic
-    inlet) started as fresh extractant at ``organic_L_h`` [L/h]."""
-    model = sx.MassAction(extractant, concentration_mol_L=conc, species=species)
-    fs.add_unit(name, SXCircuit(sx.Cascade(model, *stages), trace_floor=TRACE_FLOOR), ins, outs)
-    fs.set_tear_guess(tear or ins["organic"], Stream.organic(organic_L_h, {extractant: conc}))
-
-
 def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C, particle_d_um,
           fe_removal_pH, oxalate_dose, wash_ratio, calcine_T_C, purity_spec, sx1_cut_spec,
-          trim_pH, sx2_saponification, **cfg):
+          trim_pH, sx2_raffinate_H_mol_L, sx1_scrub_H_per_light, **cfg):
     grade = feed
     feed = feed_from_param(grade, feed_kg_h)
     fs = Flowsheet(f"NdFeB long loop: {feed.grade} magnets to Nd2O3, Pr6O11, Dy2O3, Tb4O7")
@@ -101,86 +149,117 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
                   leach_acid_ratio=leach_acid_ratio, leach_time_h=leach_time_h,
                   leach_T_C=leach_T_C, particle_d_um=particle_d_um, fe_removal_pH=fe_removal_pH,
                   wash_ratio=wash_ratio)
+    # feed-forward basis: the clarified SX feed of one pass of the front end
     sized = fs.solve().streams["SX feed"]
-    F = sized.flow_L_h
-    present = {e for e, n in sized.element_mol_h().items() if n > 1e-9 * F}
-    heavies = [e for e in ("Dy", "Tb") if e in present]
+    F, mol = sized.flow_L_h, sized.element_mol_h()
+    n = {e: mol.get(e, 0.0) for e in ("Nd", "Pr", "Dy", "Tb")}
+    heavies = [e for e in ("Dy", "Tb") if n[e] > 1e-6 * sum(n.values())]
+    for e in ("Nd", "Pr"):
+        if n[e] <= 0:
+            raise ValueError(f"feed={grade!r} carries no {e}: this plant splits Pr from Nd")
+    cfg = {k: float(v) if not k.endswith("stages") else v for k, v in cfg.items()}
     p = lambda tag, key: cfg[f"{tag}_{key}"]  # noqa: E731
     stages = lambda tag: (p(tag, "extraction_stages"), p(tag, "scrub_stages"),  # noqa: E731
                           p(tag, "strip_stages"))
+    flows = {}
 
-    def acids(tag, basis_L_h):
+    def circuit(tag, name, extractant, key_mol_h, ins, outs, *, strip=True, tear=None):
+        """Acids, organic guess and unit of one circuit; flows from its key metal [L/h]."""
+        O = p(tag, "organic_L_per_mol") * key_mol_h
+        flows[tag] = O
+        T = tag.upper()
         for what in ("scrub", "strip"):
-            fs.add_feed(f"{tag.upper()} {what} acid",
-                        hcl_stream(p(tag, f"{what}_ratio") * basis_L_h, p(tag, f"{what}_HCl_mol_L"),
-                                   f"{tag.upper()} {what} acid"), reagent="HCl")
+            L = p(tag, f"{what}_ratio") * O + extra_L.get((tag, what), 0.0)
+            flows[(tag, what)] = L
+            fs.add_feed(f"{T} {what} acid", hcl_stream(L, p(tag, f"{what}_HCl_mol_L"),
+                                                       f"{T} {what} acid"), reagent="HCl")
+        species = _metals(sized, extractant) + (["Na"] if tag in ("sx2", "sx3") else [])
+        model = sx.MassAction(extractant, concentration_mol_L=1.0, species=species)
+        st = stages(tag) if strip else stages(tag)[:2]
+        fs.add_unit(name, SXCircuit(sx.Cascade(model, *st), trace_floor=TRACE_FLOOR), ins, outs)
+        fs.set_tear_guess(tear or ins["organic"], Stream.organic(O, {extractant: 1.0}))
+        fs.notes.append(f"{name}: {'+'.join(str(x) for x in st)} stages, organic {O:.4g} L/h "
+                        f"(O/A {O / ins_flow[tag]:.3g} on its feed), scrub "
+                        f"{flows[(tag, 'scrub')]:.4g} L/h of {p(tag, 'scrub_HCl_mol_L'):g} M "
+                        f"HCl, strip {flows[(tag, 'strip')]:.4g} L/h of "
+                        f"{p(tag, 'strip_HCl_mol_L'):g} M HCl")
+        return O
 
     products = {}  # element -> liquor
-    # --- SX1: heavy (Dy, Tb) from light (Nd, Pr), unsaponified PC88A
-    light_liquor = "SX feed"
+    # SX1 scrub: the co-loaded Nd+Pr it must scrub grows with the light RE fed (feed-forward)
+    extra_L = {("sx1", "scrub"): sx1_scrub_H_per_light * (n["Nd"] + n["Pr"])
+               / p("sx1", "scrub_HCl_mol_L")}
+    light_liquor, H_sx2_feed = "SX feed", sized.n("H+")
+    ins_flow = {"sx1": F}
+    O1 = 0.0
     if heavies:
-        acids("sx1", F)
-        _circuit(fs, "SX1 heavy/light", "PC88A", 1.0, _metals(sized, "PC88A"), stages("sx1"),
-                 {"feed": "SX feed", "organic": "SX1 organic", "scrub": "SX1 scrub acid",
-                  "strip": "SX1 strip acid"},
-                 {"raffinate": "SX1 raffinate (Nd, Pr)", "strip_liquor": "SX1 strip liquor (Dy, Tb)",
-                  "stripped_organic": "SX1 organic"}, p("sx1", "OA") * F)
+        # --- SX1: heavy (Dy, Tb) from light (Nd, Pr), unsaponified PC88A
+        O1 = circuit("sx1", "SX1 heavy/light", "PC88A", sum(n[e] for e in heavies),
+                     {"feed": "SX feed", "organic": "SX1 organic", "scrub": "SX1 scrub acid",
+                      "strip": "SX1 strip acid"},
+                     {"raffinate": "SX1 raffinate (Nd, Pr)",
+                      "strip_liquor": "SX1 strip liquor (Dy, Tb)", "stripped_organic": "SX1 organic"})
         light_liquor = "SX1 raffinate (Nd, Pr)"
-        F2 = F * (1.0 + p("sx1", "scrub_ratio"))
+        # its raffinate carries the feed acid, the scrub acid and 3 H+ per heavy RE loaded
+        H_sx2_feed += (flows[("sx1", "scrub")] * p("sx1", "scrub_HCl_mol_L")
+                       + 3.0 * sum(n[e] for e in heavies))
         if len(heavies) == 2:
             # --- SX4: Tb from Dy, PC88A, on the NH3-trimmed SX1 strip liquor
             add_acid_trim(fs, "SX4 feed", "SX1 strip liquor (Dy, Tb)", "SX4 feed", pH=trim_pH)
-            F4 = F * p("sx1", "strip_ratio")  # sizing basis: the untrimmed strip liquor
-            acids("sx4", F4)
-            _circuit(fs, "SX4 Tb/Dy", "PC88A", 1.0, _metals(sized, "PC88A"), stages("sx4"),
-                     {"feed": "SX4 feed", "organic": "SX4 organic", "scrub": "SX4 scrub acid",
-                      "strip": "SX4 strip acid"},
-                     {"raffinate": "SX4 raffinate (Tb)", "strip_liquor": "SX4 strip liquor (Dy)",
-                      "stripped_organic": "SX4 organic"}, p("sx4", "OA") * F4)
+            ins_flow["sx4"] = p("sx1", "strip_ratio") * O1
+            circuit("sx4", "SX4 Tb/Dy", "PC88A", n["Dy"],
+                    {"feed": "SX4 feed", "organic": "SX4 organic", "scrub": "SX4 scrub acid",
+                     "strip": "SX4 strip acid"},
+                    {"raffinate": "SX4 raffinate (Tb)", "strip_liquor": "SX4 strip liquor (Dy)",
+                     "stripped_organic": "SX4 organic"})
             products["Tb"] = "SX4 raffinate (Tb)"
             products["Dy"] = "SX4 strip liquor (Dy)"
         else:
             products[heavies[0]] = "SX1 strip liquor (Dy, Tb)"
-    else:
-        F2 = F
-    # --- SX2: Pr from Nd, Na-saponified PC88A (Nd extracted, Pr in the raffinate); the
-    # saponifier tops the returning organic up to the Na-form fraction sx2_saponification
-    acids("sx2", F2)
-    fs.add_unit("SX2 saponifier", Saponifier(sx2_saponification, base="NaOH"),
-                {"organic": "SX2 organic"},
+    F2 = F + flows.get(("sx1", "scrub"), 0.0)
+    ins_flow["sx2"] = F2
+    # --- SX2: Pr from Nd, Na-saponified PC88A (Nd extracted, Pr in the raffinate). The
+    # extraction + scrub and the strip are two circuits (an 86-stage cascade with a strip section
+    # does not start reliably cold from fresh organic; each half does)
+    O2 = p("sx2", "organic_L_per_mol") * (n["Nd"] + n["Pr"])
+    scrub2 = p("sx2", "scrub_ratio") * O2
+    # feed-forward base balance: NaOH = feed acid + scrub acid + 3 H+ per Nd loaded - raffinate acid
+    base = (H_sx2_feed + scrub2 * p("sx2", "scrub_HCl_mol_L") + 3.0 * n["Nd"]
+            - sx2_raffinate_H_mol_L * (F2 + scrub2))
+    degree = base / (1.0 * O2)
+    if not 0.05 <= degree <= 0.6:
+        raise ValueError(f"SX2 saponification {degree:.4g} from the base balance lies outside "
+                         "0.05-0.6 (PC88A practice 0.3-0.5): adjust sx2_organic_L_per_mol or "
+                         "sx2_scrub_ratio")
+    fs.add_unit("SX2 saponifier", Saponifier(degree, base="NaOH"), {"organic": "SX2 organic"},
                 {"organic": "SX2 saponified organic", "water": "SX2 saponification water"})
-    # extraction + scrub and the strip are two circuits: a 92-stage cascade with a strip section
-    # does not start reliably cold from a fresh organic; each half does
-    sp2 = _metals(sized, "PC88A") + ["Na"]
-    _circuit(fs, "SX2 Pr/Nd", "PC88A", 1.0, sp2, stages("sx2")[:2],
-             {"feed": light_liquor, "organic": "SX2 saponified organic",
-              "scrub": "SX2 scrub acid"},
-             {"raffinate": "SX2 raffinate (Pr, Na)", "loaded_organic": "SX2 loaded organic (Nd)"},
-             p("sx2", "OA") * F2, tear="SX2 organic")
-    fs.add_unit("SX2 strip", SXCircuit(sx.Cascade(sx.MassAction("PC88A", concentration_mol_L=1.0,
-                                                                species=sp2),
-                                                  p("sx2", "strip_stages")),
+    circuit("sx2", "SX2 Pr/Nd", "PC88A", n["Nd"] + n["Pr"],
+            {"feed": light_liquor, "organic": "SX2 saponified organic", "scrub": "SX2 scrub acid"},
+            {"raffinate": "SX2 raffinate (Pr, Na)", "loaded_organic": "SX2 loaded organic (Nd)"},
+            strip=False, tear="SX2 organic")
+    fs.notes.append(f"SX2 saponification {degree:.5f} (NaOH {base:.4g} mol/h) from the base "
+                    "balance; SX2 strip is a separate circuit")
+    model2 = sx.MassAction("PC88A", concentration_mol_L=1.0, species=_metals(sized, "PC88A") + ["Na"])
+    fs.add_unit("SX2 strip", SXCircuit(sx.Cascade(model2, p("sx2", "strip_stages")),
                                        trace_floor=TRACE_FLOOR),
                 {"feed": "SX2 strip acid", "organic": "SX2 loaded organic (Nd)"},
                 {"raffinate": "SX2 strip liquor (Nd)", "loaded_organic": "SX2 organic"})
     products["Nd"] = "SX2 strip liquor (Nd)"
     # --- SX3: Pr transfer, unsaponified D2EHPA: Pr loaded, Na/B/Co/Al left in the bleed
-    F3 = F2 * (1.0 + p("sx2", "scrub_ratio"))
-    acids("sx3", F3)
-    _circuit(fs, "SX3 Pr transfer", "D2EHPA", 1.0, _metals(sized, "D2EHPA") + ["Na"],
-             stages("sx3"),
-             {"feed": "SX2 raffinate (Pr, Na)", "organic": "SX3 organic",
-              "scrub": "SX3 scrub acid", "strip": "SX3 strip acid"},
-             {"raffinate": "SX3 raffinate (Na/B bleed)", "strip_liquor": "SX3 strip liquor (Pr)",
-              "stripped_organic": "SX3 organic"}, p("sx3", "OA") * F3)
+    ins_flow["sx3"] = F2 + scrub2
+    circuit("sx3", "SX3 Pr transfer", "D2EHPA", n["Pr"],
+            {"feed": "SX2 raffinate (Pr, Na)", "organic": "SX3 organic",
+             "scrub": "SX3 scrub acid", "strip": "SX3 strip acid"},
+            {"raffinate": "SX3 raffinate (Na/B bleed)", "strip_liquor": "SX3 strip liquor (Pr)",
+             "stripped_organic": "SX3 organic"})
     products["Pr"] = "SX3 strip liquor (Pr)"
 
-    # --- products: NH3 trim of strip liquors, oxalate, filter, calcine
+    # --- products: NH3 trim, oxalate, filter, calcine
     for el in ("Pr", "Nd", "Dy", "Tb"):
         if el not in products:
             continue
-        liquor = products[el]
-        liquor = add_acid_trim(fs, f"{el} oxalate feed", liquor, f"{el} oxalate feed", pH=trim_pH)
+        liquor = add_acid_trim(fs, f"{el} oxalate feed", products[el], f"{el} oxalate feed",
+                               pH=trim_pH)
         ox = OXIDES[el]
         add_oxide_train(fs, el, liquor, f"{ox} product", oxalate_dose=oxalate_dose,
                         wash_ratio=wash_ratio, calcine_T_C=calcine_T_C)
@@ -189,22 +268,25 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
     # --- design specs: override controllers, each acting only when its bound is missed
     if heavies:
         fs.add_spec(Spec("SX1 heavy cut", _cut("SX1 strip liquor (Dy, Tb)", heavies), sx1_cut_spec,
-                         FeedFlow("SX1 scrub acid", per=F, name="sx1_scrub_ratio"), 0.02, 0.4,
+                         FeedFlow("SX1 scrub acid", per=O1, name="sx1_scrub_ratio"), 0.05, 2.0,
                          kind=">="))
         fs.add_spec(Spec("SX1 light cut", _cut("SX1 raffinate (Nd, Pr)", ["Nd", "Pr"]),
-                         sx1_cut_spec, RecycleFlow("SX1 organic", per=F, name="sx1_OA"), 0.1, 1.0,
-                         kind=">="))
+                         sx1_cut_spec, RecycleFlow("SX1 organic", per=O1, name="sx1_organic_factor"),
+                         0.5, 4.0, kind=">="))
     fs.add_spec(Spec("Pr6O11 purity", purity("Pr6O11"), purity_spec,
-                     UnitAttribute("SX2 saponifier", "degree", name="sx2_saponification"), 0.2, 0.6, kind=">="))
+                     UnitAttribute("SX2 saponifier", "degree", name="sx2_saponification"),
+                     0.05, 0.6, kind=">="))
     fs.add_spec(Spec("Nd2O3 purity", purity("Nd2O3"), purity_spec,
-                     FeedFlow("SX2 scrub acid", per=F2, name="sx2_scrub_ratio"), 0.05, 1.0,
+                     FeedFlow("SX2 scrub acid", per=O2, name="sx2_scrub_ratio"), 0.01, 0.5,
                      kind=">="))
     if len(heavies) == 2:
+        O4 = flows["sx4"]
         fs.add_spec(Spec("Dy2O3 purity", purity("Dy2O3"), purity_spec,
-                         FeedFlow("SX4 scrub acid", per=F4, name="sx4_scrub_ratio"), 0.05, 1.5,
+                         FeedFlow("SX4 scrub acid", per=O4, name="sx4_scrub_ratio"), 0.02, 1.0,
                          kind=">="))
         fs.add_spec(Spec("Tb4O7 purity", purity("Tb4O7"), purity_spec,
-                         RecycleFlow("SX4 organic", per=F4, name="sx4_OA"), 0.3, 6.0, kind=">="))
+                         RecycleFlow("SX4 organic", per=O4, name="sx4_organic_factor"), 0.3, 3.0,
+                         kind=">="))
     return fs
 
 
