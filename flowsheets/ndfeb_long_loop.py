@@ -52,6 +52,8 @@ residue, oxalate solubility); element and charge balances closed to ~1e-14.
 
 Run it:  ``reeproc run flowsheets/ndfeb_long_loop.py``; parameters: ``reeproc params ...``.
 """
+import math
+
 from reeproc import Stream, sx
 from reeproc.species import get_species
 from reeproc.flowsheet import Flowsheet, Param, run
@@ -94,7 +96,7 @@ PARAMETERS = {
                                    "set for (feed-forward base balance) [mol/L H+]", 0.001, 0.2),
     **_sx_params("sx3", "SX3 Pr transfer (D2EHPA load-strip)", 5, 3, 5, "Pr", 23.55, 0.5, 0.06,
                  4.0, 0.12, "D2EHPA"),
-    **_sx_params("sx4", "SX4 Tb/Dy (PC88A)", 24, 24, 4, "Dy", 22.02, 1.625, 0.2, 4.0, 0.332,
+    **_sx_params("sx4", "SX4 Tb/Dy (PC88A)", 24, 24, 4, "Dy", 22.02, 1.625, 0.1958, 4.0, 0.332,
                  "PC88A"),
     "trim_pH": Param(1.0, "pH to which NH3 trims the strip liquors (SX4 feed, oxalate feeds) "
                      "[-]", 0.5, 2.0),
@@ -137,6 +139,32 @@ def _cut(stream, elements):
                    "logit")
 
 
+#: half-width of the balance band of a binary split [logit units]: the two impurity fractions
+#: within a factor e^3 = 20 of each other
+BALANCE_TOL = 3.0
+
+
+def _binary_specs(fs, tag, raffinate_product, extract_product, cut, cut_range, reflux,
+                  reflux_range, bound, sign=1.0):
+    """The two specs of a binary split (see build): ``cut`` raises the extract's share loaded
+    (``sign`` -1 when it lowers it), ``reflux`` raises both purities."""
+    def balance(r):
+        a, b = (r.streams[fs.products[p].stream].purity(list(fs.products[p].target))
+                for p in (raffinate_product, extract_product))
+        lg = lambda v: math.log(max(v, 1e-15) / max(1.0 - v, 1e-15))  # noqa: E731
+        return sign * (lg(a) - lg(b))
+    fs.add_spec(Spec(f"{tag} balance", measure(balance, f"{tag}: logit purity {raffinate_product}"
+                                               f" - logit purity {extract_product} [-]"),
+                     0.0, cut, *cut_range, kind="=", tol=BALANCE_TOL))
+
+    def poorer(r):
+        return min(purity(p)(r) for p in (raffinate_product, extract_product))
+    fs.add_spec(Spec(f"{tag} products purity", measure(poorer, f"lower purity of "
+                                                       f"{raffinate_product} and {extract_product}"
+                                                       " (oxide basis) [-]", "logit"),
+                     bound, reflux, *reflux_range, kind=">="))
+
+
 def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C, particle_d_um,
           fe_removal_pH, oxalate_dose, wash_ratio, calcine_T_C, purity_spec, sx1_cut_spec,
           trim_pH, sx2_raffinate_H_mol_L, sx1_scrub_H_per_light, **cfg):
@@ -176,7 +204,8 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
         species = _metals(sized, extractant) + (["Na"] if tag in ("sx2", "sx3") else [])
         model = sx.MassAction(extractant, concentration_mol_L=1.0, species=species)
         st = stages(tag) if strip else stages(tag)[:2]
-        fs.add_unit(name, SXCircuit(sx.Cascade(model, *st), trace_floor=TRACE_FLOOR), ins, outs)
+        fs.add_unit(name, SXCircuit(sx.Cascade(model, *st), trace_floor=TRACE_FLOOR,
+                                    warm_key=f"ndfeb_long_loop/{name}"), ins, outs)
         fs.set_tear_guess(tear or ins["organic"], Stream.organic(O, {extractant: 1.0}))
         fs.notes.append(f"{name}: {'+'.join(str(x) for x in st)} stages, organic {O:.4g} L/h "
                         f"(O/A {O / ins_flow[tag]:.3g} on its feed), scrub "
@@ -241,7 +270,7 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
                     "balance; SX2 strip is a separate circuit")
     model2 = sx.MassAction("PC88A", concentration_mol_L=1.0, species=_metals(sized, "PC88A") + ["Na"])
     fs.add_unit("SX2 strip", SXCircuit(sx.Cascade(model2, p("sx2", "strip_stages")),
-                                       trace_floor=TRACE_FLOOR),
+                                       trace_floor=TRACE_FLOOR, warm_key="ndfeb_long_loop/SX2 strip"),
                 {"feed": "SX2 strip acid", "organic": "SX2 loaded organic (Nd)"},
                 {"raffinate": "SX2 strip liquor (Nd)", "loaded_organic": "SX2 organic"})
     products["Nd"] = "SX2 strip liquor (Nd)"
@@ -273,20 +302,19 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
         fs.add_spec(Spec("SX1 light cut", _cut("SX1 raffinate (Nd, Pr)", ["Nd", "Pr"]),
                          sx1_cut_spec, RecycleFlow("SX1 organic", per=O1, name="sx1_organic_factor"),
                          0.5, 4.0, kind=">="))
-    fs.add_spec(Spec("Pr6O11 purity", purity("Pr6O11"), purity_spec,
-                     UnitAttribute("SX2 saponifier", "degree", name="sx2_saponification"),
-                     0.05, 0.6, kind=">="))
-    fs.add_spec(Spec("Nd2O3 purity", purity("Nd2O3"), purity_spec,
-                     FeedFlow("SX2 scrub acid", per=O2, name="sx2_scrub_ratio"), 0.01, 0.5,
-                     kind=">="))
+    # a binary split is a balance: one "=" spec keeps the two impurities comparable (logit
+    # difference within +/-BALANCE_TOL) by the lever that moves the cut; one ">=" spec keeps the
+    # poorer of the two products at purity_spec by the reflux
+    _binary_specs(fs, "SX2", "Pr6O11", "Nd2O3",
+                  UnitAttribute("SX2 saponifier", "degree", name="sx2_saponification"), (0.05, 0.6),
+                  FeedFlow("SX2 scrub acid", per=O2, name="sx2_scrub_ratio"), (0.01, 0.5),
+                  purity_spec)
     if len(heavies) == 2:
         O4 = flows["sx4"]
-        fs.add_spec(Spec("Dy2O3 purity", purity("Dy2O3"), purity_spec,
-                         FeedFlow("SX4 scrub acid", per=O4, name="sx4_scrub_ratio"), 0.02, 1.0,
-                         kind=">="))
-        fs.add_spec(Spec("Tb4O7 purity", purity("Tb4O7"), purity_spec,
-                         RecycleFlow("SX4 organic", per=O4, name="sx4_organic_factor"), 0.3, 3.0,
-                         kind=">="))
+        _binary_specs(fs, "SX4", "Tb4O7", "Dy2O3",
+                      FeedFlow("SX4 scrub acid", per=O4, name="sx4_scrub_ratio"), (0.02, 1.0),
+                      RecycleFlow("SX4 organic", per=O4, name="sx4_organic_factor"), (0.5, 3.0),
+                      purity_spec, sign=-1.0)
     return fs
 
 

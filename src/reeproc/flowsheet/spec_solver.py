@@ -371,6 +371,8 @@ def _solve_newton(specs, idx, x, res, trials, max_evals):
 
     z = np.array(x, float)[idx]
     f = F(res)
+    if all(s._done(v + a) for s, v, a in zip(act, f, aims)):
+        return full(z), res  # already met (an "=" spec inside its band): no trial at all
     n = len(idx)
     J = np.zeros((n, n))
     for j in range(n):  # finite-difference Jacobian, steps into the interior
@@ -483,7 +485,7 @@ def _solve(fs, specs, max_evals, solve_kwargs):
                     res = trials(x)
         for i in active:
             evals[specs[i].name] += trials.n - n0
-    if active:  # the returned point at the flowsheet's own recycle tolerance (warm-started)
+    if active and trials.n:  # the returned point at the flowsheet's own recycle tolerance
         trials.warm(x)
         res = fs.solve(specs=False, **solve_kwargs)
         if not _solved(res):

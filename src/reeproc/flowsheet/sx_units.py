@@ -66,6 +66,10 @@ def _base_dose(dose_mol_h: float, base: str, conc_mol_L: float, T_C: float):
     return solution, spent, {base: dose_mol_h * molar_mass(base) / 1000.0}
 
 
+#: warm-start store shared by circuits with a ``warm_key`` (profile DataFrames by key)
+_WARM: dict = {}
+
+
 def _aq_charge(sp: str) -> int:
     """Charge of an aqueous species (species.csv)."""
     return get_species(sp, "aqueous").charge
@@ -140,6 +144,11 @@ class SXCircuit:
         instead, whole, to the aqueous outlets in the proportions the cascade gave the bulk
         metal of nearest log10 Kex with the same charge (so element and charge balances stay
         exact); ``SXCircuitResult.traces`` lists what was routed. A mass-action model only.
+    warm_key : str, optional
+        Key of a process-wide store of converged profiles: a new circuit with the same key
+        (the same circuit of a flowsheet built again, e.g. by a sweep or a second ``run``)
+        starts warm from the last profile stored under it (a start only: the solve itself is
+        the same, to the same tolerance).
     bypass : sequence of str
         Metals the circuit's design takes as not extracted (a flowsheet decision, e.g. Co, Cu,
         Al at pH < 2 in a Pr/Nd circuit, pH50 2.8-4.5): routed whole to the raffinate, like
@@ -157,8 +166,9 @@ class SXCircuit:
 
     def __init__(self, cascade, method: str = "numba", tol: float = 1e-11, max_iter: int = 3000,
                  warm_start: bool = True, base_conc_mol_L: float = 10.0,
-                 trace_floor: float = 0.0, bypass=()):
+                 trace_floor: float = 0.0, bypass=(), warm_key: str | None = None):
         self.cascade = cascade
+        self.warm_key = warm_key
         self.bypass = tuple(bypass)
         self.trace_floor = check_number(trace_floor, "SXCircuit trace_floor", 0.0, 1e-3,
                                         unit="-")
@@ -169,7 +179,7 @@ class SXCircuit:
         self.warm_start = warm_start
         self.base_conc_mol_L = check_number(base_conc_mol_L, "SXCircuit base_conc_mol_L", 0.0,
                                             19.0, lo_open=True, unit="mol/L")
-        self._last = None
+        self._last = _WARM.get(warm_key) if warm_key else None
 
     @property
     def saponifies(self) -> bool:
@@ -267,6 +277,8 @@ class SXCircuit:
                 res = self._cold(cascade, kw)
         active = [c for c in res.organic_profile.columns]
         self._last = res.aqueous_profile[active].copy()
+        if self.warm_key:
+            _WARM[self.warm_key] = self._last
         outs = {"raffinate": res.raffinate.copy(name="raffinate")}
         if self.cascade.strip:
             outs["strip_liquor"] = res.strip_liquor.copy(name="strip_liquor")
@@ -317,13 +329,14 @@ class SXCircuit:
                 for sp in active]
         return np.ascontiguousarray(np.column_stack(cols), dtype=float) if cols else None
 
-    #: steps of the cold-start homotopy in the organic's Na (NH4+) form [-]
-    HOMOTOPY = (0.0, 0.25, 0.5, 0.7, 0.85, 0.95, 1.0)
+    #: smallest step of the cold-start homotopy in the organic's Na (NH4+) form [-]
+    HOMOTOPY_MIN_STEP = 1e-3
 
     def _cold(self, cascade, kw, first_failed=False):
         """Cold-start solve; when it fails and the organic inlet carries a saponified (Na or
-        NH4+) extractant, a homotopy: the bound cation is brought in by steps (``HOMOTOPY``),
-        each solve warm-started from the last, the last step being the problem itself."""
+        NH4+) extractant, a homotopy: the bound cation is brought in by adaptive steps (a
+        failed step is cut to a quarter, down to ``HOMOTOPY_MIN_STEP``), each solve
+        warm-started from the last, the last step being the problem itself."""
         from ..sx.cascade import ConvergenceError
 
         if not first_failed:
@@ -335,14 +348,27 @@ class SXCircuit:
         cations = [sp for sp in ("Na", "NH4+") if org.n(sp) > 0]
         if not cations:
             return cascade.solve(**kw)  # raises the cascade's own error
-        guess, res = None, None
-        for lam in self.HOMOTOPY:
+        from ..sx.cascade import ConvergenceError as _CE
+
+        def at(lam, guess):
             mol = org.mol_h
             for sp in cations:
                 mol[sp] *= lam
             step = Stream.from_mol_h("organic", mol, org.flow_L_h, org.T_C, org.name)
-            res = cascade.solve(**{**kw, "organic": step}, initial_guess=guess)
+            return cascade.solve(**{**kw, "organic": step}, initial_guess=guess)
+
+        res = at(0.0, None)
+        lam, step = 0.0, 0.25
+        while lam < 1.0:
+            target = min(1.0, lam + step)
             guess = res.aqueous_profile[list(res.organic_profile.columns)].to_numpy(copy=True)
+            try:
+                res, lam = at(target, guess), target
+                step *= 1.5
+            except (_CE, RuntimeError):
+                step /= 4.0
+                if step < self.HOMOTOPY_MIN_STEP:
+                    return cascade.solve(**kw)  # raises the cascade's own error
         return res
 
     def _without_traces(self, feed, organic, scrub):
