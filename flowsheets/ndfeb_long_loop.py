@@ -90,8 +90,12 @@ PARAMETERS = {
                  1 / 3, "PC88A"),
     "sx1_scrub_H_per_light": Param(0.0357, "SX1: scrub acid added per mol of Nd+Pr fed (it "
                                    "scrubs the co-loaded light RE) [mol H+/mol]", 0.0, 0.5),
-    **_sx_params("sx2", "SX2 Pr/Nd (saponified PC88A)", 40, 40, 6, "Nd+Pr", 32.26, 3.0, 0.6 / 7,
-                 3.0, 0.2 / 7, "PC88A"),
+    **{k: v for k, v in _sx_params("sx2", "SX2 Pr/Nd (saponified PC88A)", 40, 40, 6, "Nd+Pr",
+                                   32.26, 3.0, 0.6 / 7, 3.0, 0.2 / 7, "PC88A").items()
+       if k != "sx2_strip_ratio"},
+    "sx2_strip_H_per_Nd": Param(4.5, "SX2: strip acid per mol of Nd fed (3 consumed per Nd "
+                                "stripped; the excess keeps the returning organic Nd-free) "
+                                "[mol H+/mol]", 3.3, 12.0),
     "sx2_raffinate_H_mol_L": Param(0.01915, "SX2: raffinate acidity the NaOH saponification is "
                                    "set for (feed-forward base balance) [mol/L H+]", 0.001, 0.2),
     **_sx_params("sx3", "SX3 Pr transfer (D2EHPA load-strip)", 5, 3, 5, "Pr", 23.55, 0.5, 0.06,
@@ -117,6 +121,9 @@ WINDOW_PARAMETERS = ["leach_acid_ratio", "fe_removal_pH", "oxalate_dose", "feed_
 #: SX circuits route metals below this share of their inlet metal flow around the cascade
 #: (SXCircuit trace_floor): deep traces (1e-13 mol/h of Dy in the Pr/Nd circuit) stall cold starts.
 TRACE_FLOOR = 1e-9
+#: SX cascade tolerance (scaled stage residual): the small product liquors inherit the
+#: absolute charge residual of the big circuits, which must stay below 1e-10 of their ions
+SX_TOL = 1e-13
 RARE_EARTHS = ("La", "Ce", "Pr", "Nd", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Y")
 #: Products: oxide label -> element
 OXIDES = {"Pr": "Pr6O11", "Nd": "Nd2O3", "Dy": "Dy2O3", "Tb": "Tb4O7"}
@@ -167,7 +174,7 @@ def _binary_specs(fs, tag, raffinate_product, extract_product, cut, cut_range, r
 
 def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C, particle_d_um,
           fe_removal_pH, oxalate_dose, wash_ratio, calcine_T_C, purity_spec, sx1_cut_spec,
-          trim_pH, sx2_raffinate_H_mol_L, sx1_scrub_H_per_light, **cfg):
+          trim_pH, sx2_raffinate_H_mol_L, sx1_scrub_H_per_light, sx2_strip_H_per_Nd, **cfg):
     grade = feed
     feed = feed_from_param(grade, feed_kg_h)
     fs = Flowsheet(f"NdFeB long loop: {feed.grade} magnets to Nd2O3, Pr6O11, Dy2O3, Tb4O7")
@@ -197,14 +204,15 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
         flows[tag] = O
         T = tag.upper()
         for what in ("scrub", "strip"):
-            L = p(tag, f"{what}_ratio") * O + extra_L.get((tag, what), 0.0)
+            L = (extra_L[(tag, what)] if (tag, what) in fixed_L
+                 else p(tag, f"{what}_ratio") * O + extra_L.get((tag, what), 0.0))
             flows[(tag, what)] = L
             fs.add_feed(f"{T} {what} acid", hcl_stream(L, p(tag, f"{what}_HCl_mol_L"),
                                                        f"{T} {what} acid"), reagent="HCl")
         species = _metals(sized, extractant) + (["Na"] if tag in ("sx2", "sx3") else [])
         model = sx.MassAction(extractant, concentration_mol_L=1.0, species=species)
         st = stages(tag) if strip else stages(tag)[:2]
-        fs.add_unit(name, SXCircuit(sx.Cascade(model, *st), trace_floor=TRACE_FLOOR,
+        fs.add_unit(name, SXCircuit(sx.Cascade(model, *st), trace_floor=TRACE_FLOOR, tol=SX_TOL,
                                     warm_key=f"ndfeb_long_loop/{name}"), ins, outs)
         fs.set_tear_guess(tear or ins["organic"], Stream.organic(O, {extractant: 1.0}))
         fs.notes.append(f"{name}: {'+'.join(str(x) for x in st)} stages, organic {O:.4g} L/h "
@@ -217,7 +225,9 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
     products = {}  # element -> liquor
     # SX1 scrub: the co-loaded Nd+Pr it must scrub grows with the light RE fed (feed-forward)
     extra_L = {("sx1", "scrub"): sx1_scrub_H_per_light * (n["Nd"] + n["Pr"])
-               / p("sx1", "scrub_HCl_mol_L")}
+               / p("sx1", "scrub_HCl_mol_L"),
+               ("sx2", "strip"): sx2_strip_H_per_Nd * n["Nd"] / p("sx2", "strip_HCl_mol_L")}
+    fixed_L = {("sx2", "strip")}
     light_liquor, H_sx2_feed = "SX feed", sized.n("H+")
     ins_flow = {"sx1": F}
     O1 = 0.0
@@ -270,7 +280,8 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
                     "balance; SX2 strip is a separate circuit")
     model2 = sx.MassAction("PC88A", concentration_mol_L=1.0, species=_metals(sized, "PC88A") + ["Na"])
     fs.add_unit("SX2 strip", SXCircuit(sx.Cascade(model2, p("sx2", "strip_stages")),
-                                       trace_floor=TRACE_FLOOR, warm_key="ndfeb_long_loop/SX2 strip"),
+                                       trace_floor=TRACE_FLOOR, tol=SX_TOL,
+                                       warm_key="ndfeb_long_loop/SX2 strip"),
                 {"feed": "SX2 strip acid", "organic": "SX2 loaded organic (Nd)"},
                 {"raffinate": "SX2 strip liquor (Nd)", "loaded_organic": "SX2 organic"})
     products["Nd"] = "SX2 strip liquor (Nd)"

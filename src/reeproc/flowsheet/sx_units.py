@@ -254,7 +254,7 @@ class SXCircuit:
                     f"saponifies it again (saponification={self.cascade.model.saponification}): "
                     "use saponification=0 with a Saponifier upstream, or a fresh organic")
         org_c = self._to_cascade_organic(organic)
-        cascade, traces = self.cascade, {}
+        cascade, traces, org_c_full = self.cascade, {}, org_c
         if self.trace_floor > 0.0 or self.bypass:
             cascade, traces, feed_c, org_c, scrub_c = self._without_traces(feed, org_c, scrub)
         else:
@@ -283,7 +283,7 @@ class SXCircuit:
         if self.cascade.strip:
             outs["strip_liquor"] = res.strip_liquor.copy(name="strip_liquor")
         if traces:
-            outs = self._route_traces(outs, res, traces)
+            outs = self._route_traces(outs, res, traces, org_c_full)
         if self.cascade.strip:
             outs["stripped_organic"] = self._to_flowsheet_organic(res.stripped_organic, "stripped_organic")
         else:
@@ -399,9 +399,11 @@ class SXCircuit:
             s.T_C, s.name)
         return self._reduced[key], traces, strip_(feed), strip_(organic), strip_(scrub)
 
-    def _route_traces(self, outs, res, traces):
+    def _route_traces(self, outs, res, traces, organic):
         """Put each bypassed trace into the aqueous outlets as the cascade split the bulk metal
-        of nearest log10 Kex and same charge (all of it to the raffinate if none)."""
+        of nearest log10 Kex and same charge (all of it to the raffinate if none). The part a
+        trace brought on the organic inlet leaves the organic as z HA: the aqueous outlet that
+        takes it gives up z H+ (M(org) + z H+ -> M + z HA(org)), so H and charge balance."""
         kex = self.cascade.model.kex
         bulk = [sp for sp in res.organic_profile.columns if sp not in traces
                 and sp not in ("Na", "NH4+") and sp in kex]
@@ -426,6 +428,9 @@ class SXCircuit:
             mol = s.mol_h
             for sp, n in add[p].items():
                 mol[sp] = mol.get(sp, 0.0) + n
+                n_org = organic.mol_h.get(sp, 0.0)
+                if n_org > 0.0 and traces[sp] > 0.0:
+                    mol["H+"] = mol.get("H+", 0.0) - _aq_charge(sp) * n_org * n / traces[sp]
             outs[p] = Stream.from_mol_h("aqueous", mol, s.flow_L_h, s.T_C, s.name)
         return outs
 
