@@ -6,49 +6,59 @@ stays as hematite) -> filtration -> iron removal by NaOH to pH 3.5 -> four solve
 circuits -> NH3 acid trim -> oxalate precipitation -> calcination at 900 degC in air: four
 separated oxides. ``--set feed=NAME`` takes any grade of feeds.csv or a wt% composition; a feed
 without Tb (HDD, wind_turbine) has no SX4 and its Dy2O3 comes straight from SX1; a feed whose
-metals lack SX constants is refused naming the gap (e_bike: Gd, Mn, Cu without a PC88A Kex).
+metals lack SX constants is refused naming the gap.
 
-Circuits (1 M extractant in kerosene, mass action with loading, sx_kex.csv; flows per litre of
-each circuit's aqueous feed):
+Circuits (1 M extractant in kerosene, mass action with loading, sx_kex.csv). Every flow is set
+feed-forward from the measured SX feed (one pass of the front end at build time): the organic
+per mol of the circuit's key rare earth, scrub and strip per organic flow (A/O), SX1's scrub
+plus an allowance per mol of light RE, SX2's strip per mol of Nd and SX2's NaOH from its
+acid/base balance. Defaults (EV feed) in brackets:
 
-* **SX1 heavy/light** (PC88A, unsaponified; 8 extraction + 8 scrub + 4 strip, O/A 0.3, scrub
-  1 M HCl x 0.1, strip 4 M HCl x 0.1): Dy and Tb (beta Tb/Nd ~140) are loaded and stripped; Nd,
-  Pr and every base metal, Na and B stay in the raffinate. The cut sits in a wide window (scrub
-  acid 0.8-1.2 M keeps both cuts >= 99.99 %).
-* **SX2 Pr/Nd** (PC88A saponified with NaOH to 0.3559 in a separate saponifier; 40 extraction +
-  40 scrub, O/A 3.5, scrub 3 M HCl x 0.3; a separate 6-stage strip, 3 M HCl x 0.1): Nd is
-  extracted (beta Nd/Pr 1.5), Pr, Na, B, Co, Cu, Al stay in the raffinate. Fenske's minimum at
-  99.8 % is 31 stages, Xu's minimum reflux 2.7 mol RE loaded per mol fed; the design runs at ~1.3x
-  that reflux with 80 stages. The strip is its own circuit because a 86-stage cascade with a strip
-  section does not start reliably cold from fresh organic (each half does). The split is held by
-  the acid/base balance: the net Nd loaded must match the Nd fed to ~0.1 %, so the
-  saponification window with both products >= 99.7 % is ~0.3555-0.3560 - a set point that the
-  Pr6O11 spec holds (feed-forward on the measured Pr purity).
-* **SX3 Pr transfer** (D2EHPA, unsaponified; 5 + 3 + 5 stages, O/A 0.5, scrub 0.5 M x 0.03, strip
-  4 M x 0.06): loads the Pr from the SX2 raffinate and strips a clean Pr chloride; the ~1.2 M Na
-  (saponification + iron-removal NaOH), B, Co, Al, Cu leave in the raffinate (bleed), so no Na
-  reaches the Pr6O11.
-* **SX4 Tb/Dy** (PC88A, unsaponified; 24 + 24 + 4 stages, O/A 2.53, scrub 1.625 M x 0.506, strip
-  4 M x 0.84, per litre of SX1 strip liquor) on the SX1 strip liquor trimmed with NH3 to pH 1:
-  Dy is extracted (beta Dy/Tb 2.1), Tb stays in the raffinate. Window at the default feed: scrub
-  acid 1.60-1.645 M with both >= 99.99 %.
-* **Acid trims** (HydroxidePrecipitator, aqueous NH3 25 wt%, to ``trim_pH`` 1.0): the strip
-  liquors leave at 1-3.6 M HCl, where the oxalate loses most of the rare earth; NH3 enters as a
-  reagent stream, NH4+ is carried as an inert through SX4 (no NH4+ Kex in sx_kex.csv) and stays
-  in the barren liquors (ammonium oxalate is soluble).
+* **SX1 heavy/light** (PC88A, unsaponified; 8 extraction + 8 scrub + 4 strip; 22.3 L organic per
+  mol/h of Dy+Tb = O/A 0.30; scrub 1 M HCl at A/O 0.33 + 0.036 mol H+ per mol Nd+Pr; strip 4 M
+  HCl at A/O 0.33): Dy, Tb (beta Tb/Nd ~140) loaded and stripped; Nd, Pr, base metals, Na, B
+  stay in the raffinate. Window at the EV feed: scrub A/O 0.32-0.37, both cuts >= 99.99 %.
+* **SX2 Pr/Nd** (PC88A, Na-saponified in a separate saponifier to 0.357; 40 extraction + 40
+  scrub, 32.3 L organic per mol/h Nd+Pr = O/A 3.5, scrub 3 M HCl at A/O 0.086; a separate
+  6-stage strip, 3 M HCl, 4.5 mol H+ per mol Nd): Nd extracted (beta Nd/Pr 1.5), Pr, Na, B, Co,
+  Cu, Al in the raffinate. Fenske's minimum at 99.8 % is 31 stages, Xu's minimum reflux 2.7 mol
+  RE loaded per mol fed; the design runs ~1.3x that with 80 stages. The cut is set by the
+  acid/base balance (the net Nd loaded must match the Nd fed to ~0.1 %): the saponification
+  window with both products >= 99.7 % is ~0.005 wide, so the NaOH is computed from the balance
+  (feed acid + SX1 scrub acid + 3 H+ per heavy RE loaded in SX1 + SX2 scrub acid + 3 H+ per Nd -
+  raffinate acid at ``sx2_raffinate_H_mol_L``) and trimmed by a spec. The strip is its own
+  circuit: an 86-stage cascade with a strip section does not start reliably cold.
+* **SX3 Pr transfer** (D2EHPA, unsaponified; 5 + 3 + 5; O/A 0.5; scrub 0.5 M, strip 4 M HCl):
+  loads the Pr from the SX2 raffinate and strips a clean Pr chloride; the ~1.2 M Na
+  (saponification + iron-removal NaOH), B, Co, Al, Cu stay in its raffinate (bleed).
+* **SX4 Tb/Dy** (PC88A, unsaponified; 24 + 24 + 4; 22.0 L organic per mol/h Dy = O/A 2.5 on the
+  SX1 strip liquor; scrub 1.625 M HCl at A/O 0.196; strip 4 M at A/O 0.33) on the SX1 strip
+  liquor trimmed with NH3 to pH 1: Dy extracted (beta Dy/Tb 2.1), Tb in the raffinate.
+* **Acid trims** (HydroxidePrecipitator, 25 wt% aqueous NH3, to ``trim_pH`` 1.0) before SX4 and
+  before every oxalate train: the strip liquors leave at 1-3.6 M HCl, where the oxalate loses
+  most of the rare earth (Tb recovery 32 % untrimmed, 93 % trimmed). NH3 enters as a reagent
+  stream; NH4+ passes SX4 as an inert (no NH4+ Kex in sx_kex.csv) and leaves in the barren
+  liquors (ammonium oxalate is soluble).
 
-Design specs (override controllers, ``--no-specs`` switches them off; each acts only when its
-bound is missed): SX1 heavy cut (Dy+Tb share of the strip liquor rare earths) >= ``sx1_cut_spec``
-by the SX1 scrub ratio; SX1 light cut by the SX1 O/A; Pr6O11 >= ``purity_spec`` (99.7 %) by the
-SX2 saponification; Nd2O3 by the SX2 scrub ratio; Dy2O3 by the SX4 scrub ratio; Tb4O7 by the SX4
-O/A. At the default feed none acts.
+Design specs (``--no-specs`` switches them off): SX1 heavy cut (Dy+Tb share of the strip liquor
+rare earths) >= ``sx1_cut_spec`` by the SX1 scrub; SX1 light cut by the SX1 organic. Each binary
+split (SX2 Pr/Nd, SX4 Tb/Dy) is a balance: an "=" spec keeps logit(raffinate product purity) -
+logit(extract product purity) within +/-3 (impurities within a factor 20) by the cut lever (SX2
+saponification, SX4 scrub), and a ">=" spec keeps the poorer product >= ``purity_spec`` (99.7 %)
+by the reflux (SX2 scrub, SX4 organic). At the default feed none acts (the balance specs start
+inside their band). Margin: the design purities (>= 99.96 %) leave ~0.4 points to the 99.5 %
+contract for what the model leaves out (entrainment, crud, per-RE oxalate solubility).
 
 SX circuits route metals below 1e-9 of their inlet metal flow around the cascade
-(``TRACE_FLOOR``, SXCircuit ``trace_floor``): 1e-13 mol/h of Dy reaching SX2 stalls cold starts.
+(``TRACE_FLOOR``, SXCircuit ``trace_floor``): 1e-13 mol/h of Dy in SX2 stalls cold starts.
 
-Measured at the defaults (``reeproc run``, specs inactive): Pr6O11 99.9995 %, Nd2O3 99.932 %,
-Dy2O3 99.9993 %, Tb4O7 99.988 %; recoveries Pr 95.8, Nd 95.9, Dy 95.9, Tb 93.1 % (losses: leach
-residue, oxalate solubility); element and charge balances closed to ~1e-14.
+Measured (``reeproc run``, specs inactive): Pr6O11 99.966 %, Nd2O3 99.988 %, Dy2O3 99.9986 %,
+Tb4O7 99.9985 %; recoveries Pr 95.9, Nd 96.0, Dy 95.9, Tb 93.1 % (leach residue, oxalate
+solubility); balances closed to ~1e-14. A +/-10 % move of leach_acid_ratio, fe_removal_pH,
+oxalate_dose or feed_kg_h keeps every product >= 99.94 % without a spec acting. Grades: HDD (no
+Tb) held by the SX2 balance spec (Pr6O11 99.71 %); e_bike refused (MissingDataError: Gd has no
+PC88A Kex; Mn and Cu neither); wind_turbine refused by the SX2 purity spec (SpecError) and
+industrial_motor_NiCuNi fails in its Pr calciner (liquor charge 1.5e-10 off): not yet held.
 
 Run it:  ``reeproc run flowsheets/ndfeb_long_loop.py``; parameters: ``reeproc params ...``.
 """
