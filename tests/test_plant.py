@@ -96,8 +96,8 @@ def test_every_product_holds_after_a_10pct_upstream_move(name, factor):
 
 #: grades the plant does not yet hold (measured on this branch; issue 14 follow-up)
 NOT_YET = {
-    "wind_turbine": "no Tb: SX2's products-purity spec cannot be met (SpecError: Pr6O11/Nd2O3 "
-                    "98.1 % at the default SX2 scrub; the scrub trials at the bounds do not solve)",
+    "HDD": "Pr/(Nd+Pr) 13 %: the SX2 balance spec does not find the saponification window "
+           "(SpecError after ~8 min, closest logit difference -4.8 at 0.3457)",
     "industrial_motor_NiCuNi": "the Pr calciner's entrained liquor misses electroneutrality by "
                                "1.5e-10 relative (3e-10 eq/h, origin not traced)",
 }

@@ -66,8 +66,10 @@ def _base_dose(dose_mol_h: float, base: str, conc_mol_L: float, T_C: float):
     return solution, spent, {base: dose_mol_h * molar_mass(base) / 1000.0}
 
 
-#: warm-start store shared by circuits with a ``warm_key`` (profile DataFrames by key)
+#: warm-start store shared by circuits with a ``warm_key`` (profile DataFrames by key): the last
+#: converged profile, and the first one (the fall-back when a start from the last fails)
 _WARM: dict = {}
+_WARM_FIRST: dict = {}
 
 
 def _aq_charge(sp: str) -> int:
@@ -274,11 +276,12 @@ class SXCircuit:
             if guess is None:
                 res = self._cold(cascade, kw, first_failed=True)
             else:
-                res = self._cold(cascade, kw)
+                res = self._from_first(cascade, kw, feed_c, org_c, scrub_c, strip)
         active = [c for c in res.organic_profile.columns]
         self._last = res.aqueous_profile[active].copy()
         if self.warm_key:
             _WARM[self.warm_key] = self._last
+            _WARM_FIRST.setdefault(self.warm_key, self._last)
         outs = {"raffinate": res.raffinate.copy(name="raffinate")}
         if self.cascade.strip:
             outs["strip_liquor"] = res.strip_liquor.copy(name="strip_liquor")
@@ -328,6 +331,24 @@ class SXCircuit:
         cols = [last[sp].to_numpy() if sp in last.columns else np.zeros(len(last))
                 for sp in active]
         return np.ascontiguousarray(np.column_stack(cols), dtype=float) if cols else None
+
+    def _from_first(self, cascade, kw, feed, organic, scrub, strip):
+        """After a failed warm start: start from the first profile stored under ``warm_key``
+        (if any, and different), then cold (:meth:`_cold`)."""
+        from ..sx.cascade import ConvergenceError
+
+        first = _WARM_FIRST.get(self.warm_key) if self.warm_key else None
+        if first is not None and first is not self._last:
+            last, self._last = self._last, first
+            try:
+                guess = self._guess(cascade, feed, organic, scrub, strip)
+                if guess is not None:
+                    return cascade.solve(initial_guess=guess, **kw)
+            except (ConvergenceError, RuntimeError, ValueError):
+                pass
+            finally:
+                self._last = last
+        return self._cold(cascade, kw)
 
     #: smallest step of the cold-start homotopy in the organic's Na (NH4+) form [-]
     HOMOTOPY_MIN_STEP = 1e-3
