@@ -60,9 +60,9 @@ solubility); balances closed to ~1e-14. A +/-10 % move of leach_acid_ratio, fe_r
 oxalate_dose or feed_kg_h keeps every product >= 99.97 % (the SX2 balance spec acts for
 leach_acid_ratio 2.2 and fe_removal_pH 3.85). Grades: wind_turbine (no Tb) held by the SX2
 balance spec (Pr6O11 99.98 %); e_bike refused (MissingDataError: Gd has no PC88A Kex; Mn and Cu
-neither). Not yet held: HDD (Pr/(Nd+Pr) 13 %: the balance spec does not find the saponification
-window, SpecError after ~8 min) and industrial_motor_NiCuNi (its Pr calciner's entrained liquor
-misses electroneutrality by 1.5e-10 relative).
+neither); industrial_motor_NiCuNi held (all >= 99.97 %, SX1 light cut, SX2 and SX4 balance
+specs act, ~30 solves). Not yet held: HDD (Pr/(Nd+Pr) 13 %: the balance spec does not find the
+saponification window, SpecError after ~8 min).
 
 Run it:  ``reeproc run flowsheets/ndfeb_long_loop.py``; parameters: ``reeproc params ...``.
 """
@@ -135,9 +135,8 @@ WINDOW_PARAMETERS = ["leach_acid_ratio", "fe_removal_pH", "oxalate_dose", "feed_
 #: SX circuits route metals below this share of their inlet metal flow around the cascade
 #: (SXCircuit trace_floor): deep traces (1e-13 mol/h of Dy in the Pr/Nd circuit) stall cold starts.
 TRACE_FLOOR = 1e-9
-#: SX cascade tolerance (scaled stage residual): the small product liquors inherit the
-#: absolute charge residual of the big circuits, which must stay below 1e-10 of their ions
-SX_TOL = 1e-13
+#: SX cascade tolerance (scaled stage residual, every species row relative to its own flows)
+SX_TOL = 1e-11
 RARE_EARTHS = ("La", "Ce", "Pr", "Nd", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Y")
 #: Products: oxide label -> element
 OXIDES = {"Pr": "Pr6O11", "Nd": "Nd2O3", "Dy": "Dy2O3", "Tb": "Tb4O7"}
@@ -196,6 +195,10 @@ def _binary_specs(fs, tag, raffinate_product, extract_product, cut, cut_range, r
 def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C, particle_d_um,
           fe_removal_pH, oxalate_dose, wash_ratio, calcine_T_C, purity_spec, sx1_cut_spec,
           trim_pH, sx2_raffinate_H_mol_L, sx1_scrub_H_per_light, sx2_strip_H_per_Nd, **cfg):
+    # SX warm starts across builds only for the same parameters (a re-run, a benchmark): a sweep
+    # case then starts as it would alone, and its result does not depend on the case before it
+    warm = "ndfeb_long_loop/" + repr(sorted({k: v for k, v in locals().items()
+                                             if k != "cfg"}.items()) + sorted(cfg.items()))
     grade = feed
     feed = feed_from_param(grade, feed_kg_h)
     fs = Flowsheet(f"NdFeB long loop: {feed.grade} magnets to Nd2O3, Pr6O11, Dy2O3, Tb4O7")
@@ -234,7 +237,7 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
         model = sx.MassAction(extractant, concentration_mol_L=1.0, species=species)
         st = stages(tag) if strip else stages(tag)[:2]
         fs.add_unit(name, SXCircuit(sx.Cascade(model, *st), trace_floor=TRACE_FLOOR, tol=SX_TOL,
-                                    warm_key=f"ndfeb_long_loop/{name}"), ins, outs)
+                                    warm_key=f"{warm}/{name}"), ins, outs)
         fs.set_tear_guess(tear or ins["organic"], Stream.organic(O, {extractant: 1.0}))
         fs.notes.append(f"{name}: {'+'.join(str(x) for x in st)} stages, organic {O:.4g} L/h "
                         f"(O/A {O / ins_flow[tag]:.3g} on its feed), scrub "
@@ -302,7 +305,7 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
     model2 = sx.MassAction("PC88A", concentration_mol_L=1.0, species=_metals(sized, "PC88A") + ["Na"])
     fs.add_unit("SX2 strip", SXCircuit(sx.Cascade(model2, p("sx2", "strip_stages")),
                                        trace_floor=TRACE_FLOOR, tol=SX_TOL,
-                                       warm_key="ndfeb_long_loop/SX2 strip"),
+                                       warm_key=f"{warm}/SX2 strip"),
                 {"feed": "SX2 strip acid", "organic": "SX2 loaded organic (Nd)"},
                 {"raffinate": "SX2 strip liquor (Nd)", "loaded_organic": "SX2 organic"})
     products["Nd"] = "SX2 strip liquor (Nd)"

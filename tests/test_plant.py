@@ -98,8 +98,6 @@ def test_every_product_holds_after_a_10pct_upstream_move(name, factor):
 NOT_YET = {
     "HDD": "Pr/(Nd+Pr) 13 %: the SX2 balance spec does not find the saponification window "
            "(SpecError after ~8 min, closest logit difference -4.8 at 0.3457)",
-    "industrial_motor_NiCuNi": "the Pr calciner's entrained liquor misses electroneutrality by "
-                               "1.5e-10 relative (3e-10 eq/h, origin not traced)",
 }
 GRADES = [pytest.param(g, marks=pytest.mark.xfail(run=False, reason=NOT_YET[g]))
           if g in NOT_YET else g for g in feed_grades()]

@@ -444,14 +444,27 @@ class SXCircuit:
             tot = sum(rec.values())
             for p in ports:
                 add[p][sp] = n * (rec[p] / tot if tot > 0 else (1.0 if p == "raffinate" else 0.0))
+        # charge: a trace the aqueous phase brought and another aqueous outlet takes was
+        # (in effect) loaded, releasing z H+ to the raffinate, and stripped, taking z H+ there;
+        # one the organic brought takes z H+ from the outlet it leaves in
+        dH = {p: 0.0 for p in ports}
+        for p in ports:
+            for sp, n in add[p].items():
+                tot = traces[sp]
+                if tot <= 0.0:
+                    continue
+                z = _aq_charge(sp)
+                n_org = organic.mol_h.get(sp, 0.0) * n / tot
+                dH[p] -= z * n_org
+                if p != "raffinate":
+                    dH[p] -= z * (n - n_org)
+                    dH["raffinate"] += z * (n - n_org)
         for p in ports:
             s = outs[p]
             mol = s.mol_h
             for sp, n in add[p].items():
                 mol[sp] = mol.get(sp, 0.0) + n
-                n_org = organic.mol_h.get(sp, 0.0)
-                if n_org > 0.0 and traces[sp] > 0.0:
-                    mol["H+"] = mol.get("H+", 0.0) - _aq_charge(sp) * n_org * n / traces[sp]
+            mol["H+"] = mol.get("H+", 0.0) + dH[p]
             outs[p] = Stream.from_mol_h("aqueous", mol, s.flow_L_h, s.T_C, s.name)
         return outs
 
