@@ -1,7 +1,7 @@
 """Flowsheet benchmark: the reference NdFeB long loop (flowsheets/ndfeb_long_loop.py), built and
-solved after numba compilation (a warm-up run first), with its three recycles (SX1 and SX3 stripped
-organics and the Dy strip-liquor scrub reflux) converged by the script's SOLVE_OPTIONS method
-(Anderson). Acceptance: under 2 s per solve on a 2-core machine.
+solved after numba compilation (a warm-up run first), with its four recycles (the stripped
+organics of SX1-SX4) converged by the script's SOLVE_OPTIONS method (Anderson). Acceptance: under
+2 s per run (build + solve + KPIs) on a 2-core machine.
 
 Baseline in the same process: the same flowsheet with the recycle converged by direct
 substitution (ratio = direct / the script's method). The scipy reference SX solver is not a usable baseline

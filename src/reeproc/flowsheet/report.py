@@ -38,6 +38,25 @@ EXIT_CODES_TEXT = ("exit status: 0 solved with every element and charge balanced
                    "audit failure (a balance above 1e-8)")
 
 
+def _impurities_ppm(stream, target) -> dict:
+    """Each oxide of a product other than its target oxides, in ppm of the product's total
+    oxide mass (oxide basis, as the purity) [mg/kg]; entries below 1e-3 ppm are left out."""
+    from ..species import reporting_oxide
+
+    keep = set()
+    for t in ([target] if isinstance(target, str) else list(target)):
+        try:
+            keep.add(reporting_oxide(t))
+        except ValueError:
+            keep.add(t)
+    ox = stream.oxide_kg_h()
+    total = sum(ox.values())
+    if total <= 0:
+        return {}
+    return {o: 1e6 * kg / total for o, kg in sorted(ox.items())
+            if o not in keep and 1e6 * kg / total >= 1e-3}
+
+
 class FlowsheetAuditError(RuntimeError):
     """A flowsheet converged but its element or charge audit exceeds ``AUDIT_RTOL``.
 
@@ -308,7 +327,8 @@ class FlowsheetResult:
             s = self.streams[p.stream]
             prods[pname] = {"oxide": p.oxide, "purity": s.purity(list(p.target)),
                             "mass_kg_h": s.total_oxide_kg_h,
-                            "meets_target": s.purity(list(p.target)) >= PURITY_TARGET}
+                            "meets_target": s.purity(list(p.target)) >= PURITY_TARGET,
+                            "impurities_ppm": _impurities_ppm(s, p.target)}
         return {
             "flowsheet": self.flowsheet.name,
             "parameters": dict(self.parameters),

@@ -68,6 +68,7 @@ class _Trials:
         self.fs, self.specs = fs, specs
         tight = min(_TRIAL_TOL, 1e-3 * min(s.tol for s in specs))
         self.kw = {**solve_kwargs, "tol": max(solve_kwargs.get("tol", 1e-10), tight)}
+        self.full_kw = dict(solve_kwargs)
         self.n = 0
         self.failures: list = []
         self.best = None  # (values, result) of the last successful trial
@@ -81,6 +82,7 @@ class _Trials:
         """Result at variable values ``x`` (all specs), or None when the flowsheet fails there."""
         from .convergence import RecycleConvergenceError
         from .errors import UnitFailure
+        from .report import FlowsheetAuditError
         from ..data import MissingDataError
 
         self.warm(x)
@@ -88,7 +90,12 @@ class _Trials:
             s.variable.set(self.fs, float(v))
         self.n += 1
         try:
-            res = self.fs.solve(specs=False, **self.kw)
+            try:
+                res = self.fs.solve(specs=False, **self.kw)
+            except FlowsheetAuditError:
+                # a small element (a trace product) can miss the 1e-8 audit at the trials'
+                # looser recycle tolerance: that trial again at the flowsheet's own tolerance
+                res = self.fs.solve(specs=False, **self.full_kw)
             if not _solved(res):
                 raise RecycleConvergenceError(f"flowsheet {_status(res)}", res.residual_history)
             measured = [s.measure(res) for s in self.specs]
@@ -364,6 +371,8 @@ def _solve_newton(specs, idx, x, res, trials, max_evals):
 
     z = np.array(x, float)[idx]
     f = F(res)
+    if all(s._done(v + a) for s, v, a in zip(act, f, aims)):
+        return full(z), res  # already met (an "=" spec inside its band): no trial at all
     n = len(idx)
     J = np.zeros((n, n))
     for j in range(n):  # finite-difference Jacobian, steps into the interior
@@ -476,7 +485,7 @@ def _solve(fs, specs, max_evals, solve_kwargs):
                     res = trials(x)
         for i in active:
             evals[specs[i].name] += trials.n - n0
-    if active:  # the returned point at the flowsheet's own recycle tolerance (warm-started)
+    if active and trials.n:  # the returned point at the flowsheet's own recycle tolerance
         trials.warm(x)
         res = fs.solve(specs=False, **solve_kwargs)
         if not _solved(res):

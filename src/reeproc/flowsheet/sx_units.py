@@ -28,8 +28,10 @@ HA + NH3 -> NH4A): use it with a model that lists ``Na`` (or ``NH4+``) among its
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from ..species import get_species, molar_mass
@@ -62,6 +64,17 @@ def _base_dose(dose_mol_h: float, base: str, conc_mol_L: float, T_C: float):
     spent = Stream.from_mol_h("aqueous", {"H2O": vol * w + water_formed * dose_mol_h}, vol,
                               T_C, "saponification water")
     return solution, spent, {base: dose_mol_h * molar_mass(base) / 1000.0}
+
+
+#: warm-start store shared by circuits with a ``warm_key`` (profile DataFrames by key): the last
+#: converged profile, and the first one (the fall-back when a start from the last fails)
+_WARM: dict = {}
+_WARM_FIRST: dict = {}
+
+
+def _aq_charge(sp: str) -> int:
+    """Charge of an aqueous species (species.csv)."""
+    return get_species(sp, "aqueous").charge
 
 
 def _charge(sp: str) -> int:
@@ -125,6 +138,23 @@ class SXCircuit:
         Newton iteration limit of one cascade solve.
     warm_start : bool
         Start each solve from the previous converged profile when the species match.
+    trace_floor : float
+        Relative trace floor [-] (0 switches it off). A modelled metal whose inlet flow (all
+        inlets) is below ``trace_floor`` times the metal flow of the inlets is not put through
+        the cascade: a deep trace (1e-13 mol/h of Dy reaching a Pr/Nd circuit) with a
+        distribution ratio of 1e4 can stall the Newton solve from a cold start. It is routed
+        instead, whole, to the aqueous outlets in the proportions the cascade gave the bulk
+        metal of nearest log10 Kex with the same charge (so element and charge balances stay
+        exact); ``SXCircuitResult.traces`` lists what was routed. A mass-action model only.
+    warm_key : str, optional
+        Key of a process-wide store of converged profiles: a new circuit with the same key
+        (the same circuit of a flowsheet built again, e.g. by a sweep or a second ``run``)
+        starts warm from the last profile stored under it (a start only: the solve itself is
+        the same, to the same tolerance).
+    bypass : sequence of str
+        Metals the circuit's design takes as not extracted (a flowsheet decision, e.g. Co, Cu,
+        Al at pH < 2 in a Pr/Nd circuit, pH50 2.8-4.5): routed whole to the raffinate, like
+        the traces; ``traces`` lists them too.
     base_conc_mol_L : float
         NaOH concentration of the saponification solution [mol/L], 0 < c <= 19 (a design
         choice; 19 mol/L is 50 wt% caustic). Used only when the model saponifies.
@@ -137,15 +167,21 @@ class SXCircuit:
     """
 
     def __init__(self, cascade, method: str = "numba", tol: float = 1e-11, max_iter: int = 3000,
-                 warm_start: bool = True, base_conc_mol_L: float = 10.0):
+                 warm_start: bool = True, base_conc_mol_L: float = 10.0,
+                 trace_floor: float = 0.0, bypass=(), warm_key: str | None = None):
         self.cascade = cascade
+        self.warm_key = warm_key
+        self.bypass = tuple(bypass)
+        self.trace_floor = check_number(trace_floor, "SXCircuit trace_floor", 0.0, 1e-3,
+                                        unit="-")
+        self._reduced = {}
         self.method = method
         self.tol = tol
         self.max_iter = max_iter
         self.warm_start = warm_start
         self.base_conc_mol_L = check_number(base_conc_mol_L, "SXCircuit base_conc_mol_L", 0.0,
                                             19.0, lo_open=True, unit="mol/L")
-        self._last = None
+        self._last = _WARM.get(warm_key) if warm_key else None
 
     @property
     def saponifies(self) -> bool:
@@ -220,26 +256,38 @@ class SXCircuit:
                     f"saponifies it again (saponification={self.cascade.model.saponification}): "
                     "use saponification=0 with a Saponifier upstream, or a fresh organic")
         org_c = self._to_cascade_organic(organic)
+        cascade, traces, org_c_full = self.cascade, {}, org_c
+        if self.trace_floor > 0.0 or self.bypass:
+            cascade, traces, feed_c, org_c, scrub_c = self._without_traces(feed, org_c, scrub)
+        else:
+            feed_c, scrub_c = feed, scrub
         guess = None
         if self.warm_start and self._last is not None:
-            guess = self._last
-        kw = dict(feed=feed, organic=org_c, scrub=scrub, strip=strip, method=self.method,
+            guess = self._guess(cascade, feed_c, org_c, scrub_c, strip)
+        kw = dict(feed=feed_c, organic=org_c, scrub=scrub_c, strip=strip, method=self.method,
                   tol=self.tol, max_iter=self.max_iter)
         try:
-            res = self.cascade.solve(initial_guess=guess, **kw)
+            res = cascade.solve(initial_guess=guess, **kw)
         except ValueError:
             if guess is None:
                 raise
-            res = self.cascade.solve(**kw)  # species set changed: cold start
+            res = self._cold(cascade, kw)  # species set changed: cold start
         except RuntimeError:
             if guess is None:
-                raise
-            res = self.cascade.solve(**kw)
+                res = self._cold(cascade, kw, first_failed=True)
+            else:
+                res = self._from_first(cascade, kw, feed_c, org_c, scrub_c, strip)
         active = [c for c in res.organic_profile.columns]
-        self._last = res.aqueous_profile[active].to_numpy(copy=True)
+        self._last = res.aqueous_profile[active].copy()
+        if self.warm_key:
+            _WARM[self.warm_key] = self._last
+            _WARM_FIRST.setdefault(self.warm_key, self._last)
         outs = {"raffinate": res.raffinate.copy(name="raffinate")}
         if self.cascade.strip:
             outs["strip_liquor"] = res.strip_liquor.copy(name="strip_liquor")
+        if traces:
+            outs = self._route_traces(outs, res, traces, org_c_full)
+        if self.cascade.strip:
             outs["stripped_organic"] = self._to_flowsheet_organic(res.stripped_organic, "stripped_organic")
         else:
             outs["loaded_organic"] = self._to_flowsheet_organic(res.loaded_organic, "loaded_organic")
@@ -264,7 +312,161 @@ class SXCircuit:
         if float(charge["relative closure [-]"].iloc[0]) > BALANCE_RTOL:
             self._refuse_alkaline(res, feed, scrub, organic.flow_L_h, reagent_streams)
         assert_closed(bal, "SX circuit", charge=charge)
-        return SXCircuitResult(outs, res, bal, charge, reagent_streams, reagents)
+        out = SXCircuitResult(outs, res, bal, charge, reagent_streams, reagents)
+        out.__dict__["traces"] = traces
+        return out
+
+    def _guess(self, cascade, feed, organic, scrub, strip):
+        """The last converged aqueous profile [mol/L] laid out for this call's active species
+        (the cascade's order: its model's species present in an inlet); a species new to the
+        circuit starts at zero, one that left is dropped."""
+        model = cascade.model
+        aq = [s for s in (feed, scrub, strip) if s is not None]
+        add = model.organic_additions(organic.conc_mol_L)
+        active = [sp for sp in model.species if any(s.mol_h.get(sp, 0.0) > 0 for s in aq)
+                  or organic.conc_mol_L.get(sp, 0.0) > 0 or add.get(sp, 0.0) > 0]
+        last = self._last
+        if len(last) != cascade.n_stages:
+            return None
+        cols = [last[sp].to_numpy() if sp in last.columns else np.zeros(len(last))
+                for sp in active]
+        return np.ascontiguousarray(np.column_stack(cols), dtype=float) if cols else None
+
+    def _from_first(self, cascade, kw, feed, organic, scrub, strip):
+        """After a failed warm start: start from the first profile stored under ``warm_key``
+        (if any, and different), then cold (:meth:`_cold`)."""
+        from ..sx.cascade import ConvergenceError
+
+        first = _WARM_FIRST.get(self.warm_key) if self.warm_key else None
+        if first is not None and first is not self._last:
+            last, self._last = self._last, first
+            try:
+                guess = self._guess(cascade, feed, organic, scrub, strip)
+                if guess is not None:
+                    return cascade.solve(initial_guess=guess, **kw)
+            except (ConvergenceError, RuntimeError, ValueError):
+                pass
+            finally:
+                self._last = last
+        return self._cold(cascade, kw)
+
+    #: smallest step of the cold-start homotopy in the organic's Na (NH4+) form [-]
+    HOMOTOPY_MIN_STEP = 1e-3
+
+    def _cold(self, cascade, kw, first_failed=False):
+        """Cold-start solve; when it fails and the organic inlet carries a saponified (Na or
+        NH4+) extractant, a homotopy: the bound cation is brought in by adaptive steps (a
+        failed step is cut to a quarter, down to ``HOMOTOPY_MIN_STEP``), each solve
+        warm-started from the last, the last step being the problem itself."""
+        from ..sx.cascade import ConvergenceError
+
+        if not first_failed:
+            try:
+                return cascade.solve(**kw)
+            except (ConvergenceError, RuntimeError):
+                pass
+        org = kw["organic"]
+        cations = [sp for sp in ("Na", "NH4+") if org.n(sp) > 0]
+        if not cations:
+            return cascade.solve(**kw)  # raises the cascade's own error
+        from ..sx.cascade import ConvergenceError as _CE
+
+        def at(lam, guess):
+            mol = org.mol_h
+            for sp in cations:
+                mol[sp] *= lam
+            step = Stream.from_mol_h("organic", mol, org.flow_L_h, org.T_C, org.name)
+            return cascade.solve(**{**kw, "organic": step}, initial_guess=guess)
+
+        res = at(0.0, None)
+        lam, step = 0.0, 0.25
+        while lam < 1.0:
+            target = min(1.0, lam + step)
+            guess = res.aqueous_profile[list(res.organic_profile.columns)].to_numpy(copy=True)
+            try:
+                res, lam = at(target, guess), target
+                step *= 1.5
+            except (_CE, RuntimeError):
+                step /= 4.0
+                if step < self.HOMOTOPY_MIN_STEP:
+                    return cascade.solve(**kw)  # raises the cascade's own error
+        return res
+
+    def _without_traces(self, feed, organic, scrub):
+        """(cascade, {trace: mol/h}, feed, organic, scrub) with the deep traces taken out."""
+        model = self.cascade.model
+        inlets = [s for s in (feed, organic, scrub) if s is not None]
+        metals = [sp for sp in model.species if sp not in ("Na", "NH4+")]
+        flow = {sp: sum(s.mol_h.get(sp, 0.0) for s in inlets) for sp in metals}
+        total = sum(flow.values())
+        traces = {sp: n for sp, n in flow.items()
+                  if n < self.trace_floor * total or (sp in self.bypass and n > 0)}
+        if not traces or len(traces) == len(metals):
+            return self.cascade, {}, feed, organic, scrub
+        keep = tuple(sp for sp in model.species if sp not in traces)
+        key = (keep, model.saponification)
+        if key not in self._reduced:
+            red = type(model)(model.extractant, concentration_mol_L=model.concentration,
+                              species=list(keep), saponification=model.saponification,
+                              chloride_complexation=model.chloride_complexation,
+                              kex_override={k: v for k, v in model.kex_override.items()
+                                            if k in keep})
+            c = self.cascade
+            from ..sx import Cascade
+
+            self._reduced = {key: Cascade(red, c.extraction, c.scrub, c.strip, c.efficiency)}
+        strip_ = lambda s: None if s is None else Stream.from_mol_h(  # noqa: E731
+            s.phase, {sp: n for sp, n in s.mol_h.items() if sp not in traces}, s.flow_L_h,
+            s.T_C, s.name)
+        return self._reduced[key], traces, strip_(feed), strip_(organic), strip_(scrub)
+
+    def _route_traces(self, outs, res, traces, organic):
+        """Put each bypassed trace into the aqueous outlets as the cascade split the bulk metal
+        of nearest log10 Kex and same charge (all of it to the raffinate if none). The part a
+        trace brought on the organic inlet leaves the organic as z HA: the aqueous outlet that
+        takes it gives up z H+ (M(org) + z H+ -> M + z HA(org)), so H and charge balance."""
+        kex = self.cascade.model.kex
+        bulk = [sp for sp in res.organic_profile.columns if sp not in traces
+                and sp not in ("Na", "NH4+") and sp in kex]
+        ports = [p for p in ("raffinate", "strip_liquor") if p in outs]
+        add = {p: {} for p in ports}
+        for sp, n in traces.items():
+            if sp in self.bypass:
+                add["raffinate"][sp] = n
+                continue
+            same = [b for b in bulk if _aq_charge(b) == _aq_charge(sp)] or bulk
+            if not same:
+                add["raffinate"][sp] = n
+                continue
+            near = min(same, key=lambda b: abs(kex[b][0] - kex[sp][0]))
+            rec = {p: res.recovery(near, p) for p in ports}
+            rec = {p: (v if math.isfinite(v) else 0.0) for p, v in rec.items()}
+            tot = sum(rec.values())
+            for p in ports:
+                add[p][sp] = n * (rec[p] / tot if tot > 0 else (1.0 if p == "raffinate" else 0.0))
+        # charge: a trace the aqueous phase brought and another aqueous outlet takes was
+        # (in effect) loaded, releasing z H+ to the raffinate, and stripped, taking z H+ there;
+        # one the organic brought takes z H+ from the outlet it leaves in
+        dH = {p: 0.0 for p in ports}
+        for p in ports:
+            for sp, n in add[p].items():
+                tot = traces[sp]
+                if tot <= 0.0:
+                    continue
+                z = _aq_charge(sp)
+                n_org = organic.mol_h.get(sp, 0.0) * n / tot
+                dH[p] -= z * n_org
+                if p != "raffinate":
+                    dH[p] -= z * (n - n_org)
+                    dH["raffinate"] += z * (n - n_org)
+        for p in ports:
+            s = outs[p]
+            mol = s.mol_h
+            for sp, n in add[p].items():
+                mol[sp] = mol.get(sp, 0.0) + n
+            mol["H+"] = mol.get("H+", 0.0) + dH[p]
+            outs[p] = Stream.from_mol_h("aqueous", mol, s.flow_L_h, s.T_C, s.name)
+        return outs
 
     def _refuse_alkaline(self, res, feed, scrub, organic_L_h, base_streams) -> None:
         """A cascade whose aqueous phase turned alkaline carries no OH- in its outlets, so charge

@@ -16,7 +16,7 @@ from ..units.calcination import oxide_min_T_C
 from .junctions import Mixer
 from .script import Param
 
-__all__ = ["add_front_end", "add_oxide_train", "FRONT_END_PARAMETERS", "OXIDE_TRAIN_PARAMETERS"]
+__all__ = ["add_front_end", "add_oxide_train", "add_acid_trim", "hcl_stream", "FRONT_END_PARAMETERS", "OXIDE_TRAIN_PARAMETERS"]
 
 #: Parameters of :func:`add_front_end` with defaults and ranges, for a script's PARAMETERS.
 FRONT_END_PARAMETERS = {
@@ -129,3 +129,46 @@ def add_oxide_train(fs, tag: str, liquor: str, product: str, *, oxalate_dose: fl
                 {"feed": f"{tag} oxalate cake", "liquor": f"{tag} cake liquor"},
                 {"product": product, "offgas": f"{tag} calciner off-gas"})
     return product
+
+
+def hcl_stream(flow_L_h: float, conc_mol_L: float, name: str):
+    """Hydrochloric acid make-up [L/h] at ``conc_mol_L`` [mol/L] in water (a reagent stream)."""
+    from ..stream import Stream
+    from ..units._common import water_mol_per_L
+
+    return Stream.aqueous(flow_L_h, {"H+": conc_mol_L, "Cl-": conc_mol_L, "H2O": water_mol_per_L()},
+                          name=name)
+
+
+def add_acid_trim(fs, tag: str, liquor: str, out: str, *, pH: float,
+                  base_conc_mol_L: float = 13.0) -> str:
+    """Neutralise the free acid of a strip liquor with aqueous NH3 to ``pH`` (no metal
+    hydroxide forms below pH ~5 for the rare earths; the unit checks each metal's hydroxide
+    solubility and precipitates what exceeds it, normally nothing).
+
+    Parameters
+    ----------
+    fs : Flowsheet
+    tag : str
+        Prefix of the unit and stream names (``"{tag} acid trim"``, ``"{tag} trim solids"``).
+    liquor : str
+        Acidic liquor [L/h].
+    out : str
+        Name of the trimmed liquor [L/h].
+    pH : float
+        Target pH [-] (concentration basis, as the unit computes it).
+    base_conc_mol_L : float
+        NH3 concentration of the dosing solution [mol/L] (13 mol/L: 25 wt% aqueous ammonia, a
+        commercial grade); its volume adds to the liquor.
+
+    The NH3 enters as a reagent stream (``reagents_kg_h`` of the unit); the NH4+ it forms stays
+    in the liquor (the SX models list no NH4+ constant, so a downstream cascade carries it as an
+    inert; ammonium oxalate is soluble, so an oxalate train leaves it in the barren liquor and
+    the cake liquor).
+    """
+    fs.add_unit(f"{tag} acid trim", HydroxidePrecipitator(pH=pH, base="NH3",
+                                                          base_conc_mol_L=base_conc_mol_L),
+                {"liquor": liquor},
+                {"liquor": out, "precipitate": f"{tag} trim solids",
+                 "offgas": f"{tag} trim off-gas"})
+    return out
