@@ -335,8 +335,6 @@ class SXCircuit:
     def _from_first(self, cascade, kw, feed, organic, scrub, strip):
         """After a failed warm start: start from the first profile stored under ``warm_key``
         (if any, and different), then cold (:meth:`_cold`)."""
-        from ..sx.cascade import ConvergenceError
-
         first = _WARM_FIRST.get(self.warm_key) if self.warm_key else None
         if first is not None and first is not self._last:
             last, self._last = self._last, first
@@ -344,7 +342,7 @@ class SXCircuit:
                 guess = self._guess(cascade, feed, organic, scrub, strip)
                 if guess is not None:
                     return cascade.solve(initial_guess=guess, **kw)
-            except (ConvergenceError, RuntimeError, ValueError):
+            except (RuntimeError, ValueError):  # ConvergenceError included: cold start below
                 pass
             finally:
                 self._last = last
@@ -358,19 +356,15 @@ class SXCircuit:
         NH4+) extractant, a homotopy: the bound cation is brought in by adaptive steps (a
         failed step is cut to a quarter, down to ``HOMOTOPY_MIN_STEP``), each solve
         warm-started from the last, the last step being the problem itself."""
-        from ..sx.cascade import ConvergenceError
-
         if not first_failed:
             try:
                 return cascade.solve(**kw)
-            except (ConvergenceError, RuntimeError):
+            except RuntimeError:  # ConvergenceError included: the homotopy below
                 pass
         org = kw["organic"]
         cations = [sp for sp in ("Na", "NH4+") if org.n(sp) > 0]
         if not cations:
             return cascade.solve(**kw)  # raises the cascade's own error
-        from ..sx.cascade import ConvergenceError as _CE
-
         def at(lam, guess):
             mol = org.mol_h
             for sp in cations:
@@ -386,7 +380,7 @@ class SXCircuit:
             try:
                 res, lam = at(target, guess), target
                 step *= 1.5
-            except (_CE, RuntimeError):
+            except RuntimeError:  # ConvergenceError included
                 step /= 4.0
                 if step < self.HOMOTOPY_MIN_STEP:
                     return cascade.solve(**kw)  # raises the cascade's own error
