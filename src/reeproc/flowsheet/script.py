@@ -219,10 +219,14 @@ def run(path, raise_on_failure: bool = True, specs: bool = True, **params):
 
 
 def _spec_context(exc, params):
-    """A design spec that cannot be met at the parameters given: the refusal names them."""
+    """A design spec that cannot be met, or a unit that refuses what reaches it, at the
+    parameters given: the refusal names them (the cause stays chained)."""
+    from .errors import UnitFailure
     from .specs import SpecError
 
-    if not isinstance(exc, SpecError) or not params:
+    if not params or not isinstance(exc, (SpecError, UnitFailure)):
         return exc
     given = ", ".join(f"{k}={v!r}" for k, v in params.items())
-    return exc.with_context(f"at the parameters given: {given}")
+    if isinstance(exc, SpecError):
+        return exc.with_context(f"at the parameters given: {given}")
+    return UnitFailure(f"{exc}; at the parameters given: {given}")

@@ -513,7 +513,8 @@ class Calciner:
             for el, n in s.element_mol_h().items():
                 b[el] = b.get(el, 0.0) + n
         if not any(n > 0 for n in b.values()):
-            raise ValueError("Calciner: the feed is empty (no species with a non-zero flow)")
+            raise ValueError("Calciner: the feed is empty (no species with a non-zero flow): nothing "
+                             "reached it upstream, e.g. no oxalate precipitated")
         self._check_temperature(b)
         # air
         demand = self._o2_demand(b)
