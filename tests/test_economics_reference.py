@@ -37,12 +37,12 @@ def test_belfast_scale_figures(ref):
                  (e.co2_kg_per_kg, ".2f")):
         _in_docs(v, f)
     labour = [b for b in e.costs["basis"] if b.startswith("Wessel")][0]
-    assert "44971 h/yr" in labour and "44,971 h/y" in DOCS
+    assert "99147 h/yr" in labour and "99,147 h/y" in DOCS
     lang = evaluate(ref, Assumptions(plant_feed_t_y=1200, installation="lang-solid-fluid"))
     _in_docs(lang.capex.total_USD / 1e6, ".2f")
     earnings = e.revenue_USD_per_kg - e.variable_cost_USD_per_kg - e.fixed_cost_USD_per_kg
     _in_docs(earnings, ".0f")
-    for g, txt in (("US", "22.32"), ("CN", "22.43"), ("FR", "21.90")):
+    for g, txt in (("US", "25.55"), ("CN", "25.60"), ("FR", "25.38")):
         assert format(evaluate(ref, Assumptions(plant_feed_t_y=1200, grid=g)).co2_kg_per_kg, ".2f") == txt
     with perturbed({"data:mul:reagents[reagent=NaOH]:co2__kg_kg": 0.3602 / 2.11}):
         _in_docs(evaluate(ref, Assumptions(plant_feed_t_y=1200)).co2_kg_per_kg, ".2f")

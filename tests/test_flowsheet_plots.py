@@ -91,7 +91,8 @@ def test_reference_diagram_shows_the_leach_acid(reference):
     texts = " ".join(_norm(t.get_text()) for t in _texts(fig))
     plt.close(fig)
     for name in ("HCl lixiviant -> leach", "NaOH solution -> iron removal",
-                 "oxalic acid dihydrate -> NdPr oxalate", "roaster air -> roaster",
+                 "oxalic acid dihydrate -> Nd oxalate", "NH3 solution -> Tb oxalate feed acid trim",
+                 "roaster air -> roaster",
                  "wash water -> leach filter"):
         assert name in texts
 
