@@ -64,24 +64,25 @@ ROOT = Path(__file__).resolve().parents[1]
 REF = ROOT / "flowsheets" / "ndfeb_long_loop.py"
 
 
-def test_reference_sweep_100_cases_processes_and_dask_agree():
-    """2-parameter, 100-case sweep of the reference flowsheet on 2 worker processes and on a
+def test_reference_sweep_processes_and_dask_agree():
+    """2-parameter, 20-case sweep of the reference flowsheet on 2 worker processes and on a
     2-worker Dask LocalCluster (loopback): identical results; a case with an out-of-range
-    parameter fails with its error text, is kept, and does not stop the sweep."""
+    parameter fails with its error text, is kept, and does not stop the sweep. (The 100-case
+    version took 350 s of the CI's 2 cores; 20 cases cover the same corners of the grid.)"""
     pytest.importorskip("dask.distributed")
     import numpy as np
 
-    cases = grid_cases({"oxalate_dose": list(np.round(np.linspace(1.0, 2.0, 10), 6)),
-                        "fe_removal_pH": list(np.round(np.linspace(2.6, 4.4, 10), 6))})
-    cases[37] = {"oxalate_dose": 2.5, "fe_removal_pH": 3.0}  # outside [1, 2]: forced failure
+    cases = grid_cases({"oxalate_dose": list(np.round(np.linspace(1.0, 2.0, 5), 6)),
+                        "fe_removal_pH": list(np.round(np.linspace(2.6, 4.4, 4), 6))})
+    cases[7] = {"oxalate_dose": 2.5, "fe_removal_pH": 3.0}  # outside [1, 2]: forced failure
     a = sweep(REF, cases=cases, workers=2, executor="processes", progress=False)
     b = sweep(REF, cases=cases, workers=2, executor="dask", progress=False)
-    assert len(a) == len(b) == 100
+    assert len(a) == len(b) == 20
     cols = [c for c in a.columns if c not in ("solve time [s]", "traceback tail")]
     pd.testing.assert_frame_equal(a[cols], b[cols])
-    assert not a.loc[37, "converged"]
-    assert "in [1, 2], got 2.5" in a.loc[37, "error"] and "oxalate_dose" in a.loc[37, "error"]
-    others = a.drop(index=37)
+    assert not a.loc[7, "converged"]
+    assert "in [1, 2], got 2.5" in a.loc[7, "error"] and "oxalate_dose" in a.loc[7, "error"]
+    others = a.drop(index=7)
     assert others["converged"].all() and (others["error"] == "").all()
     assert others["purity Nd2O3 [-]"].notna().all()  # the four-product reference plant
 

@@ -3,6 +3,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import math
+
 import pytest  # noqa: E402
 
 from reeproc import Stream, sx  # noqa: E402
@@ -102,3 +104,20 @@ def test_design_balanced_pr_nd_pc88a_reaches_995_with_at_least_fenske_stages():
                            Stream.aqueous(1.0, {"H+": 3.4, "Cl-": 3.4}), ("Pr", "Nd"),
                            organic_flows=[5.0], scrub_bracket=(0.42, 0.60),
                            max_stages=d.total_stages - 2)
+
+
+def test_fenske_sections_add_up_to_fenske_and_follow_the_feed():
+    from reeproc.sx import fenske, fenske_sections
+
+    n_e, n_s = fenske_sections(1.5, 0.75, 0.995)
+    # ln(3 x 199)/ln 1.5 and ln(199/3)/ln 1.5
+    assert n_e == pytest.approx(math.log(3 * 199) / math.log(1.5), rel=1e-14, abs=0)
+    assert n_s == pytest.approx(math.log(199 / 3) / math.log(1.5), rel=1e-14, abs=0)
+    assert n_e + n_s == pytest.approx(fenske(1.5, 0.995), rel=1e-13, abs=0)
+    # a feed richer in the extracted metal needs more extraction and fewer scrub stages
+    e2, s2 = fenske_sections(1.5, 0.9, 0.995)
+    assert e2 > n_e and s2 < n_s
+    # a feed already purer than the organic product needs no scrub stage
+    assert fenske_sections(2.0, 0.999, 0.99)[1] == 0.0
+    with pytest.raises(ValueError, match="f_a"):
+        fenske_sections(1.5, 1.0, 0.995)

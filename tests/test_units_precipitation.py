@@ -188,3 +188,17 @@ def test_effluent_neutraliser_brine_residue_and_base_demand():
     assert lime.balance["relative closure [-]"].max() < 1e-10
     with pytest.raises(ValueError, match="pH"):
         EffluentNeutraliser(11.5)
+
+
+def test_a_trim_above_its_target_passes_with_no_base_or_refuses_by_default():
+    liquor = Stream.aqueous(10.0, {"Nd": 0.05, "H+": 0.01, "Cl-": 0.16})  # pH 2.0
+    with pytest.raises(ValueError, match="already above the target pH 1.0"):
+        HydroxidePrecipitator(pH=1.0, base="NH3", base_conc_mol_L=13.0).run(liquor)
+    res = HydroxidePrecipitator(pH=1.0, base="NH3", base_conc_mol_L=13.0,
+                                above_target="pass").run(liquor)
+    assert res.base_mol_h == 0.0 and res.pH == pytest.approx(2.0, rel=1e-12, abs=0)
+    assert res.liquor.mol_h["Nd"] == pytest.approx(0.5, rel=1e-14, abs=0)
+    assert res.liquor.mol_h["H+"] == pytest.approx(0.1, rel=1e-14, abs=0)
+    assert res.balance["relative closure [-]"].max() < 1e-12
+    with pytest.raises(ValueError, match="above_target"):
+        HydroxidePrecipitator(pH=1.0, above_target="clip")

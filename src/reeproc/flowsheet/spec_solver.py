@@ -233,6 +233,13 @@ def _solve_1d(spec, i, x, res, trials, max_evals, evaluate=None):
     aim = spec._aim  # residuals below are shifted by it: the search aims at f = 0
     a = float(x[i])
     fa = spec.residual(spec.measure(res)) - aim
+    if spec._holds(fa + aim):
+        # an override whose bound holds (another spec's move of a Gauss-Seidel sweep met it)
+        # leaves its variable where it is; the flowsheet's warm starts return to this point
+        xa = np.array(x, float)
+        if trials.best is None or not np.array_equal(trials.best[0], xa):
+            res = trials(xa) or res
+        return xa, res
     pts[a] = (fa, res, np.array(x, float))
     if not spec._done(fa + aim):
         # slope from a small step into the interior (halved on a failed trial)
@@ -443,6 +450,9 @@ def _solve(fs, specs, max_evals, solve_kwargs):
     vars_ = [s.variable.name for s in specs]
     if len(set(vars_)) != len(vars_):
         raise ValueError(f"each spec needs its own manipulated variable, got {vars_}")
+    for s in specs:  # a spec that no value of its variable can meet: refused before solving
+        if s.feasible is not None:
+            s.feasible()
     trials = _Trials(fs, specs, solve_kwargs)
     x = trials.values()
     for s, v in zip(specs, x):

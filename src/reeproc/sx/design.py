@@ -13,7 +13,7 @@ import numpy as np
 
 from ..stream import Stream
 
-__all__ = ["kremser", "kremser_stages", "fenske", "xu_minimum_reflux", "xu_stages",
+__all__ = ["kremser", "kremser_stages", "fenske", "fenske_sections", "xu_minimum_reflux", "xu_stages",
            "mccabe_thiele", "design", "design_balanced", "DesignResult"]
 
 
@@ -87,6 +87,33 @@ def fenske(beta: float, purity_a: float, purity_b: float | None = None) -> float
     pa = _num(purity_a, "purity_a", 0.0, 1.0)
     pb = pa if purity_b is None else _num(purity_b, "purity_b", 0.0, 1.0)
     return math.log((pa / (1 - pa)) * (pb / (1 - pb))) / math.log(beta)
+
+
+def fenske_sections(beta: float, f_a: float, purity_a: float,
+                    purity_b: float | None = None) -> tuple[float, float]:
+    """Minimum extraction and scrub stages at total reflux, per section (Fenske with Xu's
+    feed-stage hypothesis: the aqueous at the feed stage has the feed's composition).
+
+    ``n_extraction = ln[(f_A/f_B) P_B/(1-P_B)] / ln(beta)`` takes B in the raffinate to P_B;
+    ``n_scrub = ln[(P_A/(1-P_A)) / (f_A/f_B)] / ln(beta)`` takes A in the organic to P_A; the two
+    add up to :func:`fenske`. Either is 0 when the feed is already purer than its product.
+
+    Parameters
+    ----------
+    beta : float
+        Separation factor D_A/D_B [-], > 1.
+    f_a : float
+        Molar fraction of A among A + B in the feed [-], in (0, 1).
+    purity_a, purity_b : float
+        Organic (A) and raffinate (B) product purities [-]; purity_b defaults to purity_a.
+    """
+    beta = _num(beta, "beta", 1.0)
+    fa = _num(f_a, "f_a", 0.0, 1.0)
+    pa = _num(purity_a, "purity_a", 0.0, 1.0)
+    pb = pa if purity_b is None else _num(purity_b, "purity_b", 0.0, 1.0)
+    ratio, lb = fa / (1.0 - fa), math.log(beta)
+    return (max(0.0, math.log(ratio * pb / (1 - pb)) / lb),
+            max(0.0, math.log(pa / (1 - pa) / ratio) / lb))
 
 
 def xu_minimum_reflux(beta: float, f_a: float, purity_a: float = 0.995,

@@ -132,13 +132,16 @@ class HydroxidePrecipitator:
         ``coprecipitation.csv`` (flagged 'estimated').
     T_C : float
         Temperature [°C], 5–95 (solubility constants are 25 °C values).
+    above_target : {'refuse', 'pass'}
+        A liquor already above the target pH: 'refuse' (default) raises; 'pass' doses no base
+        and holds the liquor's own pH (a trim that only adds base, as a pH controller does).
     """
 
     inlets = ("liquor",)
     outlets = ("liquor", "precipitate", "offgas")
 
     def __init__(self, pH: float = 3.5, base: str = "NaOH", base_conc_mol_L: float = 5.0,
-                 re_loss_mol_per_mol=None, T_C: float = 25.0):
+                 re_loss_mol_per_mol=None, T_C: float = 25.0, above_target: str = "refuse"):
         if base not in BASES:
             raise ValueError(f"HydroxidePrecipitator base = {base!r} is not a known reagent; "
                              f"allowed: {sorted(BASES)}")
@@ -151,6 +154,10 @@ class HydroxidePrecipitator:
                         check_number(re_loss_mol_per_mol, "HydroxidePrecipitator re_loss_mol_per_mol",
                                      0.0, 1.0, unit="mol/mol"))
         self.T_C = check_number(T_C, "HydroxidePrecipitator T_C", 5.0, 95.0, unit="°C")
+        if above_target not in ("refuse", "pass"):
+            raise ValueError(f"HydroxidePrecipitator above_target = {above_target!r}; allowed: "
+                             "'refuse', 'pass'")
+        self.above_target = above_target
 
     def run(self, liquor: Stream) -> HydroxideResult:
         """Neutralise ``liquor`` [L/h] to the target pH."""
@@ -167,7 +174,12 @@ class HydroxidePrecipitator:
         V0 = liq.flow_L_h
         h_in = mol.get("H+", 0.0)
         pH_in = -math.log10(h_in / V0) if h_in > 0 else float("inf")
-        if pH_in > self.pH:
+        pH_t, h = self.pH, 10.0 ** (-self.pH)
+        if pH_in > self.pH and self.above_target == "pass":
+            pH_t, h = pH_in, h_in / V0
+            notes.append(f"liquor pH {pH_in:.3g} already above the target {self.pH}: no base "
+                         "needed to reach it")
+        elif pH_in > self.pH:
             raise ValueError(
                 f"HydroxidePrecipitator: liquor pH {pH_in:.3g} (from free H+) is already above the "
                 f"target pH {self.pH}; this unit only neutralises (allowed target >= {pH_in:.3g})")
@@ -185,7 +197,6 @@ class HydroxidePrecipitator:
         eq, cation, n_cat, form, _ = BASES[self.base]
         cb = self.base_conc_mol_L
         r = self._re_loss()
-        h = 10.0 ** (-self.pH)
 
         def state(nb):
             """Liquor volume [L/h] and metal precipitated [mol/h] at base dose nb [mol/h].
@@ -196,7 +207,7 @@ class HydroxidePrecipitator:
             left = {}
             for sp, n in metals.items():
                 _, z, logK, _ = sol[sp]
-                left[sp] = min(n, 10.0 ** (logK - z * self.pH) * V)
+                left[sp] = min(n, 10.0 ** (logK - z * pH_t) * V)
             # RE co-precipitation with Fe(III)/Al(III) hydroxides: a share of the dissolved RE
             n_host = (metals.get("Fe+3", 0.0) - left.get("Fe+3", 0.0)
                       + metals.get("Al", 0.0) - left.get("Al", 0.0))
@@ -274,7 +285,7 @@ class HydroxidePrecipitator:
             notes.append(why)
         energy = {"heat": q}
         res = HydroxideResult(
-            liquor=liquor_out, precipitate=precip, offgas=offgas, pH_in=pH_in, pH=self.pH,
+            liquor=liquor_out, precipitate=precip, offgas=offgas, pH_in=pH_in, pH=pH_t,
             base=self.base, base_mol_h=nb, precipitated=frac,
             re_loss_fraction=re_lost / re_in if re_in > 0 else 0.0,
             inlet_streams=inlets, reagent_streams=[reagent] + ([added] if added is not None else []),
