@@ -94,16 +94,7 @@ def test_every_product_holds_after_a_10pct_upstream_move(name, factor):
     _meets(run(REFERENCE, **{name: default * factor}).kpis())
 
 
-#: grades the plant does not yet hold (measured on this branch; issue 14 follow-up)
-NOT_YET = {
-    "HDD": "Pr/(Nd+Pr) 13 %: the SX2 balance spec does not find the saponification window "
-           "(SpecError after ~8 min, closest logit difference -4.8 at 0.3457)",
-}
-GRADES = [pytest.param(g, marks=pytest.mark.xfail(run=False, reason=NOT_YET[g]))
-          if g in NOT_YET else g for g in feed_grades()]
-
-
-@pytest.mark.parametrize("grade", GRADES)
+@pytest.mark.parametrize("grade", feed_grades())
 def test_every_library_feed_meets_the_target_or_is_refused_naming_the_gap(grade):
     """A grade without Tb has no Tb4O7 (and no SX4); one whose metals lack SX constants is
     refused naming the gap (e_bike: Gd has no PC88A Kex)."""

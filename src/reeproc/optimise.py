@@ -425,7 +425,9 @@ def monte_carlo(script, design: dict, uncertain: dict | None = None, n: int = 20
         ok &= df["error"].fillna("").eq("")
     df["meets target"] = ok
     moved = [c for c in df.columns if c.startswith("spec ") and not c.endswith("at bound")]
-    summary = df[pur + moved].astype(float).describe(percentiles=[0.05, 0.5, 0.95]).T
+    stats = ["count", "mean", "std", "min", "5%", "50%", "95%", "max"]
+    summary = (df[pur + moved].astype(float).describe(percentiles=[0.05, 0.5, 0.95]).T
+               if pur + moved else pd.DataFrame(columns=stats))  # no sample solved: no rows
     return MonteCarloResult(df, summary, float(ok.mean()))
 
 
