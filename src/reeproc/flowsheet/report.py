@@ -290,7 +290,13 @@ class FlowsheetResult:
             e = _energy_dict(getattr(r, "energy_kW", None))
             if e:
                 rows[n] = e
-        return pd.DataFrame.from_dict(rows, orient="index").fillna(0.0) if rows else pd.DataFrame()
+        if not rows:
+            return pd.DataFrame()
+        # a kind a unit does not report is 0; a duty it reports as NaN (not computed: missing
+        # data, named in its notes) stays NaN
+        kinds = list(dict.fromkeys(k for e in rows.values() for k in e))
+        return pd.DataFrame.from_dict({n: {k: e.get(k, 0.0) for k in kinds}
+                                       for n, e in rows.items()}, orient="index")
 
     def total_product_oxide_kg_h(self) -> float:
         return float(sum(self.streams[p.stream].total_oxide_kg_h
