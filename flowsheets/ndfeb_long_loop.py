@@ -51,8 +51,9 @@ and inside the balance band both products are then >= ``purity_spec``. At the de
 acts (the balance specs start inside their band). Before any search, the specs refuse stage
 counts below Fenske's per-section minimum for their purity (``sx.fenske_sections``, feed-stage
 composition = feed: at the EV feed SX1 >= 2 + 3, SX2 >= 17 + 12, SX4 >= 10 + 6 for the
-defaults), naming the parameter; the scrub ratios are advertised over the specs' bounds. Margin: the design purities (>= 99.96 %) leave ~0.4 points to the 99.5 %
-contract for what the model leaves out (entrainment, crud, per-RE oxalate solubility).
+defaults), naming the parameter; the scrub ratios are advertised over the specs' bounds.
+Margin: the design purities (>= 99.96 %) leave ~0.4 points to the 99.5 % contract for what the
+model leaves out (entrainment, crud, per-RE oxalate solubility).
 
 SX circuits route metals below 1e-7 of their inlet metal flow around the cascade
 (``TRACE_FLOOR``, SXCircuit ``trace_floor``) to the raffinate: 1e-13 mol/h of Dy in SX2 stalls
@@ -135,8 +136,8 @@ PARAMETERS = {
                      "[-]", 0.5, 2.0),
     **OXIDE_TRAIN_PARAMETERS,
     "purity_spec": Param(0.997, "design-spec bound on each product's purity, oxide basis [-] "
-                         "(99.5 % contract + margin; up to 99.95 %: at 99.99 % the SX2 reflux spec finds "
-                         "no scrub flow within its bounds)", 0.99, 0.9995),
+                         "(99.5 % contract + margin; up to 99.95 %: at 99.99 % the SX2 reflux "
+                         "spec finds no scrub flow within its bounds)", 0.99, 0.9995),
     "sx1_cut_spec": Param(0.99995, "design-spec bound on the SX1 cuts: heavy (Dy+Tb) share of "
                           "the rare earths in the SX1 strip liquor and light (Nd+Pr) share in "
                           "its raffinate [-]", 0.99, 0.999999),

@@ -202,3 +202,9 @@ def test_a_trim_above_its_target_passes_with_no_base_or_refuses_by_default():
     assert res.balance["relative closure [-]"].max() < 1e-12
     with pytest.raises(ValueError, match="above_target"):
         HydroxidePrecipitator(pH=1.0, above_target="clip")
+
+
+def test_a_passing_trim_refuses_a_liquor_without_free_acid():
+    liquor = Stream.aqueous(10.0, {"Nd": 0.05, "Cl-": 0.15})  # no H+: pH undefined here
+    with pytest.raises(ValueError, match="no free H\\+"):
+        HydroxidePrecipitator(pH=1.0, base="NH3", above_target="pass").run(liquor)

@@ -210,7 +210,7 @@ def run(path, raise_on_failure: bool = True, specs: bool = True, **params):
     try:
         res = fs.solve(specs=specs, **opts)
     except RuntimeError as exc:
-        named = _spec_context(exc, params)
+        named = _named_refusal(exc, params)
         if named is exc:
             raise
         raise named from exc
@@ -218,7 +218,7 @@ def run(path, raise_on_failure: bool = True, specs: bool = True, **params):
     return res
 
 
-def _spec_context(exc, params):
+def _named_refusal(exc, params):
     """A design spec that cannot be met, or a unit that refuses what reaches it, at the
     parameters given: the refusal names them (the cause stays chained)."""
     from .errors import UnitFailure

@@ -236,13 +236,17 @@ def _solve_1d(spec, i, x, res, trials, max_evals, evaluate=None):
 
     aim = spec._aim  # residuals below are shifted by it: the search aims at f = 0
     a = float(x[i])
-    fa = spec.residual(spec.measure(res)) - aim
-    if spec._holds(fa + aim):
+    r0 = spec.residual(spec.measure(res))
+    fa = r0 - aim
+    if spec._holds(r0):
         # an override whose bound holds (another spec's move of a Gauss-Seidel sweep met it)
         # leaves its variable where it is; the flowsheet's warm starts return to this point
         xa = np.array(x, float)
         if trials.best is None or not np.array_equal(trials.best[0], xa):
-            res = trials(xa) or res
+            res = trials(xa)
+            if res is None:
+                _fail(spec, f"the flowsheet no longer solves at '{spec.variable.name}' = {a:g}",
+                      trials)
         return xa, res
     pts[a] = (fa, res, np.array(x, float))
     if not spec._done(fa + aim):

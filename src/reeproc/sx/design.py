@@ -13,8 +13,8 @@ import numpy as np
 
 from ..stream import Stream
 
-__all__ = ["kremser", "kremser_stages", "fenske", "fenske_sections", "xu_minimum_reflux", "xu_stages",
-           "mccabe_thiele", "design", "design_balanced", "DesignResult"]
+__all__ = ["kremser", "kremser_stages", "fenske", "fenske_sections", "xu_minimum_reflux",
+           "xu_stages", "mccabe_thiele", "design", "design_balanced", "DesignResult"]
 
 
 def _num(v, name, lo=None, hi=None, lo_open=True, hi_open=True):

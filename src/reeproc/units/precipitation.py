@@ -176,6 +176,9 @@ class HydroxidePrecipitator:
         pH_in = -math.log10(h_in / V0) if h_in > 0 else float("inf")
         pH_t, h = self.pH, 10.0 ** (-self.pH)
         if pH_in > self.pH and self.above_target == "pass":
+            if h_in <= 0:
+                raise ValueError("HydroxidePrecipitator: the liquor carries no free H+, so its pH "
+                                 "(from free H+) is undefined; give its H+ [mol/L]")
             pH_t, h = pH_in, h_in / V0
             notes.append(f"liquor pH {pH_in:.3g} already above the target {self.pH}: no base "
                          "needed to reach it")
