@@ -1,5 +1,6 @@
 """The command line never shows a traceback: every user mistake gets one line naming the problem
 and a non-zero exit code (2 input, 3 solver failure), before any work starts where it can be."""
+import json
 import os
 import signal
 import subprocess
@@ -346,6 +347,17 @@ def test_subprocess_syntax_error_and_scheduler(tmp_path):
     assert "cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
     assert time.perf_counter() - t0 < 60
+
+
+def test_subprocess_run_writes_every_output_before_it_exits(tmp_path):
+    """The installed command ends with ``os._exit`` after flushing (it skips the interpreter's
+    teardown): the JSON, the tables and stdout are complete, and the exit code is main's."""
+    r = _reeproc("run", TOY, "--out", tmp_path / "o", "--json", tmp_path / "k.json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "k.json").read_text())
+    assert list((tmp_path / "o").glob("*.csv")) and r.stdout.strip()
+    r = _reeproc("run", TOY, "--set", "feed_L_h=-1")
+    assert r.returncode == 2 and "feed_L_h" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_subprocess_broken_pipe():

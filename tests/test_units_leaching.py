@@ -62,6 +62,32 @@ def test_single_cstr_matches_segregated_flow_integral():
         assert abs(res.phase_conversion["Nd2O3"] - exact) < 2e-3
 
 
+def test_residence_time_points_cached_on_disk_are_scipys_points(tmp_path, monkeypatch):
+    """The CSTR residence-time points read back from the disk cache are scipy's scrambled Sobol
+    points bit for bit; an unusable cache folder means they are computed, not lost."""
+    from scipy.stats import qmc
+
+    from reeproc.units import leaching
+
+    u = qmc.Sobol(d=3, scramble=True, seed=20240611).random_base2(m=12)
+    exact = -np.log1p(-np.clip(u, 0.0, 1.0 - 1e-16))
+    monkeypatch.setenv("REEPROC_CACHE_DIR", str(tmp_path / "cache"))
+    leaching._sobol.cache_clear()
+    first = leaching._sobol(3)  # computed, then written
+    files = list((tmp_path / "cache").glob("sobol_exp_d3_*.npy"))
+    assert len(files) == 1 and np.array_equal(first, exact)
+    leaching._sobol.cache_clear()
+    assert np.array_equal(leaching._sobol(3), exact)  # read back
+    files[0].write_bytes(b"not an array")  # a damaged file is recomputed
+    leaching._sobol.cache_clear()
+    assert np.array_equal(leaching._sobol(3), exact)
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("REEPROC_CACHE_DIR", str(tmp_path / "file" / "sub"))  # cannot be made
+    leaching._sobol.cache_clear()
+    assert np.array_equal(leaching._sobol(3), exact)
+    leaching._sobol.cache_clear()
+
+
 def test_extraction_rises_with_time_temperature_acid(calcine):
     def nd(**kw):
         base = dict(acid="HCl", acid_conc_mol_L=1.0, T_C=60, residence_time_h=2.0,

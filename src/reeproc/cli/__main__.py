@@ -1,6 +1,4 @@
 """``python -m reeproc.cli``: the ``reeproc`` command."""
-import sys
+from . import console
 
-from . import main
-
-sys.exit(main())
+console()

@@ -35,16 +35,15 @@ def LHV_MJ_kg() -> float:
 
 
 @functools.cache
-def _gas():
+def _gas() -> dict:
+    """GRI-Mech 3.0 species thermo by name (Cantera's gri30.yaml; no kinetics needed)."""
     import cantera as ct
 
-    return ct.Solution("gri30.yaml")
+    return {s.name: s for s in ct.Species.list_from_file("gri30.yaml")}
 
 
 def _dh_J_mol(species: str, T_C: float) -> float:
-    gas = _gas()
-    i = gas.species_index(species)
-    sp = gas.species(i)
+    sp = _gas()[species]
     return float(sp.thermo.h(273.15 + T_C) - sp.thermo.h(298.15)) / 1000.0  # J/kmol -> J/mol
 
 

@@ -53,6 +53,7 @@ from ..species import parse_formula, rare_earths, reporting_oxide
 from ..stream import Stream
 from ._balance import check_number, check_stream
 from ._common import UnitResult, air_O2_fraction, with_solvent_water
+from .thermo import nasa_gas_species
 
 __all__ = ["Calciner", "CalcinationResult", "solid_enthalpy_kJ_mol", "residual_mass_fraction",
            "oxide_min_T_C"]
@@ -139,7 +140,7 @@ def _build_phases(gas_species: tuple, solids: tuple):
     """Cantera phases for one species set (cached: built once, reused)."""
     import cantera as ct
 
-    nasa = {s.name: s for s in ct.Species.list_from_file("nasa_gas.yaml")}
+    nasa = _nasa_species()
     gas = ct.Solution(thermo="ideal-gas", species=[nasa[_GAS_NAMES[g]] for g in gas_species])
     phases = []
     for i, sp in enumerate(solids):
@@ -150,10 +151,8 @@ def _build_phases(gas_species: tuple, solids: tuple):
     return gas, phases
 
 
-@functools.cache
 def _nasa_species() -> dict:
-    import cantera as ct
-    return {s.name: s for s in ct.Species.list_from_file("nasa_gas.yaml")}
+    return nasa_gas_species(tuple(sorted(set(_GAS_NAMES.values()))))
 
 
 @functools.lru_cache(maxsize=4096)
