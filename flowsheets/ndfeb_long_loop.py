@@ -65,8 +65,8 @@ Tb4O7 99.9985 %; recoveries Pr 95.9, Nd 96.0, Dy 95.9, Tb 93.1 % (leach residue,
 solubility); balances closed to ~1e-14. A +/-10 % move of leach_acid_ratio, fe_removal_pH,
 oxalate_dose or feed_kg_h keeps every product >= 99.97 % (the SX2 balance spec acts for
 leach_acid_ratio 2.2 and fe_removal_pH 3.85). Grades: wind_turbine (no Tb) held by the SX2
-balance spec (Pr6O11 99.98 %); e_bike refused (MissingDataError: Gd has no PC88A Kex; Mn and Cu
-neither); industrial_motor_NiCuNi held (all >= 99.97 %, SX1 light cut, SX2 and SX4 balance
+balance spec (Pr6O11 99.98 %); e_bike refused (MissingDataError: Gd has no PC88A Kex; nor has the
+plant a circuit for its La, Ce, which follow Pr, or its Sm, Gd, which follow Dy); industrial_motor_NiCuNi held (all >= 99.97 %, SX1 light cut, SX2 and SX4 balance
 specs act, ~30 solves); HDD (Pr/(Nd+Pr) 13 %, no Tb) held by the SX2 balance and reflux specs
 (Pr6O11 99.973 %, Nd2O3 99.983 %, Dy2O3 100.0 %; 22 solves, 7 s). Every parameter at its bounds
 either solves or is refused naming it (tests/test_param_ranges.py).

@@ -467,6 +467,7 @@ def _apply_override(df, table, match, column, kind, value):
         mask &= df[k].astype(str) == str(v)
     if not mask.any():
         raise DataError(f"perturbation of property_data/{table}.csv: no row with {match}")
+    mask = _with_ladder_children(df, mask)
     df = df.copy()
     if kind == "add":
         df.loc[mask, column] = df.loc[mask, column] + float(value)
@@ -475,6 +476,24 @@ def _apply_override(df, table, match, column, kind, value):
     else:
         raise ValueError(f"perturbation kind must be 'add' or 'mul', got {kind!r}")
     return df
+
+
+def _with_ladder_children(df, mask):
+    """Extend ``mask`` to every row built on a masked row (column ``ladder_parent``: the
+    ``species`` of the same extractant and medium whose value the row adds a log10 beta to),
+    transitively: moving a rung of a separation-factor ladder moves the rungs above it."""
+    if "ladder_parent" not in df.columns or "species" not in df.columns:
+        return mask
+    group = [c for c in ("extractant", "medium") if c in df.columns]
+    mask = mask.copy()
+    while True:
+        moved = {tuple(r) for r in df.loc[mask, group + ["species"]].astype(str).itertuples(
+            index=False)}
+        keys = df[group + ["ladder_parent"]].astype(str).apply(tuple, axis=1)
+        grow = keys.isin(moved) & ~mask
+        if not grow.any():
+            return mask
+        mask |= grow
 
 
 def parse_perturbation_key(key: str):
