@@ -65,9 +65,9 @@ Tb4O7 99.9985 %; recoveries Pr 95.9, Nd 96.0, Dy 95.9, Tb 93.1 % (leach residue,
 solubility); balances closed to ~1e-14. A +/-10 % move of leach_acid_ratio, fe_removal_pH,
 oxalate_dose or feed_kg_h keeps every product >= 99.97 % (the SX2 balance spec acts for
 leach_acid_ratio 2.2 and fe_removal_pH 3.85). Grades: wind_turbine (no Tb) held by the SX2
-balance spec (Pr6O11 99.98 %); e_bike refused (MissingDataError: Gd has no PC88A Kex; nor has the
-plant a circuit for its La, Ce, which follow Pr, or its Sm, Gd, which follow Dy); industrial_motor_NiCuNi held (all >= 99.97 %, SX1 light cut, SX2 and SX4 balance
-specs act, ~30 solves); HDD (Pr/(Nd+Pr) 13 %, no Tb) held by the SX2 balance and reflux specs
+balance spec (Pr6O11 99.98 %); e_bike refused before solving (its La, Ce, Sm and Gd have no
+circuit here: La and Ce would follow Pr, Sm and Gd would follow Dy); industrial_motor_NiCuNi
+held (all >= 99.97 %, SX1 light cut, SX2 and SX4 balance specs act, ~30 solves); HDD (Pr/(Nd+Pr) 13 %, no Tb) held by the SX2 balance and reflux specs
 (Pr6O11 99.973 %, Nd2O3 99.983 %, Dy2O3 100.0 %; 22 solves, 7 s). Every parameter at its bounds
 either solves or is refused naming it (tests/test_param_ranges.py).
 
@@ -268,6 +268,15 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
     for e in ("Nd", "Pr"):
         if n[e] <= 0:
             raise ValueError(f"feed={grade!r} carries no {e}: this plant splits Pr from Nd")
+    RE = sum(n.values())
+    others = {e: mol[e] for e in RARE_EARTHS if e not in n and mol.get(e, 0.0) > 1e-6 * RE}
+    if others:
+        raise ValueError(
+            f"feed={grade!r} carries " + ", ".join(f"{e} {100 * v / RE:.3g} %" for e, v in
+                                                  others.items())
+            + " of its Nd+Pr+Dy+Tb (mol): this plant has no circuit for them (La and Ce would "
+            "follow Pr into Pr6O11, Sm and Gd would follow Dy into Dy2O3 or Tb4O7); it "
+            "separates feeds of Nd, Pr, Dy and Tb (with base metals)")
     cfg = {k: float(v) if not k.endswith("stages") else v for k, v in cfg.items()}
     p = lambda tag, key: cfg[f"{tag}_{key}"]  # noqa: E731
     stages = lambda tag: (p(tag, "extraction_stages"), p(tag, "scrub_stages"),  # noqa: E731

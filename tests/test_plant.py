@@ -96,13 +96,14 @@ def test_every_product_holds_after_a_10pct_upstream_move(name, factor):
 
 @pytest.mark.parametrize("grade", feed_grades())
 def test_every_library_feed_meets_the_target_or_is_refused_naming_the_gap(grade):
-    """A grade without Tb has no Tb4O7 (and no SX4); one whose metals lack SX constants is
-    refused naming the gap (e_bike: Gd has no PC88A Kex)."""
+    """A grade without Tb has no Tb4O7 (and no SX4); one with rare earths the plant has no
+    circuit for is refused before solving, naming them (e_bike: La, Ce, Sm, Gd)."""
     try:
         res = run(REFERENCE, feed=grade)
-    except MissingDataError as exc:
-        assert "no Kex" in str(exc)
-        assert grade == "e_bike"
+    except ValueError as exc:
+        assert grade == "e_bike", exc
+        assert all(f" {e} " in str(exc) for e in ("La", "Ce", "Sm", "Gd")), exc
+        assert "no circuit for them" in str(exc)
         return
     except UnitFailure as exc:
         assert isinstance(exc.__cause__, MissingDataError), exc
