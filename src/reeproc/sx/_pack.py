@@ -74,14 +74,15 @@ def _scan(jobs):
     cas = [jb[0] for jb in jobs]
     objs = [kw.get(r) for _, kw in jobs for r in _ROLES]
     out = []
-    for seq, none in ((cas, False), (objs, True)):
-        ids = list(map(id, seq))
-        index = {id(None): -1} if none else {}
-        base = len(index)
-        num = [index.setdefault(i, len(index) - base) for i in ids]
-        by_id = dict(zip(ids, seq))
-        out.append((np.array(num, dtype=np.int64), [by_id[i] for i in list(index)[base:]]))
+    for seq in (cas, objs):
+        ids = np.fromiter(map(id, seq), dtype=np.int64, count=len(seq))
+        u, first, num = np.unique(ids, return_index=True, return_inverse=True)
+        out.append((num.reshape(-1), [seq[i] for i in first]))
     (cid, cas_list), (sid, st_list) = out
+    if any(st is None for st in st_list):   # no stream: index -1 (each object once)
+        q = next(i for i, st in enumerate(st_list) if st is None)
+        del st_list[q]
+        sid = np.where(sid == q, -1, sid - (sid > q))
     return cid, sid.reshape(-1, 4), cas_list, st_list
 
 
@@ -102,28 +103,35 @@ def _cascade_key(cas):
     return (id(cas.model), cas.extraction, cas.scrub, cas.strip, cas.efficiency.tobytes())
 
 
-def _inlet_vectors(st_list, sids, names):
-    """(g, len(names)) molar flows [mol/h] of ``names`` in the streams ``sids`` (-1: zeros)."""
-    u, inv = np.unique(sids, return_inverse=True)
-    tab = np.zeros((len(u), len(names)))
-    for r, s in enumerate(u):
-        if s >= 0:
-            mol = st_list[s].mol_h
-            tab[r] = [mol.get(sp, 0.0) for sp in names]
-    return tab[inv]
-
-
-def _inlet_scalars(st_list, sids):
-    """(g, 3) proton-invariant, total-sulfate and chloride inflows [mol/h] of the streams, in
-    the order of the sums of ``Cascade._assemble``."""
-    u, inv = np.unique(sids, return_inverse=True)
-    tab = np.zeros((len(u), 3))
-    for r, s in enumerate(u):
-        if s >= 0:
-            mol = st_list[s].mol_h
+def _stream_rows(st_list, names, scalars=False):
+    """(n_streams + 1, K) inflows [mol/h] per stream: of ``names``, or (scalars) the
+    proton-invariant, total-sulfate and chloride sums in the order of ``Cascade._assemble``;
+    the last row (no stream) holds zeros."""
+    tab = np.zeros((len(st_list) + 1, 3 if scalars else len(names)))
+    for r, st in enumerate(st_list):
+        mol = st.mol_h
+        if scalars:
             tab[r] = (mol.get("H+", 0.0) + mol.get("HSO4-", 0.0) - mol.get("OH-", 0.0),
                       mol.get("SO4-2", 0.0) + mol.get("HSO4-", 0.0), mol.get("Cl-", 0.0))
-    return tab[inv]
+        else:
+            tab[r] = [mol.get(sp, 0.0) for sp in names]
+    return tab
+
+
+def _inlets(feed, scrub, strip, n, m, nst, nmax):
+    """(B, nmax, K) stage inflows [mol/h] from the (B, K) inflows of the feed (at stage n-1),
+    scrub (n+m-1) and strip (nst-1) inlets (at most one inlet per stage, so each stage's sum is
+    that inlet's own value)."""
+    rows = np.arange(len(n))
+    e = np.zeros((len(n), nmax, feed.shape[1]))
+    for v, j in ((feed, n - 1), (scrub, n + m - 1), (strip, nst - 1)):
+        e[rows, j] += v
+    return e
+
+
+def _by_role(tab, sid):
+    """Per inlet role (feed, scrub, strip): the (B, K) rows of ``tab`` of each job's stream."""
+    return [tab[sid[:, r]] for r in (0, 2, 3)]
 
 
 def tracer_many(e, Lup, Lout):
@@ -146,6 +154,7 @@ def _template(cas, kw, model_keep):
     probe = cas.model.coefficients(asm["active"], asm["chloride"] * 2.0 + 0.1)["k0"]
     asm["k0_dep"] = not np.array_equal(probe, a["k0"])
     asm["model"] = model_keep   # keeps id(model) of the cache key alive
+    asm["cascade_shape"] = (cas.extraction, cas.scrub, cas.strip)
     return asm
 
 
@@ -190,105 +199,98 @@ def pack_jobs(jobs, templates: dict | None = None, extras: bool = False) -> Pack
             raise ValueError(f"{name} flow_L_h={flows[bad, r][0]} must be > 0 L/h "
                              f"(job {int(np.flatnonzero(bad)[0])})")
     nmax = int(nst.max())
+    cas_n = np.array([[c.extraction, c.scrub, c.strip] for c in cas_list], dtype=np.int64)[cid]
+    n, m, k = cas_n[:, 0], cas_n[:, 1], cas_n[:, 2]
     order = np.argsort(ginv, kind="stable")
     bounds = np.searchsorted(ginv[order], np.arange(len(ukeys) + 1))
-    groups, out = [], None
-    species = None
+    tpl = []
     for g in range(len(ukeys)):
-        idx = order[bounds[g]:bounds[g + 1]]
-        i0 = int(idx[0])
+        i0 = int(order[bounds[g]])
         cas0, kw0 = jobs[i0]
         tkey = (ckeys[cid[i0]],) + tuple(sigs[q] for q in ssig[sid[i0]])
         asm0 = templates.get(tkey)
         if asm0 is None:
             asm0 = templates[tkey] = _template(cas0, kw0, cas0.model)
-        if species is None:
-            species = tuple(asm0["active"])
-            out = _alloc(B, nmax, len(species))
-        elif tuple(asm0["active"]) != species:
+        if tuple(asm0["active"]) != tuple(tpl[0]["active"] if tpl else asm0["active"]):
             raise ValueError(f"all jobs must extract the same species; got {asm0['active']} "
-                             f"and {list(species)}")
-        groups.append(_fill_group(out, idx, cas0, asm0, sid, flows, st_list, extras))
-    args = (nst,) + tuple(out[key] for key in _ARGS[1:15]) + (groups[0]["asm"]["arrays"]["Ka"],
+                             f"and {tpl[0]['active']}")
+        tpl.append(asm0)
+    species = tuple(tpl[0]["active"])
+    out = _fill(tpl, ginv, _by_role(_stream_rows(st_list, species), sid),
+                _by_role(_stream_rows(st_list, (), scalars=True), sid), flows, n, m, nst,
+                nmax, np.array([_padded(c.efficiency, nmax, 1.0) for c in cas_list])[cid])
+    out["flows"] = flows
+    groups = [dict(idx=order[bounds[g]:bounds[g + 1]], asm=a) for g, a in enumerate(tpl)]
+    if any(a["k0_dep"] for a in tpl) or extras:
+        _group_extras(out, groups, sid, st_list, extras)
+    args = (nst,) + tuple(out[key] for key in _ARGS[1:15]) + (tpl[0]["arrays"]["Ka"],
                                                              out["eta"], out["use_h"], out["use_f"])
     linear = not (out["use_h"].any() or out["use_f"].any() or np.any(out["eta"] < 1.0))
-    cas_n = np.array([[c.extraction, c.scrub, c.strip] for c in cas_list], dtype=np.int64)[cid]
-    return Packed(jobs=jobs, nst=nst, n=cas_n[:, 0], m=cas_n[:, 1], k=cas_n[:, 2], args=args,
-                  species=species, linear=linear, groups=groups)
+    return Packed(jobs=jobs, nst=nst, n=n, m=m, k=k, args=args, species=species, linear=linear,
+                  groups=groups)
 
 
-def _alloc(B, nmax, S):
-    """Padded kernel inputs: padding stages carry unit aqueous flow and no inflow (the kernels
-    never read them)."""
-    return dict(Lout=np.ones((B, nmax)), Lup=np.zeros((B, nmax)), O=np.zeros(B),
-                ext=np.zeros((B, nmax, S)), yin=np.zeros((B, S)), k0=np.zeros((B, nmax, S)),
-                kf=np.zeros((B, S)), kh=np.zeros((B, S)), kfh=np.zeros((B, S)),
-                sc=np.zeros((B, S)), z=np.zeros((B, S)), fT=np.zeros(B), G=np.zeros((B, nmax)),
-                Ts=np.zeros((B, nmax)), eta=np.ones((B, nmax)),
-                use_h=np.zeros(B, dtype=np.bool_), use_f=np.zeros(B, dtype=np.bool_))
+def _padded(v, nmax, fill):
+    """``v`` (nst[, S]) padded along its first axis to nmax with ``fill``."""
+    out = np.full((nmax,) + np.shape(v)[1:], fill, dtype=float)
+    out[:len(v)] = v
+    return out
 
 
-def _fill_group(out, idx, cas, asm0, sid, flows, st_list, extras):
-    """Flow-dependent arrays of one template's jobs ``idx``, written into ``out``."""
-    a0 = asm0["arrays"]
-    n, m, k = cas.extraction, cas.scrub, cas.strip
-    nst = n + m + k
-    g = len(idx)
-    fl = flows[idx]
-    F, O, Sc, St = fl[:, 0], fl[:, 1], fl[:, 2], fl[:, 3]
-    Lout = np.empty((g, nst))
-    Lout[:, :n] = (F + Sc)[:, None]
-    Lout[:, n:n + m] = Sc[:, None]
-    Lout[:, n + m:] = St[:, None]
-    Lup = np.zeros((g, nst))
-    Lup[:, :n - 1] = (F + Sc)[:, None]
-    if m > 0:
-        Lup[:, n - 1] = Sc
-        Lup[:, n:n + m - 1] = Sc[:, None]
-    if k > 0:
-        Lup[:, n + m:nst - 1] = St[:, None]
-    active, inert = asm0["active"], asm0["inert"]
-    S = len(active)
-    ext = np.zeros((g, nst, S))
-    ext_inert = np.zeros((g, nst, len(inert)))
-    sca = np.zeros((g, nst, 3))   # ext_h, ext_t, ext_cl
-    for r, j in ((0, n - 1), (2, n + m - 1), (3, nst - 1)):   # feed, scrub, strip inlets
-        s = sid[idx, r]
-        if s[0] < 0:
-            continue
-        ext[:, j] += _inlet_vectors(st_list, s, active)
-        if inert:
-            ext_inert[:, j] += _inlet_vectors(st_list, s, inert)
-        sca[:, j] += _inlet_scalars(st_list, s)
-    ext_h = np.ascontiguousarray(sca[:, :, 0])
-    chloride = Ts = None
-    if extras or asm0["k0_dep"]:
-        chloride = tracer_many(np.ascontiguousarray(sca[:, :, 2]), Lup, Lout)
-    if extras or a0["use_h"]:
-        Ts = tracer_many(np.ascontiguousarray(sca[:, :, 1]), Lup, Lout)
-        out["Ts"][idx, :nst] = Ts
-    z = a0["z"]
-    G = tracer_many(ext_h + ext @ z, Lup, Lout) if a0["use_h"] else np.zeros((g, nst))
-    k0 = None
-    if asm0["k0_dep"]:
-        model = cas.model
-        k0 = np.array([model.coefficients(active, chloride[r])["k0"] for r in range(g)])
-        out["k0"][idx, :nst] = k0
-    else:
-        out["k0"][idx, :nst] = a0["k0"]
-    out["Lout"][idx, :nst] = Lout
-    out["Lup"][idx, :nst] = Lup
-    out["ext"][idx, :nst] = ext
-    out["G"][idx, :nst] = G
-    out["eta"][idx, :nst] = cas.efficiency
-    out["O"][idx] = O
-    for key in ("yin", "kf", "kh", "kfh", "sc", "z"):
-        out[key][idx] = a0[key]
-    out["fT"][idx] = a0["fT"]
-    out["use_h"][idx] = a0["use_h"]
-    out["use_f"][idx] = a0["use_f"]
-    inert_conc = None
+def _fill(tpl, ginv, inlets, scalars, flows, n, m, nst, nmax, eta):
+    """Kernel inputs of all jobs at once (section flows [L/h], inflows [mol/h], tracers);
+    padding stages carry unit aqueous flow and no inflow (the kernels never read them).
+
+    ``tpl``: the templates, ``ginv`` (B,) each job's template; ``inlets`` and ``scalars``: the
+    (B, S) and (B, 3) inflows [mol/h] of the feed, scrub and strip (:func:`_stream_rows`);
+    ``flows`` (B, 4): F, O, Sc, St [L/h]; ``eta`` (B, nmax) Murphree efficiencies."""
+    B = len(ginv)
+    F, O, Sc, St = (flows[:, r, None] for r in range(4))
+    jj = np.arange(nmax)[None]
+    n_, nm_, nst_ = n[:, None], (n + m)[:, None], nst[:, None]
+    Lout = np.where(jj < n_, F + Sc, np.where(jj < nm_, Sc, np.where(jj < nst_, St, 1.0)))
+    Lup = np.where(jj < n_ - 1, F + Sc, np.where((jj >= n_ - 1) & (jj < nm_ - 1), Sc,
+                                                 np.where((jj >= nm_) & (jj < nst_ - 1), St, 0.0)))
+    ext = _inlets(*inlets, n, m, nst, nmax)
+    sca = _inlets(*scalars, n, m, nst, nmax)
+    out = dict(Lout=Lout, Lup=Lup, O=np.ascontiguousarray(O[:, 0]), ext=ext, eta=eta, sca=sca)
+    for key in ("yin", "kf", "kh", "kfh", "sc", "z", "fT", "use_h", "use_f"):
+        out[key] = np.array([a["arrays"][key] for a in tpl])[ginv]
+    out["k0"] = np.array([_padded(a["arrays"]["k0"], nmax, 0.0) for a in tpl])[ginv]
+    use_h = out["use_h"].any()
+    out["Ts"] = (tracer_many(np.ascontiguousarray(sca[:, :, 1]), Lup, Lout) if use_h
+                 else np.zeros((B, nmax)))
+    out["G"] = np.zeros((B, nmax))
+    if use_h:
+        G = tracer_many(sca[:, :, 0] + (ext @ out["z"][:, :, None])[:, :, 0], Lup, Lout)
+        out["G"] = np.where(out["use_h"][:, None], G, 0.0)
+    return out
+
+
+def _group_extras(out, groups, sid, st_list, extras):
+    """Per template: chloride-dependent k0 per job, and (``extras``) the flow-dependent
+    arrays that the kernels do not read (see :func:`pack_jobs`)."""
+    Lout, Lup, sca = out["Lout"], out["Lup"], out["sca"]
+    chloride = tracer_many(np.ascontiguousarray(sca[:, :, 2]), Lup, Lout)
     if extras:
-        inert_conc = tracer_many(ext_inert, Lup, Lout) if inert else np.zeros((g, nst, 0))
-    return dict(idx=idx, asm=asm0, ext_h=ext_h, ext_inert=ext_inert, inert_conc=inert_conc,
-                chloride=chloride, k0=k0, flows=dict(F=F, Sc=Sc, St=St, O=O))
+        out["Ts"] = tracer_many(np.ascontiguousarray(sca[:, :, 1]), Lup, Lout)
+    for grp in groups:
+        asm0, idx = grp["asm"], grp["idx"]
+        ns = len(asm0["arrays"]["Lout"])
+        grp["k0"] = None
+        if asm0["k0_dep"]:
+            model = asm0["model"]
+            grp["k0"] = np.array([model.coefficients(asm0["active"], chloride[i, :ns])["k0"]
+                                  for i in idx])
+            out["k0"][idx, :ns] = grp["k0"]
+        if not extras:
+            continue
+        sl = (idx, slice(0, ns))
+        n_, m_, _ = asm0["cascade_shape"]
+        g = len(idx)
+        ext_inert = _inlets(*_by_role(_stream_rows(st_list, asm0["inert"]), sid[idx]),
+                            np.full(g, n_), np.full(g, m_), np.full(g, ns), ns)
+        grp.update(ext_h=sca[idx, :ns, 0], ext_inert=ext_inert, chloride=chloride[sl],
+                   inert_conc=tracer_many(ext_inert, Lup[sl], Lout[sl]),
+                   flows=dict(F=out["flows"][idx, 0], O=out["flows"][idx, 1],
+                              Sc=out["flows"][idx, 2], St=out["flows"][idx, 3]))
