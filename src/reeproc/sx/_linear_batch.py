@@ -17,25 +17,29 @@ __all__ = ["solve_linear_batch"]
 
 
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
-def solve_linear_batch(nst_arr, Lout, Lup, O, ext, yin, k0, fT, tol):
-    """Solve B constant-D cascades; arrays padded along the stage axis to nmax stages.
+def solve_linear_batch(n_arr, m_arr, k_arr, flows, feed_in, scrub_in, strip_in, tidx, k0_t,
+                       yin_t, fT_t, nmax, tol):
+    """Solve B constant-D cascades, building each one's arrays as ``Cascade._assemble`` does.
 
     Parameters
     ----------
-    nst_arr : ndarray (B,) of int
-        Stage counts.
-    Lout, Lup : ndarray (B, nmax)
-        Aqueous flows leaving each stage and coming up from the next [L/h].
-    O : ndarray (B,)
-        Organic flow [L/h].
-    ext : ndarray (B, nmax, S)
-        Aqueous inflows per stage [mol/h].
-    yin : ndarray (B, S)
+    n_arr, m_arr, k_arr : ndarray (B,) of int
+        Extraction, scrub and strip stage counts.
+    flows : ndarray (B, 4)
+        Feed, organic, scrub and strip flows [L/h] (0 where absent).
+    feed_in, scrub_in, strip_in : ndarray (B, S)
+        Molar flows [mol/h] of the active species in the feed (entering stage n), scrub
+        (stage n+m) and strip (last stage) inlets; zeros where absent.
+    tidx : ndarray (B,) of int
+        Each cascade's template (row of k0_t, yin_t, fT_t).
+    k0_t : ndarray (T, tmax, S)
+        log10 of the distribution ratios [-] per stage.
+    yin_t : ndarray (T, S)
         Organic inlet concentrations [mol/L].
-    k0 : ndarray (B, nmax, S)
-        log10 of the distribution ratios [-].
-    fT : ndarray (B,)
-        Total extractant (returned as the free extractant of every stage).
+    fT_t : ndarray (T,)
+        Total extractant (returned by the single solve as the free extractant; unused here).
+    nmax : int
+        Stage axis length of the results (>= every n + m + k).
     tol : float
         Tolerance on the largest log-form stage residual [-].
 
@@ -44,19 +48,50 @@ def solve_linear_batch(nst_arr, Lout, Lup, O, ext, yin, k0, fT, tol):
     status (B,), residual (B,), x (B, nmax, S), y (B, nmax, S) [mol/L]; the padding stages
     hold zeros.
     """
-    B = nst_arr.shape[0]
-    nmax = ext.shape[1]
-    S = ext.shape[2]
+    B = n_arr.shape[0]
+    S = feed_in.shape[1]
     status = np.zeros(B, dtype=np.int64)
     resid = np.zeros(B)
-    X = np.zeros((B, nmax, S))
-    Y = np.zeros((B, nmax, S))
+    X = np.empty((B, nmax, S))   # (written, padding included, by the parallel loop)
+    Y = np.empty((B, nmax, S))
     for b in prange(B):
-        n = nst_arr[b]
+        n = n_arr[b]
+        m = m_arr[b]
+        nst = n + m + k_arr[b]
+        F = flows[b, 0]
+        O = flows[b, 1]
+        Sc = flows[b, 2]
+        St = flows[b, 3]
+        Lout = np.empty(nst)
+        Lup = np.zeros(nst)
+        for j in range(nst):
+            if j < n:
+                Lout[j] = F + Sc
+                if j < n - 1:
+                    Lup[j] = F + Sc
+            elif j < n + m:
+                Lout[j] = Sc
+            else:
+                Lout[j] = St
+        if m > 0:
+            Lup[n - 1] = Sc
+            for j in range(n, n + m - 1):
+                Lup[j] = Sc
+        if nst > n + m:
+            for j in range(n + m, nst - 1):
+                Lup[j] = St
+        ext = np.zeros((nst, S))
+        for i in range(S):   # at most one inlet per stage: each sum is that inlet's value
+            ext[n - 1, i] += feed_in[b, i]
+            ext[n + m - 1, i] += scrub_in[b, i]
+            ext[nst - 1, i] += strip_in[b, i]
+        t = tidx[b]
         st, it, res, wj, wi, x, y, h, f = _solve_linear(
-            Lout[b, :n], Lup[b, :n], O[b], ext[b, :n], yin[b], k0[b, :n], fT[b], tol)
+            Lout, Lup, O, ext, yin_t[t], np.ascontiguousarray(k0_t[t, :nst]), fT_t[t], tol)
         status[b] = st
         resid[b] = res
-        X[b, :n] = x
-        Y[b, :n] = y
+        X[b, :nst] = x
+        Y[b, :nst] = y
+        X[b, nst:] = 0.0
+        Y[b, nst:] = 0.0
     return status, resid, X, Y

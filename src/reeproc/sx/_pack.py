@@ -21,43 +21,96 @@ import numpy as np
 
 from ..stream import Stream
 
-__all__ = ["Packed", "pack_jobs"]
+__all__ = ["Packed", "pack_jobs", "template", "common_species", "finish", "tracer_many"]
 
 _ROLES = ("feed", "organic", "scrub", "strip")
 
 
 class Packed:
-    """Kernel inputs of B jobs, padded along the stage axis to the longest cascade.
+    """B packed jobs: per-job stage counts, flows, inlet molar flows and template; the padded
+    (B, nmax[, S]) kernel inputs are built on first use (:attr:`args`), since the constant-D
+    kernel (:func:`._linear_batch.solve_linear_batch`) builds each cascade's arrays itself.
 
     Attributes
     ----------
-    jobs : list of (Cascade, dict)
+    jobs : sequence of (Cascade, dict)
     nst, n, m, k : ndarray (B,) of int
         Total, extraction, scrub and strip stage counts.
-    args : tuple
-        The leading arguments of the batch kernels (nst through use_f, as ``pack_batch``).
+    flows : ndarray (B, 4)
+        Feed, organic, scrub and strip flows [L/h] (0 where absent).
+    inlets : list of 3 ndarray (B, S)
+        Molar flows [mol/h] of the active species in the feed, scrub and strip inlets.
+    tpl, ginv : list of dict, ndarray (B,)
+        The templates (``Cascade._assemble`` outputs) and each job's template.
     species : tuple
-        Active species, the kernel's columns.
+        Active species, the kernels' columns.
     linear : bool
-        Every job is a constant-D cascade with equilibrium stages (the direct tridiagonal
-        path of :func:`reeproc.sx._linear_batch.solve_linear_batch`).
+        Every job is a constant-D cascade with equilibrium stages and k0 independent of
+        chloride (the direct tridiagonal path).
+    args : tuple
+        The leading arguments of ``_fallback.solve_batch_kernel`` (nst through use_f, as
+        ``pack_batch``); also by name (``packed.Lout``, ``packed.ext``, ...).
     groups : list of dict
-        Per template: ``idx`` (job indices), ``asm`` (the template's ``_assemble`` output) and
-        the group's flow-dependent extras (``ext_h``, ``ext_inert``, ``inert_conc``,
-        ``chloride``, ``flows``; ``k0`` per job when it depends on chloride, else None).
+        Per template: ``idx`` (job indices), ``asm`` (the template) and, with ``extras``, the
+        group's flow-dependent extras (``ext_h``, ``ext_inert``, ``inert_conc``, ``chloride``,
+        ``flows``; ``k0`` per job when it depends on chloride, else None).
     """
 
-    __slots__ = ("jobs", "nst", "n", "m", "k", "args", "species", "linear", "groups")
+    def __init__(self, jobs, tpl, ginv, inlets, scalars, flows, n, m, k, eta_tab, eidx,
+                 extras=False, sid=None, st_list=None):
+        self.jobs, self.tpl, self.ginv = jobs, tpl, ginv
+        self.inlets, self._scalars, self.flows = inlets, scalars, flows
+        self.n, self.m, self.k, self.nst = n, m, k, n + m + k
+        self._eta, self._extras, self._sid, self._st = (eta_tab, eidx), extras, sid, st_list
+        self.species = tuple(tpl[0]["active"])
+        used = np.zeros(len(tpl), dtype=bool)
+        used[ginv] = True
+        self.linear = not any(t["arrays"]["use_h"] or t["arrays"]["use_f"] or t["k0_dep"]
+                              for t, u in zip(tpl, used) if u) and \
+            not np.any(eta_tab[np.unique(eidx)] < 1.0)
+        self._out = self._groups = None
 
-    def __init__(self, **kw):
-        for key, v in kw.items():
-            setattr(self, key, v)
+    def _build(self):
+        nmax = int(self.nst.max())
+        eta_tab, eidx = self._eta
+        out = _fill(self.tpl, self.ginv, self.inlets, self._scalars, self.flows, self.n, self.m,
+                    self.nst, nmax, np.ascontiguousarray(eta_tab[eidx][:, :nmax]))
+        out["flows"] = self.flows
+        if any(a["k0_dep"] for a in self.tpl) or self._extras:
+            _group_extras(out, self.groups, self._sid, self._st, self._extras)
+        self._out = out
+
+    @property
+    def groups(self) -> list:
+        if self._groups is None:
+            order = np.argsort(self.ginv, kind="stable")
+            bounds = np.searchsorted(self.ginv[order], np.arange(len(self.tpl) + 1))
+            self._groups = [dict(idx=order[bounds[g]:bounds[g + 1]], asm=a)
+                            for g, a in enumerate(self.tpl)]
+        return self._groups
+
+    @property
+    def args(self) -> tuple:
+        if self._out is None:
+            self._build()
+        o = self._out
+        return ((self.nst,) + tuple(o[key] for key in _ARGS[1:15])
+                + (self.tpl[0]["arrays"]["Ka"], o["eta"], o["use_h"], o["use_f"]))
 
     def __getattr__(self, name):   # named kernel inputs: packed.Lout, packed.ext, ...
-        try:
-            return self.args[_ARGS.index(name)]
-        except ValueError:
-            raise AttributeError(name) from None
+        if name.startswith("_") or name not in _ARGS:
+            raise AttributeError(name)
+        return self.args[_ARGS.index(name)]
+
+    def template_array(self, key: str) -> np.ndarray:
+        """Per-job value (B, ...) of a flow-independent template array (``yin``, ``fT``,
+        ``use_h``, ...)."""
+        return np.array([a["arrays"][key] for a in self.tpl])[self.ginv]
+
+    @property
+    def O(self) -> np.ndarray:   # noqa: E743 (the kernels' name)
+        """Organic flow [L/h] (B,)."""
+        return np.ascontiguousarray(self.flows[:, 1])
 
 
 _ARGS = ("nst", "Lout", "Lup", "O", "ext", "yin", "k0", "kf", "kh", "kfh", "sc", "z", "fT", "G",
@@ -148,12 +201,14 @@ def tracer_many(e, Lup, Lout):
     return c
 
 
-def _template(cas, kw, model_keep):
+def template(cas, kw) -> dict:
+    """``cas._assemble`` of one job, marked with whether its k0 depends on chloride; the entry
+    keeps the model alive (template caches are keyed by the model's identity)."""
     asm = cas._assemble(kw.get("feed"), kw.get("organic"), kw.get("scrub"), kw.get("strip"))
     a = asm["arrays"]
     probe = cas.model.coefficients(asm["active"], asm["chloride"] * 2.0 + 0.1)["k0"]
     asm["k0_dep"] = not np.array_equal(probe, a["k0"])
-    asm["model"] = model_keep   # keeps id(model) of the cache key alive
+    asm["model"] = cas.model
     asm["cascade_shape"] = (cas.extraction, cas.scrub, cas.strip)
     return asm
 
@@ -210,27 +265,39 @@ def pack_jobs(jobs, templates: dict | None = None, extras: bool = False) -> Pack
         tkey = (ckeys[cid[i0]],) + tuple(sigs[q] for q in ssig[sid[i0]])
         asm0 = templates.get(tkey)
         if asm0 is None:
-            asm0 = templates[tkey] = _template(cas0, kw0, cas0.model)
-        if tuple(asm0["active"]) != tuple(tpl[0]["active"] if tpl else asm0["active"]):
-            raise ValueError(f"all jobs must extract the same species; got {asm0['active']} "
-                             f"and {tpl[0]['active']}")
+            asm0 = templates[tkey] = template(cas0, kw0)
         tpl.append(asm0)
-    species = tuple(tpl[0]["active"])
-    out = _fill(tpl, ginv, _by_role(_stream_rows(st_list, species), sid),
-                _by_role(_stream_rows(st_list, (), scalars=True), sid), flows, n, m, nst,
-                nmax, np.array([_padded(c.efficiency, nmax, 1.0) for c in cas_list])[cid])
-    out["flows"] = flows
-    groups = [dict(idx=order[bounds[g]:bounds[g + 1]], asm=a) for g, a in enumerate(tpl)]
-    if any(a["k0_dep"] for a in tpl) or extras:
-        _group_extras(out, groups, sid, st_list, extras)
-    args = (nst,) + tuple(out[key] for key in _ARGS[1:15]) + (tpl[0]["arrays"]["Ka"],
-                                                             out["eta"], out["use_h"], out["use_f"])
-    linear = not (out["use_h"].any() or out["use_f"].any() or np.any(out["eta"] < 1.0))
-    return Packed(jobs=jobs, nst=nst, n=n, m=m, k=k, args=args, species=species, linear=linear,
-                  groups=groups)
+    species = common_species(tpl)
+    eta = np.array([_padded(c.efficiency, nmax, 1.0) for c in cas_list])
+    packed = finish(jobs, tpl, ginv, _by_role(_stream_rows(st_list, species), sid),
+                    _by_role(_stream_rows(st_list, (), scalars=True), sid), flows, n, m, k,
+                    eta, cid, extras, sid, st_list)
+    if extras:
+        packed.args   # (builds the extras)
+    return packed
 
 
-def _padded(v, nmax, fill):
+def common_species(tpl) -> tuple:
+    """The active species of the templates, which must all be the same."""
+    for a in tpl[1:]:
+        if tuple(a["active"]) != tuple(tpl[0]["active"]):
+            raise ValueError(f"all jobs must extract the same species; got {a['active']} "
+                             f"and {tpl[0]['active']}")
+    return tuple(tpl[0]["active"])
+
+
+def finish(jobs, tpl, ginv, inlets, scalars, flows, n, m, k, eta_tab, eidx, extras=False,
+           sid=None, st_list=None) -> Packed:
+    """The :class:`Packed` batch from each job's template (``tpl``, ``ginv`` (B,)), inlet
+    flows [mol/h] per role (feed, scrub, strip: (B, S) and (B, 3) scalars, see
+    :func:`_stream_rows`), flows (B, 4) [L/h] (F, O, Sc, St), stage counts (B,) and Murphree
+    efficiencies (``eta_tab[eidx]``, padded with ones). ``extras`` (with ``sid`` and
+    ``st_list``): see :func:`pack_jobs`."""
+    return Packed(jobs, tpl, ginv, inlets, scalars, flows, n, m, k, eta_tab, eidx, extras, sid,
+                  st_list)
+
+
+def _padded(v, nmax, fill=0.0):
     """``v`` (nst[, S]) padded along its first axis to nmax with ``fill``."""
     out = np.full((nmax,) + np.shape(v)[1:], fill, dtype=float)
     out[:len(v)] = v
@@ -256,7 +323,9 @@ def _fill(tpl, ginv, inlets, scalars, flows, n, m, nst, nmax, eta):
     out = dict(Lout=Lout, Lup=Lup, O=np.ascontiguousarray(O[:, 0]), ext=ext, eta=eta, sca=sca)
     for key in ("yin", "kf", "kh", "kfh", "sc", "z", "fT", "use_h", "use_f"):
         out[key] = np.array([a["arrays"][key] for a in tpl])[ginv]
-    out["k0"] = np.array([_padded(a["arrays"]["k0"], nmax, 0.0) for a in tpl])[ginv]
+    tmax = max([nmax] + [len(a["arrays"]["k0"]) for a in tpl])   # (unused templates too)
+    out["k0"] = np.array([_padded(a["arrays"]["k0"], tmax, 0.0) for a in tpl])[ginv][:, :nmax]
+    out["k0"] = np.ascontiguousarray(out["k0"])
     use_h = out["use_h"].any()
     out["Ts"] = (tracer_many(np.ascontiguousarray(sca[:, :, 1]), Lup, Lout) if use_h
                  else np.zeros((B, nmax)))
@@ -278,6 +347,8 @@ def _group_extras(out, groups, sid, st_list, extras):
         asm0, idx = grp["asm"], grp["idx"]
         ns = len(asm0["arrays"]["Lout"])
         grp["k0"] = None
+        if not len(idx):   # a template of other chunks of the sweep
+            continue
         if asm0["k0_dep"]:
             model = asm0["model"]
             grp["k0"] = np.array([model.coefficients(asm0["active"], chloride[i, :ns])["k0"]

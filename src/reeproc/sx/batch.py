@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _kernels as K
-from ._pack import pack_jobs, tracer_many
+from ._pack import _padded, pack_jobs, tracer_many
 from .results import ConvergenceError, NoAcidicSteadyStateError, PH_MAX
 
 __all__ = ["solve_many", "solve_batch", "Batch", "BatchItem", "assemble_many", "pack_batch"]
@@ -53,7 +53,7 @@ class Batch:
         self.X, self.Y, self._H, self._Fr = X, Y, H, Fr
         ok = status == K.OK
         if H is not None:
-            use_h = packed.use_h
+            use_h = packed.template_array("use_h").astype(bool)
             if use_h.any():   # alkaline: refused like Cascade.solve (failure_note says why)
                 hmin = np.where(np.arange(H.shape[1])[None] < packed.nst[:, None], H, np.inf)
                 ok &= ~(use_h & (hmin.min(axis=1) < 10.0 ** -PH_MAX))
@@ -75,7 +75,8 @@ class Batch:
     def F(self):
         """Free extractant per stage (B, nmax), in the model's units."""
         if self._Fr is None:
-            self._Fr = np.repeat(self.packed.fT[:, None], self.X.shape[1], axis=1)
+            fT = self.packed.template_array("fT").astype(float)
+            self._Fr = np.repeat(fT[:, None], self.X.shape[1], axis=1)
         return self._Fr
 
     def __len__(self):
@@ -95,15 +96,15 @@ class Batch:
             p = self.packed
             r = np.arange(len(self.status))
             nm = p.n + p.m
-            if outlet == "raffinate":
-                v = p.Lout[:, 0, None] * self.X[:, 0]
+            fl = p.flows
+            if outlet == "raffinate":    # aqueous flows as Cascade._assemble forms them
+                v = (fl[:, 0] + fl[:, 2])[:, None] * self.X[:, 0]
             elif outlet == "loaded_organic":
-                v = p.O[:, None] * self.Y[r, nm - 1]
+                v = fl[:, 1, None] * self.Y[r, nm - 1]
             elif outlet == "strip_liquor":
-                j = np.minimum(nm, p.nst - 1)
-                v = p.Lout[r, j][:, None] * self.X[r, j]
+                v = fl[:, 3, None] * self.X[r, np.minimum(nm, p.nst - 1)]
             else:
-                v = p.O[:, None] * self.Y[r, p.nst - 1]
+                v = fl[:, 1, None] * self.Y[r, p.nst - 1]
             bad = ~self.converged
             if outlet in ("strip_liquor", "stripped_organic"):
                 bad = bad | (p.k == 0)
@@ -115,8 +116,10 @@ class Batch:
     def inflow(self) -> np.ndarray:
         """Total inflow [mol/h] of each active species (B, S)."""
         if "inflow" not in self._cache:
-            p = self.packed
-            self._cache["inflow"] = p.ext.sum(axis=1) + p.O[:, None] * p.yin
+            p = self.packed   # the stage inflows summed in stage order, then the organic's
+            feed, scrub, strip = p.inlets
+            self._cache["inflow"] = (feed + scrub + strip
+                                     + p.flows[:, 1, None] * p.template_array("yin"))
         return self._cache["inflow"]
 
     def recovery(self, species: str, outlet: str) -> np.ndarray:
@@ -234,7 +237,8 @@ class BatchItem:
         return dict(zip(self.species, self.batch.outlet(outlet)[self.b]))
 
     def _column(self, key, outlet, compute):
-        """Entry b of a batch-wide column (computed once for all cascades, kept as a list)."""
+        """Entry b of a batch-wide column (computed once for all cascades, kept as a list);
+        the checks of :meth:`_check` come first."""
         bt, b = self.batch, self.b
         try:
             col = bt._cols[key]
@@ -251,6 +255,12 @@ class BatchItem:
 
     def recovery(self, species: str, outlet: str) -> float:
         """Fraction [-] of the species' total inflow [mol/h] leaving in ``outlet``."""
+        try:   # fast path: a column already computed, a converged cascade with that outlet
+            bt, b = self.batch, self.b
+            if bt._ok[b] and (outlet in _OUTLETS[:2] or bt._strip[b]):
+                return bt._cols["r", species, outlet][b]
+        except (KeyError, TypeError):
+            pass
         if species not in self.batch.species:
             raise ValueError(f"species={species!r} is not an active species {self.species}")
         return self._column(("r", species, outlet), outlet,
@@ -259,6 +269,12 @@ class BatchItem:
     def purity(self, species, outlet: str, basis=None) -> float:
         """Molar purity [-] of ``species`` (str or list) among ``basis`` species in ``outlet``
         (default basis: the extracted metals, saponification Na excluded)."""
+        try:   # fast path, as in recovery
+            bt, b = self.batch, self.b
+            if bt._ok[b] and (outlet in _OUTLETS[:2] or bt._strip[b]):
+                return bt._cols["p", species, outlet, basis][b]
+        except (KeyError, TypeError):
+            pass
         return self._column(("p", species, outlet, basis), outlet,
                             lambda: self.batch.purity(species, outlet, basis))
 
@@ -319,15 +335,20 @@ def solve_packed(packed, tol: float = 1e-12, max_iter: int = 3000,
     if packed.linear:
         from ._linear_batch import solve_linear_batch
 
-        status, resid, X, Y = solve_linear_batch(packed.nst, packed.Lout, packed.Lup, packed.O,
-                                                 packed.ext, packed.yin, packed.k0, packed.fT,
-                                                 float(tol))
+        tpl = packed.tpl
+        tmax = max(len(a["arrays"]["k0"]) for a in tpl)
+        status, resid, X, Y = solve_linear_batch(
+            packed.n, packed.m, packed.k, packed.flows, *packed.inlets, packed.ginv,
+            np.array([_padded(a["arrays"]["k0"], tmax) for a in tpl]),
+            np.array([a["arrays"]["yin"] for a in tpl]),
+            np.array([float(a["arrays"]["fT"]) for a in tpl]), int(packed.nst.max()),
+            float(tol))
         return Batch(packed, status, np.ones(len(status), dtype=np.int64), resid, X, Y)
     import numba
 
     from . import _fallback as FB
 
-    chain, chunksize = _chain_and_chunk(len(packed.jobs), chunksize, warm_start)
+    chain, chunksize = _chain_and_chunk(len(packed.nst), chunksize, warm_start)
     old = numba.get_parallel_chunksize() if chunksize is not None else None
     if chunksize is not None:
         numba.set_parallel_chunksize(int(chunksize))
