@@ -339,7 +339,7 @@ def save(df: pd.DataFrame, path) -> Path:
 
 # ---------------------------------------------------------------------------- SX-only sweeps
 def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
-             chunk: int = 2048, tol: float = 1e-10, max_iter: int = 3000,
+             chunk: int = 1024, tol: float = 1e-10, max_iter: int = 3000,
              warm_start: bool = True) -> pd.DataFrame:
     """Sweep SX cascades alone with the batch solver (numba ``prange`` over cascades).
 
@@ -399,11 +399,17 @@ def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
         numba.set_num_threads(nth)   # (thread-local in numba)
         return solve_packed(packed, tol, max_iter, "auto", warm_start)
 
-    rows: list = []
+    frames: list = []   # one DataFrame per chunk, built while the next chunk's kernel runs
+
+    def post(part, batch):
+        rows: list = []
+        _sx_rows(rows, part, batch, evaluate)
+        frames.append(pd.DataFrame(rows))
+
     try:
         if nth < 2 or len(parts) < 2:
             for part in parts:
-                _sx_rows(rows, part, solve(prep(part)), evaluate)
+                post(part, solve(prep(part)))
         else:
             from concurrent.futures import ThreadPoolExecutor
 
@@ -414,10 +420,11 @@ def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
                     batch = fut.result()
                     if nxt is not None:
                         fut = pool.submit(solve, nxt)
-                    _sx_rows(rows, parts[q - 1], batch, evaluate)       # overlaps the next one
+                    post(parts[q - 1], batch)                          # overlaps the next one
     finally:
         numba.set_num_threads(old)
-    df = pd.DataFrame(rows)
+    df = (pd.DataFrame() if not frames else frames[0] if len(frames) == 1
+          else pd.concat(frames, ignore_index=True))
     df.index.name = "case"
     return df
 
