@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ._jit import inner
 from ._kernels import _solve_linear
 
 __all__ = ["solve_linear_batch"]
@@ -54,44 +55,56 @@ def solve_linear_batch(n_arr, m_arr, k_arr, flows, feed_in, scrub_in, strip_in, 
     resid = np.zeros(B)
     X = np.empty((B, nmax, S))   # (written, padding included, by the parallel loop)
     Y = np.empty((B, nmax, S))
-    for b in prange(B):
-        n = n_arr[b]
-        m = m_arr[b]
-        nst = n + m + k_arr[b]
-        F = flows[b, 0]
-        O = flows[b, 1]
-        Sc = flows[b, 2]
-        St = flows[b, 3]
-        Lout = np.empty(nst)
-        Lup = np.zeros(nst)
-        for j in range(nst):
-            if j < n:
-                Lout[j] = F + Sc
-                if j < n - 1:
-                    Lup[j] = F + Sc
-            elif j < n + m:
-                Lout[j] = Sc
-            else:
-                Lout[j] = St
-        if m > 0:
-            Lup[n - 1] = Sc
-            for j in range(n, n + m - 1):
-                Lup[j] = Sc
-        if nst > n + m:
-            for j in range(n + m, nst - 1):
-                Lup[j] = St
-        ext = np.zeros((nst, S))
-        for i in range(S):   # at most one inlet per stage: each sum is that inlet's value
-            ext[n - 1, i] += feed_in[b, i]
-            ext[n + m - 1, i] += scrub_in[b, i]
-            ext[nst - 1, i] += strip_in[b, i]
-        t = tidx[b]
-        st, it, res, wj, wi, x, y, h, f = _solve_linear(
-            Lout, Lup, O, ext, yin_t[t], np.ascontiguousarray(k0_t[t, :nst]), fT_t[t], tol)
-        status[b] = st
-        resid[b] = res
-        X[b, :nst] = x
-        Y[b, :nst] = y
-        X[b, nst:] = 0.0
-        Y[b, nst:] = 0.0
+    nq = min(B, 1024)   # work item q takes cascades q, q + nq, ...: every thread a like mix
+    for q in prange(nq):
+        for b in range(q, B, nq):
+            _solve_one(b, n_arr, m_arr, k_arr, flows, feed_in, scrub_in, strip_in, tidx, k0_t,
+                       yin_t, fT_t, tol, status, resid, X, Y)
     return status, resid, X, Y
+
+
+@inner
+def _solve_one(b, n_arr, m_arr, k_arr, flows, feed_in, scrub_in, strip_in, tidx, k0_t, yin_t,
+               fT_t, tol, status, resid, X, Y):
+    """Cascade b of :func:`solve_linear_batch`: its arrays as ``Cascade._assemble`` builds
+    them, the direct solve, the results written into row b."""
+    S = feed_in.shape[1]
+    n = n_arr[b]
+    m = m_arr[b]
+    nst = n + m + k_arr[b]
+    F = flows[b, 0]
+    O = flows[b, 1]
+    Sc = flows[b, 2]
+    St = flows[b, 3]
+    Lout = np.empty(nst)
+    Lup = np.zeros(nst)
+    for j in range(nst):
+        if j < n:
+            Lout[j] = F + Sc
+            if j < n - 1:
+                Lup[j] = F + Sc
+        elif j < n + m:
+            Lout[j] = Sc
+        else:
+            Lout[j] = St
+    if m > 0:
+        Lup[n - 1] = Sc
+        for j in range(n, n + m - 1):
+            Lup[j] = Sc
+    if nst > n + m:
+        for j in range(n + m, nst - 1):
+            Lup[j] = St
+    ext = np.zeros((nst, S))
+    for i in range(S):   # at most one inlet per stage: each sum is that inlet's value
+        ext[n - 1, i] += feed_in[b, i]
+        ext[n + m - 1, i] += scrub_in[b, i]
+        ext[nst - 1, i] += strip_in[b, i]
+    t = tidx[b]
+    st, it, res, wj, wi, x, y, h, f = _solve_linear(
+        Lout, Lup, O, ext, yin_t[t], np.ascontiguousarray(k0_t[t, :nst]), fT_t[t], tol)
+    status[b] = st
+    resid[b] = res
+    X[b, :nst] = x
+    Y[b, :nst] = y
+    X[b, nst:] = 0.0
+    Y[b, nst:] = 0.0
