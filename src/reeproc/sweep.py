@@ -411,22 +411,36 @@ def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
             for part in parts:
                 post(part, solve(prep(part)))
         else:
+            import sys
             from concurrent.futures import ThreadPoolExecutor
 
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                fut = pool.submit(solve, prep(parts[0]))
-                for q in range(1, len(parts) + 1):
-                    nxt = prep(parts[q]) if q < len(parts) else None   # overlaps the kernel
-                    batch = fut.result()
-                    if nxt is not None:
-                        fut = pool.submit(solve, nxt)
-                    post(parts[q - 1], batch)                          # overlaps the next one
+            # the worker needs the GIL briefly to launch each kernel and to return from it;
+            # a short switch interval lets it take the GIL from the busy main thread at once
+            si = sys.getswitchinterval()
+            sys.setswitchinterval(min(si, 2e-4))
+            try:
+                _pipeline(parts, prep, solve, post, ThreadPoolExecutor)
+            finally:
+                sys.setswitchinterval(si)
     finally:
         numba.set_num_threads(old)
     df = (pd.DataFrame() if not frames else frames[0] if len(frames) == 1
           else pd.concat(frames, ignore_index=True))
     df.index.name = "case"
     return df
+
+
+def _pipeline(parts, prep, solve, post, executor):
+    """prep(part) -> packed, solve(packed) -> batch in a worker thread, post(part, batch): the
+    kernel of chunk q runs while Python posts chunk q - 1 and prepares chunk q + 1."""
+    with executor(max_workers=1) as pool:
+        fut = pool.submit(solve, prep(parts[0]))
+        for q in range(1, len(parts) + 1):
+            nxt = prep(parts[q]) if q < len(parts) else None   # overlaps the kernel
+            batch = fut.result()
+            if nxt is not None:
+                fut = pool.submit(solve, nxt)
+            post(parts[q - 1], batch)                          # overlaps the next one
 
 
 def _sx_rows(rows, part, batch, evaluate):

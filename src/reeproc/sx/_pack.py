@@ -17,6 +17,8 @@ per-job dict of arrays is built (:func:`reeproc.sx.batch.assemble_many` still gi
 """
 from __future__ import annotations
 
+from operator import itemgetter
+
 import numpy as np
 
 from ..stream import Stream
@@ -117,10 +119,18 @@ _ARGS = ("nst", "Lout", "Lup", "O", "ext", "yin", "k0", "kf", "kh", "kfh", "sc",
          "Ts", "Ka", "eta", "use_h", "use_f")
 
 
+_second = itemgetter(1)
+
+
 def _scan(jobs):
     """Number the distinct cascades and streams of the jobs (by identity; objects alive for
     the call). Returns cascade index (B,), stream index (B, 4) (-1: none), both lists."""
-    if not all(type(jb) is tuple and len(jb) == 2 and isinstance(jb[1], dict) for jb in jobs):
+    def pair(jb):
+        return isinstance(jb, tuple) and len(jb) == 2 and isinstance(jb[1], dict)
+
+    # (the common case checked with C-level loops: plain tuples of 2 holding plain dicts)
+    if not (set(map(type, jobs)) == {tuple} and set(map(len, jobs)) == {2}
+            and set(map(type, map(_second, jobs))) == {dict}) and not all(map(pair, jobs)):
         bad = next(jb for jb in jobs
                    if not (isinstance(jb, tuple) and len(jb) == 2 and isinstance(jb[1], dict)))
         raise ValueError(f"each job must be a (Cascade, dict) pair, got {bad!r}")
@@ -242,8 +252,15 @@ def pack_jobs(jobs, templates: dict | None = None, extras: bool = False) -> Pack
     ckeys = [_cascade_key(c) for c in cas_list]
     cshape = {}
     cidx = np.array([cshape.setdefault(k, len(cshape)) for k in ckeys], dtype=np.int64)[cid]
-    keys = np.column_stack([cidx, ssig[sid]])
-    ukeys, ginv = np.unique(keys, axis=0, return_inverse=True)
+    keys = np.column_stack([cidx, ssig[sid] + 1])
+    base = len(sigs)   # signature indices + 1 lie in [0, base)
+    if (cidx.max() + 1) * float(base) ** 4 < 2.0 ** 62:   # one int per row: a faster unique
+        flat = keys[:, 0]
+        for c in range(1, 5):
+            flat = flat * base + keys[:, c]
+        ukeys, ginv = np.unique(flat, return_inverse=True)
+    else:
+        ukeys, ginv = np.unique(keys, axis=0, return_inverse=True)
     ginv = ginv.reshape(-1)
     B = len(jobs)
     nst = np.array([c.n_stages for c in cas_list], dtype=np.int64)[cid]
