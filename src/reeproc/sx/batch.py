@@ -20,13 +20,12 @@ from __future__ import annotations
 import numpy as np
 
 from . import _kernels as K
-from ._pack import _padded, pack_jobs, tracer_many
+from ._pack import _padded, pack_jobs
 from .results import ConvergenceError, NoAcidicSteadyStateError, PH_MAX
 
 __all__ = ["solve_many", "solve_batch", "Batch", "BatchItem", "assemble_many", "pack_batch"]
 
 _OUTLETS = ("raffinate", "loaded_organic", "strip_liquor", "stripped_organic")
-_tracer_many = tracer_many   # (the former private name)
 
 
 class Batch:
