@@ -339,15 +339,17 @@ def save(df: pd.DataFrame, path) -> Path:
 
 # ---------------------------------------------------------------------------- SX-only sweeps
 def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
-             chunk: int = 2048, tol: float = 1e-10, max_iter: int = 3000,
+             chunk: int = 1024, tol: float = 1e-10, max_iter: int = 3000,
              warm_start: bool = True) -> pd.DataFrame:
     """Sweep SX cascades alone with the batch solver (numba ``prange`` over cascades).
 
     Far cheaper than a flowsheet sweep: no unit operations, no recycle loop, no Python work per
-    stage; jobs that differ only in flows are assembled once per cascade shape
-    (:func:`reeproc.sx.batch.solve_many`). ``make_job`` may return the same Cascade and Stream
-    objects for many cases (cache them), which keeps job construction cheap. Cases that do not
-    converge are kept with ``converged=False`` and an ``error`` text.
+    stage; jobs that differ only in flows are assembled once per cascade template for the
+    whole sweep (:func:`reeproc.sx.batch.solve_many`). ``make_job`` may return the same Cascade
+    and Stream objects for many cases (cache them), which keeps job construction cheap. Cases
+    that do not converge are kept with ``converged=False`` and an ``error`` text. For
+    constant-D sweeps given as arrays, :func:`reeproc.sx.sweep_arrays.sx_sweep_arrays` skips
+    the per-case Python objects altogether.
 
     Parameters
     ----------
@@ -358,9 +360,12 @@ def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
     evaluate : callable
         ``evaluate(case, result) -> dict`` of figures to record (purities, recoveries);
         ``result`` is a :class:`reeproc.sx.batch.BatchItem` (``recovery``, ``purity``,
-        ``outlet_mol_h``, arrays; ``result.full()`` gives the full CascadeResult).
+        ``outlet_mol_h``, arrays; ``result.full()`` gives the full CascadeResult). Its
+        ``recovery`` and ``purity`` are computed for the whole chunk at the first call.
     threads : int, optional
-        Numba threads (default: numba's current setting).
+        Numba threads (default: numba's current setting). With two or more, the kernel of one
+        chunk runs in a worker thread (GIL released for constant-D cascades) while Python
+        builds the next chunk's jobs and evaluates the previous one's results.
     chunk : int
         Cascades per batch call.
     warm_start : bool
@@ -375,38 +380,88 @@ def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
     """
     import numba
 
-    from .sx.batch import solve_many
+    from .sx._pack import pack_jobs
+    from .sx.batch import solve_packed
 
     old = numba.get_num_threads()
     if threads is not None:
         if not 1 <= int(threads) <= numba.config.NUMBA_NUM_THREADS:
             raise ValueError(f"threads must lie in [1, {numba.config.NUMBA_NUM_THREADS}], got {threads}")
         numba.set_num_threads(int(threads))
-    rows = []
+    nth = numba.get_num_threads()
+    templates: dict = {}   # assembled cascade templates, shared by the chunks
+    parts = [cases[i:i + chunk] for i in range(0, len(cases), chunk)]
+
+    def prep(part):
+        return pack_jobs([make_job(c) for c in part], templates)
+
+    def solve(packed):
+        numba.set_num_threads(nth)   # (thread-local in numba)
+        return solve_packed(packed, tol, max_iter, "auto", warm_start)
+
+    frames: list = []   # one DataFrame per chunk, built while the next chunk's kernel runs
+
+    def post(part, batch):
+        rows: list = []
+        _sx_rows(rows, part, batch, evaluate)
+        frames.append(pd.DataFrame(rows))
+
     try:
-        for i in range(0, len(cases), chunk):
-            part = cases[i:i + chunk]
-            jobs = [make_job(c) for c in part]
-            results = solve_many(jobs, tol=tol, max_iter=max_iter, warm_start=warm_start)
-            for c, r in zip(part, results):
-                row = dict(c)
-                row["converged"] = bool(r.converged)
-                row["iterations"] = int(r.iterations)
-                row["error"] = "" if r.converged else (
-                    f"ConvergenceError: scaled residual {r.residual:.3e} after "
-                    f"{r.iterations} iterations" + (f"; {r.failure_note}" if r.failure_note
-                                                    else ""))
-                if r.converged:
-                    try:
-                        row.update(evaluate(c, r))
-                    except Exception as exc:  # recorded, never dropped
-                        row["error"] = f"{type(exc).__name__}: {exc}"
-                rows.append(row)
+        if nth < 2 or len(parts) < 2:
+            for part in parts:
+                post(part, solve(prep(part)))
+        else:
+            import sys
+            from concurrent.futures import ThreadPoolExecutor
+
+            # the worker needs the GIL briefly to launch each kernel and to return from it;
+            # a short switch interval lets it take the GIL from the busy main thread at once
+            si = sys.getswitchinterval()
+            sys.setswitchinterval(min(si, 2e-4))
+            try:
+                _pipeline(parts, prep, solve, post, ThreadPoolExecutor)
+            finally:
+                sys.setswitchinterval(si)
     finally:
         numba.set_num_threads(old)
-    df = pd.DataFrame(rows)
+    df = (pd.DataFrame() if not frames else frames[0] if len(frames) == 1
+          else pd.concat(frames, ignore_index=True))
     df.index.name = "case"
     return df
+
+
+def _pipeline(parts, prep, solve, post, executor):
+    """prep(part) -> packed, solve(packed) -> batch in a worker thread, post(part, batch): the
+    kernel of chunk q runs while Python posts chunk q - 1 and prepares chunk q + 1."""
+    with executor(max_workers=1) as pool:
+        fut = pool.submit(solve, prep(parts[0]))
+        for q in range(1, len(parts) + 1):
+            nxt = prep(parts[q]) if q < len(parts) else None   # overlaps the kernel
+            batch = fut.result()
+            if nxt is not None:
+                fut = pool.submit(solve, nxt)
+            post(parts[q - 1], batch)                          # overlaps the next one
+
+
+def _sx_rows(rows, part, batch, evaluate):
+    """Append one row per case of a solved chunk (evaluation errors recorded, never raised)."""
+    conv = batch.converged.tolist()
+    iters = batch.iterations.tolist()
+    for c, r, ok, it in zip(part, batch.items(), conv, iters):
+        row = dict(c)
+        row["converged"] = ok
+        row["iterations"] = it
+        if ok:
+            row["error"] = ""
+            try:
+                row.update(evaluate(c, r))
+            except Exception as exc:  # recorded, never dropped
+                row["error"] = f"{type(exc).__name__}: {exc}"
+        else:
+            note = r.failure_note
+            row["error"] = (f"ConvergenceError: scaled residual {r.residual:.3e} after "
+                            f"{it} iterations" + (f"; {note}" if note else ""))
+        rows.append(row)
 
 
 # ---------------------------------------------------------------------------- Pareto front

@@ -1,45 +1,183 @@
-"""Fast batch path for SX-only sweeps: assemble the kernel arrays once per cascade *template* and
-return lightweight results.
+"""Fast batch path for SX-only sweeps: vectorised assembly, one parallel kernel call, results
+kept as arrays.
 
 :func:`reeproc.sx.solve_batch` assembles every job with :meth:`Cascade._assemble` (Python loops
 over stages and species, a few hundred microseconds) and builds a full :class:`CascadeResult`
 (pandas frames and Streams, milliseconds) for every case. For a sweep of thousands of small
 cascades that Python work, not the numba kernel, sets the speed.
 
-:func:`solve_many` groups jobs that differ only in their *flows* [L/h] (same cascade shape,
-model, efficiencies and inlet compositions [mol/L]): each group is assembled once with
-``Cascade._assemble`` and the flow-dependent arrays (section flows, inlet molar flows, the
-chloride / sulfate / proton-invariant tracers) are rebuilt for the whole group with numpy. The
-arrays equal those of ``_assemble`` to rounding (checked in tests/test_sx_batch.py). The same
-numba batch kernel as ``solve_batch`` (``_kernels.solve_batch_kernel``) then solves all cascades
-in a ``prange`` loop, and :class:`BatchItem` gives recoveries and purities straight from the
-arrays; ``BatchItem.full()`` builds the full :class:`CascadeResult` when needed.
+:func:`solve_many` packs the jobs with :func:`._pack.pack_jobs` (each cascade *template* - same
+shape, model, efficiencies and inlet compositions [mol/L] - assembled once, the flow-dependent
+arrays of all its jobs built with numpy straight into the padded kernel inputs), solves the
+whole batch in one ``prange`` kernel call - constant-D cascades with equilibrium stages in the
+direct tridiagonal kernel :func:`._linear_batch.solve_linear_batch` (GIL released), every other
+batch in ``_fallback.solve_batch_kernel`` - and returns :class:`BatchItem` views of one
+:class:`Batch`, whose outlet flows, recoveries and purities are computed for all cases at once
+on first use. ``BatchItem.full()`` builds the full :class:`CascadeResult` when needed.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from . import _fallback as FB
 from . import _kernels as K
-from .results import ConvergenceError, NoAcidicSteadyStateError, PH_MAX, molar_purity
+from ._pack import _padded, pack_jobs
+from .results import ConvergenceError, NoAcidicSteadyStateError, PH_MAX
 
-__all__ = ["solve_many", "solve_batch", "BatchItem", "assemble_many", "pack_batch"]
+__all__ = ["solve_many", "solve_batch", "Batch", "BatchItem", "assemble_many", "pack_batch"]
 
-
-def _conc_sig(st):
-    if st is None:
-        return None
-    return (st.phase, st.T_K, tuple(sorted(st.conc_mol_L.items())))
+_OUTLETS = ("raffinate", "loaded_organic", "strip_liquor", "stripped_organic")
 
 
-def _flow(st):
-    return 0.0 if st is None else float(st.flow_L_h)
+class Batch:
+    """Solutions of a packed batch of cascades, as arrays (B cascades, padded to nmax stages).
+
+    Attributes
+    ----------
+    packed : reeproc.sx._pack.Packed
+        The kernel inputs (``packed.jobs``: the jobs).
+    status, iterations : ndarray (B,) of int
+    residual : ndarray (B,)
+        Largest scaled stage residual [-].
+    converged : ndarray (B,) of bool
+        Solved, and acidic in every stage where the model follows [H+].
+    X, Y : ndarray (B, nmax, S)
+        Aqueous and organic concentrations [mol/L] of the active species.
+    species : tuple
+        The active species (columns of X and Y).
+    """
+
+    def __init__(self, packed, status, iters, resid, X, Y, H=None, Fr=None):
+        self.packed, self.species = packed, packed.species
+        self.status, self.iterations, self.residual = status, iters, resid
+        self.X, self.Y, self._H, self._Fr = X, Y, H, Fr
+        ok = status == K.OK
+        if H is not None:
+            use_h = packed.template_array("use_h").astype(bool)
+            if use_h.any():   # alkaline: refused like Cascade.solve (failure_note says why)
+                hmin = np.where(np.arange(H.shape[1])[None] < packed.nst[:, None], H, np.inf)
+                ok &= ~(use_h & (hmin.min(axis=1) < 10.0 ** -PH_MAX))
+        self.converged = ok
+        self.basis_species = tuple(sp for sp in self.species if sp not in ("Na", "NH4+"))
+        self._cache = {}
+        self._ok = ok.tolist()               # per-item look-ups (BatchItem) in plain Python
+        self._strip = (packed.k > 0).tolist()
+        self._cols = {}                      # (kind, species, outlet, basis) -> list
+
+    @property
+    def H(self):
+        """[H+] per stage [mol/L] (B, nmax); 1 where the model does not follow it."""
+        if self._H is None:
+            self._H = np.ones(self.X.shape[:2])
+        return self._H
+
+    @property
+    def F(self):
+        """Free extractant per stage (B, nmax), in the model's units."""
+        if self._Fr is None:
+            fT = self.packed.template_array("fT").astype(float)
+            self._Fr = np.repeat(fT[:, None], self.X.shape[1], axis=1)
+        return self._Fr
+
+    def __len__(self):
+        return len(self.status)
+
+    def items(self) -> list:
+        """One :class:`BatchItem` per cascade, in job order."""
+        return [BatchItem(self, b) for b in range(len(self.status))]
+
+    def outlet(self, outlet: str) -> np.ndarray:
+        """Molar flows [mol/h] of the active species in ``outlet`` (B, S); NaN rows for the
+        cascades without that outlet (no strip section) and for those that did not converge."""
+        key = ("outlet", outlet)
+        if key not in self._cache:
+            if outlet not in _OUTLETS:
+                raise ValueError(f"outlet={outlet!r}; allowed: {list(_OUTLETS)}")
+            p = self.packed
+            r = np.arange(len(self.status))
+            nm = p.n + p.m
+            fl = p.flows
+            if outlet == "raffinate":    # aqueous flows as Cascade._assemble forms them
+                v = (fl[:, 0] + fl[:, 2])[:, None] * self.X[:, 0]
+            elif outlet == "loaded_organic":
+                v = fl[:, 1, None] * self.Y[r, nm - 1]
+            elif outlet == "strip_liquor":
+                v = fl[:, 3, None] * self.X[r, np.minimum(nm, p.nst - 1)]
+            else:
+                v = fl[:, 1, None] * self.Y[r, p.nst - 1]
+            bad = ~self.converged
+            if outlet in ("strip_liquor", "stripped_organic"):
+                bad = bad | (p.k == 0)
+            v[bad] = np.nan
+            self._cache[key] = v
+        return self._cache[key]
+
+    @property
+    def inflow(self) -> np.ndarray:
+        """Total inflow [mol/h] of each active species (B, S)."""
+        if "inflow" not in self._cache:
+            p = self.packed   # the stage inflows summed in stage order, then the organic's
+            feed, scrub, strip = p.inlets
+            self._cache["inflow"] = (feed + scrub + strip
+                                     + p.flows[:, 1, None] * p.template_array("yin"))
+        return self._cache["inflow"]
+
+    def recovery(self, species: str, outlet: str) -> np.ndarray:
+        """Fraction [-] of the species' total inflow [mol/h] leaving in ``outlet`` (B,); NaN
+        where it has no inflow, no such outlet or did not converge."""
+        key = ("recovery", species, outlet)
+        if key not in self._cache:
+            if species not in self.species:
+                raise ValueError(f"species={species!r} is not an active species "
+                                 f"{self.species}")
+            i = self.species.index(species)
+            tot = self.inflow[:, i]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                self._cache[key] = np.where(tot > 0, self.outlet(outlet)[:, i] / tot, np.nan)
+        return self._cache[key]
+
+    def purity(self, species, outlet: str, basis=None) -> np.ndarray:
+        """Molar purity [-] of ``species`` (str or list) among ``basis`` species in ``outlet``
+        (B,) (default basis: the extracted metals, saponification Na excluded); NaN where the
+        basis flows sum to zero, no such outlet or not converged."""
+        targets = (species,) if isinstance(species, str) else tuple(species)
+        basis = self.basis_species if basis is None else tuple(basis)
+        key = ("purity", targets, outlet, basis)
+        if key not in self._cache:
+            for t in targets:
+                if t not in basis:
+                    raise ValueError(f"species={t!r} is not in the purity basis {basis}")
+            v = self.outlet(outlet)
+            zero = np.zeros(len(v))
+
+            def total(names):   # summed in order from 0, as reeproc.sx.results.molar_purity
+                s = zero
+                for sp in names:
+                    if sp in self.species:
+                        s = s + v[:, self.species.index(sp)]
+                return s
+
+            tot = total(basis)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                self._cache[key] = np.where(tot > 0, total(targets) / tot, np.nan)
+        return self._cache[key]
+
+    def failure_note(self, b: int) -> str:
+        """Why cascade ``b`` cannot have converged, where that is known (see
+        :attr:`BatchItem.failure_note`)."""
+        if self.converged[b]:
+            return ""
+        cas, kw = self.packed.jobs[b]
+        asm = cas._assemble(kw.get("feed"), kw.get("organic"), kw.get("scrub"), kw.get("strip"))
+        if asm["arrays"]["use_h"]:
+            why = cas._acidic_failure(asm, self.H[b, :cas.n_stages])[0]
+            if why:
+                return why
+        return cas._base_excess_note(asm).lstrip("; ")
 
 
 class BatchItem:
-    """Result of one cascade of :func:`solve_many` (arrays only; no DataFrames, no Streams).
+    """Result of one cascade of :func:`solve_many`: a view of row ``b`` of a :class:`Batch`
+    (arrays only; no DataFrames, no Streams).
 
     Attributes
     ----------
@@ -55,58 +193,89 @@ class BatchItem:
         Active (modelled) species, the columns of x and y.
     """
 
-    __slots__ = ("cascade", "job", "converged", "iterations", "residual", "x", "y", "h", "f",
-                 "species", "basis_species", "_outs", "_inflow", "_asm")
+    __slots__ = ("batch", "b")
 
-    def __init__(self, cascade, job, converged, iterations, residual, x, y, h, f, species,
-                 outs, inflow, asm):
-        self.cascade, self.job = cascade, job
-        self.converged, self.iterations, self.residual = converged, iterations, residual
-        self.x, self.y, self.h, self.f = x, y, h, f
-        self.species = species
-        self.basis_species = tuple(sp for sp in species if sp not in ("Na", "NH4+"))
-        self._outs, self._inflow, self._asm = outs, inflow, asm
+    def __init__(self, batch: Batch, b: int):
+        self.batch, self.b = batch, b
+
+    cascade = property(lambda self: self.batch.packed.jobs[self.b][0])
+    job = property(lambda self: self.batch.packed.jobs[self.b][1])
+    converged = property(lambda self: bool(self.batch.converged[self.b]))
+    iterations = property(lambda self: int(self.batch.iterations[self.b]))
+    residual = property(lambda self: float(self.batch.residual[self.b]))
+    species = property(lambda self: self.batch.species)
+    basis_species = property(lambda self: self.batch.basis_species)
+    _n = property(lambda self: int(self.batch.packed.nst[self.b]))
+    x = property(lambda self: self.batch.X[self.b, :self._n])
+    y = property(lambda self: self.batch.Y[self.b, :self._n])
+    h = property(lambda self: self.batch.H[self.b, :self._n])
+    f = property(lambda self: self.batch.F[self.b, :self._n])
 
     @property
     def outlets(self) -> tuple:
-        return tuple(self._outs)
+        return _OUTLETS if self.batch.packed.k[self.b] > 0 else _OUTLETS[:2]
 
     @property
     def failure_note(self) -> str:
         """Why a cascade that did not converge cannot have converged, where that is known
         (a saponified organic bringing more base than the aqueous brings acid + metal); ''
         otherwise or when converged."""
-        if self.converged:
-            return ""
-        if self._asm["arrays"]["use_h"]:
-            why = self.cascade._acidic_failure(self._asm, self.h)[0]
-            if why:
-                return why
-        return self.cascade._base_excess_note(self._asm).lstrip("; ")
+        return self.batch.failure_note(self.b)
+
+    def _check(self, outlet):
+        if not self.batch._ok[self.b]:
+            raise ValueError(f"the cascade did not converge (scaled residual "
+                             f"{self.residual:.3e}): it has no outlet flows")
+        if outlet not in self.outlets:
+            raise ValueError(f"outlet={outlet!r} is not an outlet of this cascade; "
+                             f"allowed: {list(self.outlets)}")
 
     def outlet_mol_h(self, outlet: str) -> dict:
         """Molar flows [mol/h] of the active species in ``outlet``."""
-        if not self.converged:
-            raise ValueError(f"the cascade did not converge (scaled residual "
-                             f"{self.residual:.3e}): it has no outlet flows")
-        if outlet not in self._outs:
-            raise ValueError(f"outlet={outlet!r} is not an outlet of this cascade; "
-                             f"allowed: {list(self._outs)}")
-        return dict(zip(self.species, self._outs[outlet]))
+        self._check(outlet)
+        return dict(zip(self.species, self.batch.outlet(outlet)[self.b]))
+
+    def _column(self, key, outlet, compute):
+        """Entry b of a batch-wide column (computed once for all cascades, kept as a list);
+        the checks of :meth:`_check` come first."""
+        bt, b = self.batch, self.b
+        try:
+            col = bt._cols[key]
+        except (KeyError, TypeError):   # (TypeError: a list argument, not hashable)
+            col = None
+        if col is None or not bt._ok[b] or (outlet in _OUTLETS[2:] and not bt._strip[b]):
+            self._check(outlet)
+            col = compute().tolist()
+            try:
+                bt._cols[key] = col
+            except TypeError:
+                pass
+        return col[b]
 
     def recovery(self, species: str, outlet: str) -> float:
         """Fraction [-] of the species' total inflow [mol/h] leaving in ``outlet``."""
-        if species not in self.species:
+        try:   # fast path: a column already computed, a converged cascade with that outlet
+            bt, b = self.batch, self.b
+            if bt._ok[b] and (outlet in _OUTLETS[:2] or bt._strip[b]):
+                return bt._cols["r", species, outlet][b]
+        except (KeyError, TypeError):
+            pass
+        if species not in self.batch.species:
             raise ValueError(f"species={species!r} is not an active species {self.species}")
-        i = self.species.index(species)
-        tot = self._inflow[i]
-        return float(self.outlet_mol_h(outlet)[species] / tot) if tot > 0 else math.nan
+        return self._column(("r", species, outlet), outlet,
+                            lambda: self.batch.recovery(species, outlet))
 
     def purity(self, species, outlet: str, basis=None) -> float:
         """Molar purity [-] of ``species`` (str or list) among ``basis`` species in ``outlet``
         (default basis: the extracted metals, saponification Na excluded)."""
-        return molar_purity(self.outlet_mol_h(outlet), species,
-                            tuple(basis) if basis is not None else self.basis_species)
+        try:   # fast path, as in recovery
+            bt, b = self.batch, self.b
+            if bt._ok[b] and (outlet in _OUTLETS[:2] or bt._strip[b]):
+                return bt._cols["p", species, outlet, basis][b]
+        except (KeyError, TypeError):
+            pass
+        return self._column(("p", species, outlet, basis), outlet,
+                            lambda: self.batch.purity(species, outlet, basis))
 
     def full(self):
         """The full :class:`~reeproc.sx.CascadeResult` (re-assembles this job exactly)."""
@@ -116,114 +285,84 @@ class BatchItem:
                            self.residual, "numba-batch")
 
 
-def _tracer_many(e, Lup, Lout):
-    """Vectorised ``Cascade._assemble`` tracer: c_j = (e_j + Lup_j c_{j+1}) / Lout_j, (g, nst[, S])."""
-    c = np.zeros_like(e)
-    nst = e.shape[1]
-    extra = (slice(None),) + (None,) * (e.ndim - 2)
-    for j in range(nst - 1, -1, -1):
-        v = e[:, j]
-        if j + 1 < nst:
-            v = v + Lup[:, j][extra] * c[:, j + 1]
-        c[:, j] = v / Lout[:, j][extra]
-    return c
-
-
 def assemble_many(jobs):
-    """Kernel arrays for many jobs, each group of flow-only variants assembled once.
+    """Kernel arrays for many jobs, each cascade template assembled once (:func:`._pack.pack_jobs`).
 
     Returns
     -------
     list of dict
         Per job: the ``arrays`` dict of ``Cascade._assemble`` plus ``active``, ``inert``,
-        ``flows`` (F, Sc, St, O) and ``ext_inert``.
+        ``flows`` (F, Sc, St, O), ``ext_h``, ``ext_inert``, ``inert_conc`` and ``chloride``.
     """
-    groups: dict = {}
-    for idx, (cas, kw) in enumerate(jobs):
-        key = (id(cas.model), cas.extraction, cas.scrub, cas.strip, cas.efficiency.tobytes(),
-               _conc_sig(kw.get("feed")), _conc_sig(kw.get("organic")),
-               _conc_sig(kw.get("scrub")), _conc_sig(kw.get("strip")))
-        groups.setdefault(key, []).append(idx)
+    p = pack_jobs(jobs, extras=True)
     out = [None] * len(jobs)
-    for key, idxs in groups.items():
-        cas0, kw0 = jobs[idxs[0]]
-        asm0 = cas0._assemble(kw0.get("feed"), kw0.get("organic"), kw0.get("scrub"),
-                              kw0.get("strip"))
+    for grp in p.groups:
+        asm0 = grp["asm"]
         a0 = asm0["arrays"]
-        n, m, k = cas0.extraction, cas0.scrub, cas0.strip
-        nst = n + m + k
-        fl0 = asm0["flows"]
-        g = len(idxs)
-        F = np.array([_flow(jobs[i][1].get("feed")) for i in idxs])
-        Sc = np.array([_flow(jobs[i][1].get("scrub")) for i in idxs])
-        St = np.array([_flow(jobs[i][1].get("strip")) for i in idxs])
-        O = np.array([_flow(jobs[i][1].get("organic")) for i in idxs])
-        for name, v in (("feed", F), ("organic", O)):
-            if not np.all(v > 0):
-                raise ValueError(f"{name} flow_L_h must be > 0 L/h in every job")
-        Lout = np.empty((g, nst))
-        Lout[:, :n] = (F + Sc)[:, None]
-        Lout[:, n:n + m] = Sc[:, None]
-        Lout[:, n + m:] = St[:, None]
-        Lup = np.zeros((g, nst))
-        Lup[:, :n - 1] = (F + Sc)[:, None]
-        if m > 0:
-            Lup[:, n - 1] = Sc
-            Lup[:, n:n + m - 1] = Sc[:, None]
-        if k > 0:
-            Lup[:, n + m:nst - 1] = St[:, None]
-        # inlet rows scale with their own flow: feed at n-1, scrub at n+m-1, strip at nst-1
-        scale = np.ones((g, nst))
-        scale[:, n - 1] = F / fl0["F"]
-        if m > 0 and fl0["Sc"] > 0:
-            scale[:, n + m - 1] = Sc / fl0["Sc"]
-        if k > 0 and fl0["St"] > 0:
-            scale[:, nst - 1] = St / fl0["St"]
-        ext = a0["ext"][None] * scale[:, :, None]
-        ext_inert = asm0["ext_inert"][None] * scale[:, :, None]
-        ext_h = asm0["ext_h"][None] * scale
-        ext_cl, ext_t = _inlet_cl_t(kw0, n, m, nst)
-        chloride = _tracer_many(ext_cl[None] * scale, Lup, Lout)
-        Ts = _tracer_many(ext_t[None] * scale, Lup, Lout)
-        z = a0["z"]
-        G = _tracer_many(ext_h + ext @ z, Lup, Lout) if a0["use_h"] else np.zeros((g, nst))
-        model = cas0.model
-        active = asm0["active"]
-        k0_dep = _k0_depends_on_chloride(model, active, asm0["chloride"], a0["k0"])
-        inert_conc = _tracer_many(ext_inert, Lup, Lout) if ext_inert.shape[2] else \
-            np.zeros((g, nst, 0))
-        for gi, i in enumerate(idxs):
-            k0 = (model.coefficients(active, chloride[gi])["k0"] if k0_dep else a0["k0"])
-            arrays = dict(a0, Lout=Lout[gi], Lup=Lup[gi], O=float(O[gi]), ext=ext[gi], G=G[gi],
-                          Ts=Ts[gi], k0=k0)
-            out[i] = dict(arrays=arrays, active=active, inert=asm0["inert"],
-                          flows=dict(F=F[gi], Sc=Sc[gi], St=St[gi], O=O[gi]),
-                          ext_inert=ext_inert[gi], inert_conc=inert_conc[gi],
-                          chloride=chloride[gi], ext_h=ext_h[gi])
+        fl = grp["flows"]
+        for gi, i in enumerate(grp["idx"]):
+            n = int(p.nst[i])
+            arrays = dict(a0, Lout=p.Lout[i, :n], Lup=p.Lup[i, :n], O=float(p.O[i]),
+                          ext=p.ext[i, :n], G=p.G[i, :n], Ts=p.Ts[i, :n], k0=p.k0[i, :n])
+            out[i] = dict(arrays=arrays, active=asm0["active"], inert=asm0["inert"],
+                          flows={key: fl[key][gi] for key in fl},
+                          ext_h=grp["ext_h"][gi], ext_inert=grp["ext_inert"][gi],
+                          inert_conc=grp["inert_conc"][gi], chloride=grp["chloride"][gi])
     return out
 
 
-def _inlet_cl_t(kw, n, m, nst):
-    """Chloride and total sulfate inlet flows [mol/h] per stage (as in ``Cascade._assemble``)."""
-    ext_cl, ext_t = np.zeros(nst), np.zeros(nst)
-    for name, j in (("feed", n - 1), ("scrub", n + m - 1), ("strip", nst - 1)):
-        st = kw.get(name)
-        if st is None:
-            continue
-        mol = st.mol_h
-        ext_cl[j] += mol.get("Cl-", 0.0)
-        ext_t[j] += mol.get("SO4-2", 0.0) + mol.get("HSO4-", 0.0)
-    return ext_cl, ext_t
+def _chain_and_chunk(B, chunksize, warm_start):
+    """(chain, numba chunk size) of the nonlinear batch kernel (see :func:`solve_many`)."""
+    import numba
+
+    if chunksize == "auto":
+        chunksize = max(1, B // (8 * numba.get_num_threads()))
+    if warm_start and chunksize is not None and int(chunksize) > 1:
+        # runs of `chunksize` jobs become the parallel work items, under numba's default
+        # schedule (a forced chunk size would also apply to the array copies in the loop body)
+        return int(chunksize), None
+    return 0, chunksize
 
 
-def _k0_depends_on_chloride(model, active, chloride, k0):
-    probe = model.coefficients(active, chloride * 2.0 + 0.1)["k0"]
-    return not np.array_equal(probe, k0)
+def solve_packed(packed, tol: float = 1e-12, max_iter: int = 3000,
+                 chunksize: int | str | None = "auto", warm_start: bool = True) -> Batch:
+    """Solve packed jobs (:func:`._pack.pack_jobs`) in one kernel call; see :func:`solve_many`.
+
+    Only numba code runs long here: a sweep may call this from a worker thread while Python
+    builds the next chunk (the linear kernel releases the GIL).
+    """
+    if packed.linear:
+        from ._linear_batch import solve_linear_batch
+
+        tpl = packed.tpl
+        tmax = max(len(a["arrays"]["k0"]) for a in tpl)
+        status, resid, X, Y = solve_linear_batch(
+            packed.n, packed.m, packed.k, packed.flows, *packed.inlets, packed.ginv,
+            np.array([_padded(a["arrays"]["k0"], tmax) for a in tpl]),
+            np.array([a["arrays"]["yin"] for a in tpl]),
+            np.array([float(a["arrays"]["fT"]) for a in tpl]), int(packed.nst.max()),
+            float(tol))
+        return Batch(packed, status, np.ones(len(status), dtype=np.int64), resid, X, Y)
+    import numba
+
+    from . import _fallback as FB
+
+    chain, chunksize = _chain_and_chunk(len(packed.nst), chunksize, warm_start)
+    old = numba.get_parallel_chunksize() if chunksize is not None else None
+    if chunksize is not None:
+        numba.set_parallel_chunksize(int(chunksize))
+    try:
+        status, iters, resid, X, Y, H, Fr = FB.solve_batch_kernel(
+            *packed.args, float(tol), int(max_iter), 1, chain)
+    finally:
+        if chunksize is not None:
+            numba.set_parallel_chunksize(old)
+    return Batch(packed, status, iters, resid, X, Y, H, Fr)
 
 
 def solve_many(jobs, tol: float = 1e-12, max_iter: int = 3000,
                chunksize: int | str | None = "auto", warm_start: bool = True):
-    """Solve many cascades with the numba batch kernel; fast Python side (see module doc).
+    """Solve many cascades with the numba batch kernels; fast Python side (see module doc).
 
     Parameters
     ----------
@@ -232,72 +371,25 @@ def solve_many(jobs, tol: float = 1e-12, max_iter: int = 3000,
     tol, max_iter
         As for :meth:`Cascade.solve`.
     chunksize : int, 'auto' or None
-        Numba parallel chunk size for the ``prange`` over cascades. 'auto' (default) hands out
-        about eight chunks per thread, which balances cascades whose iteration counts differ a
-        lot without paying numba's per-chunk scheduling cost for every single cascade. None
-        keeps numba's static schedule.
+        Numba parallel chunk size for the ``prange`` over nonlinear cascades. 'auto' (default)
+        hands out about eight chunks per thread, which balances cascades whose iteration
+        counts differ a lot without paying numba's per-chunk scheduling cost for every single
+        cascade. None keeps numba's static schedule.
     warm_start : bool
         Solve each run of ``chunksize`` consecutive jobs in order, starting every cascade from
         the solution of the one before it when their stage counts match (default). Sweeps
         that change one parameter at a time then need a few Newton steps per case instead of a
         cold start (``benchmarks/test_bench_sweep.py`` measures both on saponified PC88A
         Pr/Nd cascades). A warm start that fails falls back to a cold start; results agree
-        with cold-started ones to the solver tolerance.
+        with cold-started ones to the solver tolerance. A batch of constant-D cascades with
+        equilibrium stages needs none: each is solved directly (1 iteration).
 
     Returns
     -------
     list of BatchItem
         In job order; non-converged cascades are returned with ``converged=False``.
     """
-    if not jobs:
-        raise ValueError("jobs must be a non-empty list of (Cascade, kwargs)")
-    for jb in jobs:
-        if not (isinstance(jb, tuple) and len(jb) == 2 and isinstance(jb[1], dict)):
-            raise ValueError(f"each job must be a (Cascade, dict) pair, got {jb!r}")
-    asms = assemble_many(jobs)
-    species = asms[0]["active"]
-    for asm in asms:
-        if asm["active"] != species:
-            raise ValueError(f"all jobs must extract the same species; got {asm['active']} "
-                             f"and {species}")
-    nst = np.array([c.n_stages for c, _ in jobs], dtype=np.int64)
-    args = pack_batch([asm["arrays"] for asm in asms], nst)
-    import numba
-
-    if chunksize == "auto":
-        chunksize = max(1, len(jobs) // (8 * numba.get_num_threads()))
-    chain = 0
-    if warm_start and chunksize is not None and int(chunksize) > 1:
-        # runs of `chunksize` jobs become the parallel work items, under numba's default
-        # schedule (a forced chunk size would also apply to the array copies in the loop body)
-        chain, chunksize = int(chunksize), None
-    old = numba.get_parallel_chunksize() if chunksize is not None else None
-    if chunksize is not None:
-        numba.set_parallel_chunksize(int(chunksize))
-    try:
-        status, iters, resid, X, Y, H, Fr = FB.solve_batch_kernel(
-            *args, float(tol), int(max_iter), 1, chain)
-    finally:
-        if chunksize is not None:
-            numba.set_parallel_chunksize(old)
-    # outlet molar flows [mol/h] and inflows, vectorised
-    out = []
-    for b, (cas, kw) in enumerate(jobs):
-        n_, m_, k_ = cas.extraction, cas.scrub, cas.strip
-        N = n_ + m_ + k_
-        x, y = X[b, :N], Y[b, :N]
-        a = asms[b]["arrays"]
-        outs = {"raffinate": a["Lout"][0] * x[0], "loaded_organic": a["O"] * y[n_ + m_ - 1]}
-        if k_ > 0:
-            outs["strip_liquor"] = a["Lout"][n_ + m_] * x[n_ + m_]
-            outs["stripped_organic"] = a["O"] * y[N - 1]
-        inflow = a["ext"].sum(axis=0) + a["O"] * a["yin"]
-        ok = bool(status[b] == K.OK)
-        if ok and a["use_h"] and float(H[b, :N].min()) < 10.0 ** -PH_MAX:
-            ok = False   # alkaline: refused like Cascade.solve (BatchItem.failure_note says why)
-        out.append(BatchItem(cas, kw, ok, int(iters[b]), float(resid[b]),
-                             x, y, H[b, :N], Fr[b, :N], tuple(species), outs, inflow, asms[b]))
-    return out
+    return solve_packed(pack_jobs(jobs), tol, max_iter, chunksize, warm_start).items()
 
 
 def pack_batch(arrays: list, nst: np.ndarray) -> tuple:
@@ -358,6 +450,8 @@ def solve_batch(jobs, tol: float = 1e-12, max_iter: int = 3000, raise_on_failure
             raise ValueError(f"all jobs must extract the same species; got {asm['active']} "
                              f"and {species}")
     nst = np.array([c.n_stages for c, _ in asms], dtype=np.int64)
+    from . import _fallback as FB
+
     status, iters, resid, X, Y, H, Fr = FB.solve_batch_kernel(
         *pack_batch([asm["arrays"] for _, asm in asms], nst), float(tol), int(max_iter), 1, 0)
     out = []
