@@ -262,7 +262,6 @@ def pack_jobs(jobs, templates: dict | None = None, extras: bool = False) -> Pack
     else:
         ukeys, ginv = np.unique(keys, axis=0, return_inverse=True)
     ginv = ginv.reshape(-1)
-    B = len(jobs)
     nst = np.array([c.n_stages for c in cas_list], dtype=np.int64)[cid]
     flows = sflow[sid]   # (B, 4): F, O, Sc, St [L/h]; 0 where the stream is absent
     for r, name in enumerate(_ROLES):
