@@ -38,7 +38,7 @@ from ._equilibrium import KW, LN10
 from ._newton import linear_solve
 
 N_DIRECT = 40       # iterations of the direct attempt before continuation takes over
-N_PTC = 60          # iterations of the pseudo-transient attempt ([H+] eliminated)
+N_PTC = 220         # iterations of the pseudo-transient attempt ([H+] eliminated)
 N_STEP = 25         # iterations allowed per continuation step
 N_CONT = 300        # iterations of the whole continuation before the fall-back
 N_POLISH = 30       # iterations of the log-form polish after the fall-back solver
