@@ -26,6 +26,7 @@ PTC0 = 0.3             # its initial pseudo-time parameter (relative to each row
 PTC_ACCEPT = 10.0      # a step is accepted while the residual norm grows by less than this
 START_CHARGE = 0.5     # start: each stage's aqueous metal charge at most this part of G_j
 STEP_CHARGE = 0.99     # every trial point: at most this part of G_j
+N_POLISH_PTC = 3       # Newton steps after |r| <= tol in that attempt, towards rounding
 
 # status codes
 OK = 0
@@ -362,8 +363,13 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
         # J + ptc diag(outflow) dx = -R for ln x (its [H+] part is dropped), the trial point's
         # metal charge capped below G_j, [H+] recomputed; ptc shrinks with the residual
         if res <= tol:
-            status = OK
-            break
+            # Newton steps until rounding (a build-up multiplies the rows' error in the
+            # cascade's overall balance by its internal recirculation)
+            if n_ptc >= N_POLISH_PTC or res <= 1e-3 * tol or res < 1e-15:
+                status = OK
+                break
+            n_ptc += 1
+            ptc = 0.0
         ok = block_solve(S, murphree, use_h, mx, my, gA, bA, LA, cA, zA, hhA, RA, ptc, dx, Cp,
                          M, Z, tv)
         it += 1
