@@ -155,7 +155,8 @@ def solve_cascade_nb(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, 
     if use_h and max_iter > it:
         stp, itp, resp, wjp, wip, xp, yp, hp, fp = _solve_core(
             Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f,
-            x0 * 0.0, lh0, tol, min(max_iter - it, N_PTC), PTC_ATTEMPT, nst < 0)
+            x0 * 0.0, lh0, tol, min(max_iter - it, N_PTC), n_picard * 0 + PTC_ATTEMPT,
+            nst < 0)   # (plain int and bool: a global constant is a literal in numba)
         itot += itp
         if stp == OK:
             return stp, itot, resp, wjp, wip, xp, yp, hp, fp
