@@ -111,20 +111,22 @@ def _textbook(conc):
 def test_bench_sx_textbook_cold_start(benchmark):
     """Issue 11's textbook cascade from a cold start: 50 + 50 stages, six rare earths (La..Dy,
     log Kex over 3.5 decades), 1 M PC88A monomer (0.5 M dimer) unsaponified, 0.3 M chloride
-    feed at pH 2, O/A 2, 1 M HCl scrub. Also records the 1 M *dimer* (2 M monomer) variant,
-    which the solver does not converge yet (docs/sx.md)."""
+    feed at pH 2, O/A 2, 1 M HCl scrub. Also the 1 M *dimer* (2 M monomer) variant, where Sm
+    and Dy build up in the scrub: the direct attempt stalls and the pseudo-transient attempt
+    with [H+] eliminated solves it (docs/sx.md). Target: <= 50 iterations each."""
     cas, kw = _textbook(1.0)
     r = cas.solve(**kw)
     benchmark.pedantic(cas.solve, kwargs=kw, rounds=3, iterations=1)
     cas2, kw2 = _textbook(2.0)
-    r2 = cas2.solve(**kw2, raise_on_failure=False)
+    r2 = cas2.solve(**kw2)
+    t2 = _per_call(lambda: cas2.solve(**kw2), 3)
     benchmark.extra_info.update(iterations=r.iterations, dimer_1M_converged=r2.converged,
-                                dimer_1M_iterations=r2.iterations)
+                                dimer_1M_iterations=r2.iterations, dimer_1M_s=t2)
     print(f"\nSX textbook cascade (100 stages, 6 RE, pH-2 feed) from a cold start: "
           f"{r.iterations} iterations, {benchmark.stats.stats.min * 1e3:.2f} ms (target <= 50 "
-          f"iterations); with 1 M dimer: converged={r2.converged} after {r2.iterations} "
-          "iterations")
+          f"iterations); with 1 M dimer: {r2.iterations} iterations, {t2 * 1e3:.2f} ms")
     assert r.converged and r.mass_balance_residual < 1e-10
+    assert r2.converged and r2.mass_balance_residual < 1e-10 and r2.iterations <= 50
 
 
 def test_bench_sx_reference_and_ratio(benchmark):

@@ -279,7 +279,14 @@ def test_one_compiled_signature_per_kernel():
               organic=Stream.organic(3.0, {"PC88A": 1.0}),
               scrub=Stream.aqueous(0.3, {"H+": 1.5, "Cl-": 1.5}),
               strip=Stream.aqueous(0.5, {"H+": 4.0, "Cl-": 4.0}))
-    res = cas.solve(**kw)                  # through the fall-back (linear-variable core)
+    res = cas.solve(**kw)                  # cold: direct, then the pseudo-transient attempt
+    a = cas._assemble(kw["feed"], kw["organic"], kw["scrub"], kw["strip"])["arrays"]
+    from reeproc.sx import _fallback       # the fall-back (linear-variable core) and its polish
+    st = _fallback.solve_fallback(a["Lout"], a["Lup"], a["O"], a["ext"], a["yin"], a["k0"],
+                                  a["kf"], a["kh"], a["kfh"], a["sc"], a["z"], a["fT"], a["G"],
+                                  a["Ts"], a["Ka"], a["eta"], a["use_h"], a["use_f"],
+                                  np.zeros(a["ext"].shape), 1e-12, 3000)[0]
+    assert st == 0
     cas.solve(**kw, initial_guess=res)     # warm, log form
     prof = res.aqueous_profile[list(res.organic_profile.columns)].to_numpy()
     cas.solve(**kw, initial_guess=np.asfortranarray(prof))   # column-major array start

@@ -1,5 +1,6 @@
 """The log-form Newton attempt of the SX cascade solver (numba): start, frozen-D sweeps,
-Newton with line search and, optionally, pseudo-transient continuation. The strategy around it
+Newton with line search and, optionally, pseudo-transient continuation; or (``n_picard =
+PTC_ATTEMPT``) the pseudo-transient attempt with [H+] eliminated by the proton invariant. The strategy around it
 is in :mod:`._kernels`; the equations in :mod:`._newton` and :mod:`._equilibrium`.
 """
 from __future__ import annotations
@@ -19,6 +20,13 @@ PTC_MINFAC = 0.05      # smallest factor on the pseudo-time parameter after an a
 PTC_GROW = 100.0       # a pseudo-time step may raise the merit by this factor
 PTC_MAXFAC = 0.6
 PTC_REJECT = 3.0
+# the pseudo-transient attempt with [H+] eliminated (n_picard = PTC_ATTEMPT, docs/sx.md)
+PTC_ATTEMPT = -1
+PTC0 = 0.3             # its initial pseudo-time parameter (relative to each row's outflow)
+PTC_ACCEPT = 10.0      # a step is accepted while the residual norm grows by less than this
+START_CHARGE = 0.5     # start: each stage's aqueous metal charge at most this part of G_j
+STEP_CHARGE = 0.99     # every trial point: at most this part of G_j
+N_POLISH_PTC = 3       # Newton steps after |r| <= tol in that attempt, towards rounding
 
 # status codes
 OK = 0
@@ -95,6 +103,35 @@ def _to_log(x, mx, floor, u):
                 u[j, i] = math.log(x[j, i] if x[j, i] > floor[i] else floor[i])
 
 
+@inner
+def _cap_charge(u, mx, z, G, frac, xs):
+    """Scale each stage's aqueous metals (log values u, in place) so that their charge is at
+    most ``frac`` of the proton invariant G_j [mol/L] (the anion charge the stage can balance);
+    xs receives the concentrations [mol/L]."""
+    nst, S = u.shape
+    for j in range(nst):
+        q = 0.0
+        for i in range(S):
+            xs[j, i] = 0.0 if mx[j, i] else math.exp(u[j, i])
+            q += z[i] * xs[j, i]
+        if G[j] > 0.0 and q > frac * G[j]:
+            c = math.log(q / (frac * G[j]))
+            for i in range(S):
+                if not mx[j, i]:
+                    u[j, i] -= c
+                    xs[j, i] = math.exp(u[j, i])
+
+
+@inner
+def _sumsq(R, nb):
+    nst = R.shape[0]
+    s = 0.0
+    for j in range(nst):
+        for a in range(nb):
+            s += R[j, a] * R[j, a]
+    return s
+
+
 @kernel
 def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
                 use_h, use_f, x0, lh0, tol, max_iter, n_picard, ptc_ok):
@@ -112,7 +149,10 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
     x0 : (nst, S) initial aqueous concentrations [mol/L] (all zeros: cold start)
     lh0 : (nst,) initial ln [H+] (NaN: from the proton invariant at x0)
     tol, max_iter : tolerance on every row |r| and the iteration budget (sweeps + Newton)
-    n_picard : frozen-D sweeps tried before Newton
+    n_picard : frozen-D sweeps tried before Newton; ``PTC_ATTEMPT`` (-1) selects the
+    pseudo-transient attempt with [H+] eliminated (needs use_h): from the unloaded frozen-D
+    cascade with each stage's metal charge capped, [H+] taken from the proton invariant at
+    every iterate, and the step regulated by pseudo-time instead of a line search
     ptc_ok : fall back to pseudo-transient continuation when the line search fails (else the
     attempt ends with status STALLED)
 
@@ -196,6 +236,29 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
             w[j] = math.log(hA[j])
     it = 0
     _to_log(xA, mx, floor, u)
+    elim = use_h and n_picard == PTC_ATTEMPT
+    if elim and cold:
+        # start: the cascade with the distribution ratios of the unloaded organic at the
+        # carried-through [H+] (exact for every trace), each stage's metal charge capped
+        for i in range(S):
+            cvec[i] = 0.0
+        for j in range(nst):
+            stage_equilibrium(xl[0] * 0.0, w[j], E0[j], kf, kh, kfh, sc, fT, use_h, use_f,
+                              fT, Dun[j], gB[j], bB[j], LB[j], cvec, no)
+            for i in range(S):
+                Dun[j, i] *= eta[j] if murphree else 1.0
+        linear_solve_log(Lout, Lup, O, ext, yin, Dun, u)
+        for j in range(nst):
+            for i in range(S):
+                if mx[j, i]:
+                    u[j, i] = 0.0
+                elif u[j, i] < lfloor[i]:
+                    u[j, i] = lfloor[i]
+        _cap_charge(u, mx, z, G, START_CHARGE, xA)
+    if elim:
+        _h_of_x(xA, G, Ts, Ka, z, hA)
+        for j in range(nst):
+            w[j] = math.log(hA[j])
     if murphree:
         for j in range(nst):
             fA[j] = stage_equilibrium(xA[j], w[j], E0[j], kf, kh, kfh, sc, fT, use_h, use_f,
@@ -213,7 +276,7 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
         phi = np.inf
     res, wj, wa = _worst(RA, nb)
     extra = 1 if (cold and use_f and n_picard > 0) else 0
-    for sweep in range(n_picard + extra):
+    for sweep in range(0 if elim else n_picard + extra):
         # frozen-D sweep: D at the current (x, h), then the linear cascade; from a cold start
         # the first candidate takes D of the unloaded organic instead (the carried-through
         # start loads every stage with the whole feed, which a loading-aware correlation may
@@ -292,9 +355,77 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
     # ---------------------------------------------------------------- Newton
     status = MAXITER
     polished = False
-    ptc = 0.0
+    ptc = PTC0 if elim else 0.0
     n_ptc = 0
-    while it < max_iter:
+    nrm = _sumsq(RA, nb)
+    while elim and it < max_iter:
+        # pseudo-transient steps on the balances with [H+] from the invariant: the step of
+        # J + ptc diag(outflow) dx = -R for ln x (its [H+] part is dropped), the trial point's
+        # metal charge capped below G_j, [H+] recomputed; ptc shrinks with the residual
+        if res <= tol:
+            # Newton steps until rounding (a build-up multiplies the rows' error in the
+            # cascade's overall balance by its internal recirculation)
+            if n_ptc >= N_POLISH_PTC or res <= 1e-3 * tol or res < 1e-15:
+                status = OK
+                break
+            n_ptc += 1
+            ptc = 0.0
+        ok = block_solve(S, murphree, use_h, mx, my, gA, bA, LA, cA, zA, hhA, RA, ptc, dx, Cp,
+                         M, Z, tv)
+        it += 1
+        if ok:
+            for j in range(nst):
+                for a in range(nbx):
+                    ok = ok and np.isfinite(dx[j, a])
+        if not ok:
+            ptc = 0.1 if ptc == 0.0 else PTC_REJECT * ptc
+            if ptc > 1e8:
+                status = SINGULAR
+                break
+            continue
+        for j in range(nst):
+            for i in range(S):
+                ut[j, i] = u[j, i] + min(max(dx[j, i], -UCAP), UCAP)
+                if murphree:
+                    vt[j, i] = v[j, i] + min(max(dx[j, S + i], -UCAP), UCAP)
+            fB[j] = fA[j]
+        _cap_charge(ut, mx, z, G, STEP_CHARGE, xl)
+        _h_of_x(xl, G, Ts, Ka, z, hB)
+        for j in range(nst):
+            wt[j] = math.log(hB[j])
+        evaluate(ut, vt, wt, mx, my, Lout, Lup, O, ext, yin, E0, kf, kh, kfh, sc, z, fT, G,
+                 Ts, Ka, eta, use_h, use_f, murphree, xB, yB, hB, fB, DB, gB, bB, LB, cvec,
+                 RB, cB, zB, hhB, yes)
+        nt = _sumsq(RB, nb)
+        if not (nt <= PTC_ACCEPT * PTC_ACCEPT * nrm):   # (also NaN)
+            ptc = 0.1 if ptc == 0.0 else PTC_REJECT * ptc
+            if ptc > 1e8:
+                status = STALLED
+                break
+            continue
+        ptc *= min(PTC_ACCEPT, math.sqrt(nt / nrm)) if nrm > 0.0 else 0.0
+        if ptc < 1e-10:
+            ptc = 0.0
+        nrm = nt
+        for j in range(nst):
+            for i in range(S):
+                u[j, i] = ut[j, i]
+                v[j, i] = vt[j, i]
+            w[j] = wt[j]
+        xA, xB = xB, xA
+        yA, yB = yB, yA
+        hA, hB = hB, hA
+        fA, fB = fB, fA
+        DA, DB = DB, DA
+        gA, gB = gB, gA
+        bA, bB = bB, bA
+        LA, LB = LB, LA
+        RA, RB = RB, RA
+        cA, cB = cB, cA
+        zA, zB = zB, zA
+        hhA, hhB = hhB, hhA
+        res, wj, wa = _worst(RA, nb)
+    while not elim and it < max_iter:
         if res <= tol:
             if polished or res <= 0.1 * tol or res < 1e-15:
                 status = OK

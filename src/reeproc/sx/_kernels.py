@@ -8,11 +8,16 @@ Newton attempt (start, frozen-D sweeps, line search) in :mod:`._core`.
    solve per species, in logarithms, :func:`._newton.linear_solve_log`), kept while they
    lower the residual; then Newton in the log unknowns with a backtracking line search on a
    flow-weighted merit. A constant-D cascade is solved exactly by its first sweep.
-2. **Continuation in the loading** (:mod:`._continuation`) when the direct attempt stalls.
-3. **Fall-back** (:mod:`._fallback`, compiled only when first needed): the linear-variable
+2. **Pseudo-transient attempt** with [H+] eliminated (models with [H+]; ``_core``, with
+   ``n_picard = PTC_ATTEMPT``) when the direct attempt fails: from the unloaded frozen-D
+   cascade with each stage's metal charge capped, pseudo-time regulated steps in ln x with
+   [H+] from the proton invariant at every iterate (a metal build-up that only the acid it
+   consumes can limit, such as issue 11's textbook cascade with 1 M dimer).
+3. **Continuation in the loading** (:mod:`._continuation`) when these stall.
+4. **Fall-back** (:mod:`._fallback`, compiled only when first needed): the linear-variable
    Newton with pseudo-transient continuation and homotopy on the organic inlet
    (:mod:`._legacy`), whose answer is then
-4. **polished** in log form (a frozen-D sweep at its own [H+], which fixes every trace, and
+5. **polished** in log form (a frozen-D sweep at its own [H+], which fixes every trace, and
    Newton), so the result meets the same relative tolerance on every row.
 
 Convergence means every row satisfies |r| <= tol: every species balance at every stage closes to
@@ -28,11 +33,12 @@ import numpy as np
 from ._jit import inner, kernel
 
 from ._continuation import loading_continuation, loading_continuation_py
-from ._core import MAXITER, OK, SINGULAR, STALLED, _solve_core
+from ._core import MAXITER, OK, PTC_ATTEMPT, SINGULAR, STALLED, _solve_core
 from ._equilibrium import KW, LN10
 from ._newton import linear_solve
 
 N_DIRECT = 40       # iterations of the direct attempt before continuation takes over
+N_PTC = 220         # iterations of the pseudo-transient attempt ([H+] eliminated)
 N_STEP = 25         # iterations allowed per continuation step
 N_CONT = 300        # iterations of the whole continuation before the fall-back
 N_POLISH = 30       # iterations of the log-form polish after the fall-back solver
@@ -83,7 +89,9 @@ def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
     1. Direct: frozen-D sweeps and the log-form Newton with line search, at most ``N_DIRECT``
        iterations for nonlinear models (a linear, constant-D cascade is solved by its first
        sweep).
-    2. Continuation in the loading (:func:`._continuation.loading_continuation_py`).
+    2. For models with [H+]: the pseudo-transient attempt with [H+] eliminated, at most
+       ``N_PTC`` iterations (:func:`._core._solve_core` with ``n_picard = PTC_ATTEMPT``).
+    3. Continuation in the loading (:func:`._continuation.loading_continuation_py`).
 
     Python drives the steps so that only one compiled kernel (:func:`._core._solve_core`, one
     signature) serves every step: a compiled driver would optimise the whole solver again on
@@ -107,10 +115,17 @@ def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
                       not nonlinear)
     if out[0] == OK or not nonlinear:
         return out
+    if use_h and max_iter > out[1]:
+        pt = _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
+                         use_h, use_f, np.zeros((nst, S)), np.full(nst, np.nan), tol,
+                         min(max_iter - out[1], N_PTC), PTC_ATTEMPT, False)
+        if pt[0] == OK:
+            return (OK, out[1] + pt[1]) + tuple(pt[2:])
+        out = (out[0], out[1] + pt[1]) + tuple(out[2:])
     cont = loading_continuation_py(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts,
                                    Ka, eta, use_h, use_f, tol, min(max_iter, N_CONT), N_STEP,
                                    N_DIRECT, n_picard)
-    itot = out[1] + cont[1]
+    itot = out[1] + cont[1]   # (out[1] includes the pseudo-transient attempt)
     if cont[0] == OK:
         return (cont[0], itot) + tuple(cont[2:])
     # (the continuation's last state solves a partly loaded cascade: report the direct one)
@@ -137,6 +152,14 @@ def solve_cascade_nb(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, 
     if st == OK or not nonlinear:
         return st, it, res, wj, wi, x, y, h, f
     itot = it
+    if use_h and max_iter > it:
+        stp, itp, resp, wjp, wip, xp, yp, hp, fp = _solve_core(
+            Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f,
+            x0 * 0.0, lh0, tol, min(max_iter - it, N_PTC), n_picard * 0 + PTC_ATTEMPT,
+            nst < 0)   # (plain int and bool: a global constant is a literal in numba)
+        itot += itp
+        if stp == OK:
+            return stp, itot, resp, wjp, wip, xp, yp, hp, fp
     stc, itc, resc, wjc, wic, xc, yc, hc, fc = loading_continuation(
         Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f, tol,
         min(max_iter, N_CONT), N_STEP, N_DIRECT, n_picard)
