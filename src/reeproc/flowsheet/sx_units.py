@@ -258,7 +258,8 @@ class SXCircuit:
         org_c = self._to_cascade_organic(organic)
         cascade, traces, org_c_full = self.cascade, {}, org_c
         if self.trace_floor > 0.0 or self.bypass:
-            cascade, traces, feed_c, org_c, scrub_c = self._without_traces(feed, org_c, scrub)
+            cascade, traces, feed_c, org_c, scrub_c, anions = self._without_traces(feed, org_c,
+                                                                                  scrub)
         else:
             feed_c, scrub_c = feed, scrub
         guess = None
@@ -286,7 +287,7 @@ class SXCircuit:
         if self.cascade.strip:
             outs["strip_liquor"] = res.strip_liquor.copy(name="strip_liquor")
         if traces:
-            outs = self._route_traces(outs, res, traces, org_c_full)
+            outs = self._route_traces(outs, res, traces, org_c_full, anions)
         if self.cascade.strip:
             outs["stripped_organic"] = self._to_flowsheet_organic(res.stripped_organic, "stripped_organic")
         else:
@@ -387,7 +388,11 @@ class SXCircuit:
         return res
 
     def _without_traces(self, feed, organic, scrub):
-        """(cascade, {trace: mol/h}, feed, organic, scrub) with the deep traces taken out."""
+        """(cascade, {trace: mol/h}, feed, organic, scrub, {anion: mol/h}) with the deep traces
+        taken out. A trace leaves an aqueous inlet with its share of the inlet's anions (z
+        equivalents per mol), so the cascade's inlets stay electroneutral: a cascade given a
+        charge deficit closes its proton balance on it, and the charge it makes up (up to
+        ~1e-9 of the circuit's ionic flow) would fail the circuit's charge audit."""
         model = self.cascade.model
         inlets = [s for s in (feed, organic, scrub) if s is not None]
         metals = [sp for sp in model.species if sp not in ("Na", "NH4+")]
@@ -396,7 +401,7 @@ class SXCircuit:
         traces = {sp: n for sp, n in flow.items()
                   if n < self.trace_floor * total or (sp in self.bypass and n > 0)}
         if not traces or len(traces) == len(metals):
-            return self.cascade, {}, feed, organic, scrub
+            return self.cascade, {}, feed, organic, scrub, {}
         keep = tuple(sp for sp in model.species if sp not in traces)
         key = (keep, model.saponification)
         if key not in self._reduced:
@@ -409,16 +414,32 @@ class SXCircuit:
             from ..sx import Cascade
 
             self._reduced = {key: Cascade(red, c.extraction, c.scrub, c.strip, c.efficiency)}
-        strip_ = lambda s: None if s is None else Stream.from_mol_h(  # noqa: E731
-            s.phase, {sp: n for sp, n in s.mol_h.items() if sp not in traces}, s.flow_L_h,
-            s.T_C, s.name)
-        return self._reduced[key], traces, strip_(feed), strip_(organic), strip_(scrub)
+        anions: dict = {}
 
-    def _route_traces(self, outs, res, traces, organic):
+        def strip_(s):
+            if s is None:
+                return None
+            mol = {sp: n for sp, n in s.mol_h.items() if sp not in traces}
+            if s.phase == "aqueous":
+                eq = sum(_aq_charge(sp) * n for sp, n in s.mol_h.items()
+                         if sp in traces and n > 0)
+                neg = {sp: n for sp, n in mol.items() if n > 0 and _aq_charge(sp) < 0}
+                total = sum(-_aq_charge(sp) * n for sp, n in neg.items())
+                if eq > 0 and total > 0:
+                    for sp, n in neg.items():
+                        take = n * eq / total
+                        mol[sp] = n - take
+                        anions[sp] = anions.get(sp, 0.0) + take
+            return Stream.from_mol_h(s.phase, mol, s.flow_L_h, s.T_C, s.name)
+        return (self._reduced[key], traces, strip_(feed), strip_(organic), strip_(scrub),
+                anions)
+
+    def _route_traces(self, outs, res, traces, organic, anions):
         """Put each bypassed trace into the aqueous outlets as the cascade split the bulk metal
         of nearest log10 Kex and same charge (all of it to the raffinate if none). The part a
         trace brought on the organic inlet leaves the organic as z HA: the aqueous outlet that
-        takes it gives up z H+ (M(org) + z H+ -> M + z HA(org)), so H and charge balance."""
+        takes it gives up z H+ (M(org) + z H+ -> M + z HA(org)), so H and charge balance. The
+        anions taken out with the aqueous traces (``anions``) stay in the raffinate."""
         kex = self.cascade.model.kex
         bulk = [sp for sp in res.organic_profile.columns if sp not in traces
                 and sp not in ("Na", "NH4+") and sp in kex]
@@ -453,6 +474,8 @@ class SXCircuit:
                 if p != "raffinate":
                     dH[p] -= z * (n - n_org)
                     dH["raffinate"] += z * (n - n_org)
+        for sp, n in anions.items():
+            add["raffinate"][sp] = add["raffinate"].get(sp, 0.0) + n
         for p in ports:
             s = outs[p]
             mol = s.mol_h

@@ -418,6 +418,10 @@ class Cascade:
 
         def aq_stream(j, flow, name):
             conc = {sp: float(v) for sp, v in zip(cols, aq_arr[j]) if v > 0 or sp in active_set}
+            if a["use_h"]:
+                # the stage's OH- (Kw/[H+], water's own) is not a Stream species: the outlet
+                # carries the net free acid [H+] - [OH-], so it is electroneutral as the stage is
+                conc["H+"] = float(h[j] - K.KW / h[j])
             return Stream.aqueous(flow, conc, T_C=T, name=name)
 
         def org_stream(j, name):
@@ -447,8 +451,9 @@ class Cascade:
         basis = tuple(sp for sp in active if sp not in ("Na", "NH4+"))
         qres = math.nan
         if converged:
-            # aqueous charge: inlets vs outlets (+ the OH- left to the water); a constant-D model
-            # moves ions without stoichiometry, so its organic carries the metals' charge
+            # aqueous charge: inlets vs outlets (their H+ is net of the stage's OH-); a
+            # constant-D model moves ions without stoichiometry, so its organic carries the
+            # metals' charge
             q_in = q_thr = 0.0
             for st_ in asm["aq_inlets"]:
                 q, t = _charge(st_.mol_h)
@@ -458,8 +463,6 @@ class Cascade:
             q_out = 0.0
             for st_, j in outs:
                 q_out += _charge(st_.mol_h)[0]
-                if a["use_h"]:
-                    q_out -= K.KW / h[j] * st_.flow_L_h
             if not a["use_h"]:
                 q_out += _charge({sp: O * y[nst - 1 if k > 0 else n + m - 1, i]
                                   for i, sp in enumerate(active)})[0]

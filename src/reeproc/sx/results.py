@@ -122,11 +122,11 @@ class CascadeResult:
         Largest relative imbalance (in - out)/in over species of the whole cascade [-].
     charge_balance_residual : float
         |charge in - charge out| of the aqueous phase over the charge throughput
-        sum |z| n of the aqueous inlets [-]: metals, H+, HSO4-, SO4-2, Cl- and every inert ion,
-        with the OH- of each outlet ([OH-] = Kw/[H+], at most 1e-7 mol/L in the acidic states
-        accepted, left to the water and not put into the outlet Streams) counted. The organic
-        complexes are neutral, so this closes to rounding; a result above ``CHARGE_TOL``
-        raises.
+        sum |z| n of the aqueous inlets [-]: metals, H+, HSO4-, SO4-2, Cl- and every inert ion.
+        An outlet Stream's H+ is the net free acid [H+] - [OH-] of its stage (OH- = Kw/[H+], at
+        most 1e-7 mol/L in the acidic states accepted, is not a Stream species), so the outlets
+        are electroneutral as the stages are. The organic complexes are neutral, so this closes
+        to rounding; a result above ``CHARGE_TOL`` raises.
     failure : str
         Why the solve failed (empty when converged).
     inert_species : tuple
