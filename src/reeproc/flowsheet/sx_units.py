@@ -72,6 +72,10 @@ _WARM: dict = {}
 _WARM_FIRST: dict = {}
 
 
+#: shares of the saponifying cation the homotopy of SXCircuit._cold may start from, in order
+HOMOTOPY_STARTS = (0.0, 0.5, 0.25, 0.75)
+
+
 def _aq_charge(sp: str) -> int:
     """Charge of an aqueous species (species.csv)."""
     return get_species(sp, "aqueous").charge
@@ -356,7 +360,9 @@ class SXCircuit:
         """Cold-start solve; when it fails and the organic inlet carries a saponified (Na or
         NH4+) extractant, a homotopy: the bound cation is brought in by adaptive steps (a
         failed step is cut to a quarter, down to ``HOMOTOPY_MIN_STEP``), each solve
-        warm-started from the last, the last step being the problem itself."""
+        warm-started from the last, the last step being the problem itself. It starts from the
+        first of 0, 1/2, 1/4 and 3/4 of the cation that solves cold (the unsaponified cascade
+        need not: SX2 on the industrial_motor_NiCuNi feed stalls at 0 and solves at 1/4)."""
         if not first_failed:
             try:
                 return cascade.solve(**kw)
@@ -373,8 +379,16 @@ class SXCircuit:
             step = Stream.from_mol_h("organic", mol, org.flow_L_h, org.T_C, org.name)
             return cascade.solve(**{**kw, "organic": step}, initial_guess=guess)
 
-        res = at(0.0, None)
-        lam, step = 0.0, 0.25
+        res = lam = None
+        for start in HOMOTOPY_STARTS:
+            try:
+                res, lam = at(start, None), start
+                break
+            except RuntimeError:  # ConvergenceError included: the next start
+                continue
+        if res is None:
+            return cascade.solve(**kw)  # raises the cascade's own error
+        step = 0.25
         while lam < 1.0:
             target = min(1.0, lam + step)
             guess = res.aqueous_profile[list(res.organic_profile.columns)].to_numpy(copy=True)
