@@ -67,8 +67,9 @@ oxalate_dose or feed_kg_h keeps every product >= 99.97 % (the SX2 balance spec a
 leach_acid_ratio 2.2 and fe_removal_pH 3.85). Grades: wind_turbine (no Tb) held by the SX2
 balance spec (Pr6O11 99.98 %); e_bike refused before solving (its La, Ce, Sm and Gd have no
 circuit here: La and Ce would follow Pr, Sm and Gd would follow Dy); industrial_motor_NiCuNi
-held (all >= 99.97 %, SX1 light cut, SX2 and SX4 balance specs act, ~30 solves); HDD (Pr/(Nd+Pr) 13 %, no Tb) held by the SX2 balance and reflux specs
-(Pr6O11 99.973 %, Nd2O3 99.983 %, Dy2O3 100.0 %; 22 solves, 7 s). Every parameter at its bounds
+held (Pr6O11 99.95 %, the others >= 99.98 %; SX1, SX2 and SX4 specs act, 37 solves, ~60 s);
+HDD (Pr/(Nd+Pr) 13 %, no Tb) held by the SX2 balance and reflux specs (Pr6O11 99.973 %, Nd2O3
+99.983 %, Dy2O3 100.0 %; 22 solves, 7 s). Every parameter at its bounds
 either solves or is refused naming it (tests/test_param_ranges.py).
 
 Run it:  ``reeproc run flowsheets/ndfeb_long_loop.py``; parameters: ``reeproc params ...``.
