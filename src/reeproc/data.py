@@ -485,12 +485,11 @@ def _with_ladder_children(df, mask):
     if "ladder_parent" not in df.columns or "species" not in df.columns:
         return mask
     group = [c for c in ("extractant", "medium") if c in df.columns]
+    own = df[group + ["species"]].astype(str).apply(tuple, axis=1)
+    parent = df[group + ["ladder_parent"]].astype(str).apply(tuple, axis=1)
     mask = mask.copy()
     while True:
-        moved = {tuple(r) for r in df.loc[mask, group + ["species"]].astype(str).itertuples(
-            index=False)}
-        keys = df[group + ["ladder_parent"]].astype(str).apply(tuple, axis=1)
-        grow = keys.isin(moved) & ~mask
+        grow = parent.isin(set(own[mask])) & ~mask
         if not grow.any():
             return mask
         mask |= grow

@@ -381,14 +381,8 @@ def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
     import numba
 
     from .sx._pack import pack_jobs
-    from .sx.batch import solve_packed
+    from .sx.batch import numba_threads, solve_packed
 
-    old = numba.get_num_threads()
-    if threads is not None:
-        if not 1 <= int(threads) <= numba.config.NUMBA_NUM_THREADS:
-            raise ValueError(f"threads must lie in [1, {numba.config.NUMBA_NUM_THREADS}], got {threads}")
-        numba.set_num_threads(int(threads))
-    nth = numba.get_num_threads()
     templates: dict = {}   # assembled cascade templates, shared by the chunks
     parts = [cases[i:i + chunk] for i in range(0, len(cases), chunk)]
 
@@ -406,7 +400,7 @@ def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
         _sx_rows(rows, part, batch, evaluate)
         frames.append(pd.DataFrame(rows))
 
-    try:
+    with numba_threads(threads) as nth:
         if nth < 2 or len(parts) < 2:
             for part in parts:
                 post(part, solve(prep(part)))
@@ -422,8 +416,6 @@ def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
                 _pipeline(parts, prep, solve, post, ThreadPoolExecutor)
             finally:
                 sys.setswitchinterval(si)
-    finally:
-        numba.set_num_threads(old)
     df = (pd.DataFrame() if not frames else frames[0] if len(frames) == 1
           else pd.concat(frames, ignore_index=True))
     df.index.name = "case"
@@ -451,16 +443,12 @@ def _sx_rows(rows, part, batch, evaluate):
         row = dict(c)
         row["converged"] = ok
         row["iterations"] = it
+        row["error"] = batch.error(r.b)
         if ok:
-            row["error"] = ""
             try:
                 row.update(evaluate(c, r))
             except Exception as exc:  # recorded, never dropped
                 row["error"] = f"{type(exc).__name__}: {exc}"
-        else:
-            note = r.failure_note
-            row["error"] = (f"ConvergenceError: scaled residual {r.residual:.3e} after "
-                            f"{it} iterations" + (f"; {note}" if note else ""))
         rows.append(row)
 
 

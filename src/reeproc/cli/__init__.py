@@ -29,8 +29,8 @@ from ._base import (_COMMANDS, EXIT_BROKEN_PIPE, EXIT_BUG, EXIT_FAILED, EXIT_INP
                     EXIT_INTERRUPTED, EXIT_OK, EXIT_TARGET_MISSED, SCRIPT_NOTE, CommandError,
                     _Formatter, _Parser)
 
-__all__ = ["main", "console", "build_parser", "CommandError", "EXIT_OK", "EXIT_TARGET_MISSED", "EXIT_INPUT",
-           "EXIT_FAILED", "EXIT_BUG", "EXIT_INTERRUPTED", "EXIT_BROKEN_PIPE"]
+__all__ = ["main", "console", "build_parser", "CommandError", "EXIT_OK", "EXIT_TARGET_MISSED",
+           "EXIT_INPUT", "EXIT_FAILED", "EXIT_BUG", "EXIT_INTERRUPTED", "EXIT_BROKEN_PIPE"]
 
 
 # ------------------------------------------------------------------ parser and error handling
@@ -125,7 +125,8 @@ def console() -> None:
 
     Once every output is written and flushed, the process ends with ``os._exit``: the
     interpreter's teardown of scipy, pandas, numba and Cantera (freeing every module and
-    object) takes 0.3-0.4 s and writes nothing. A command that started worker processes
+    object) writes nothing and is a visible part of a short command's wall time
+    (benchmarks/test_bench_cli.py). A command that started worker processes
     (``--workers``, Dask) exits normally, so that their shutdown hooks run.
     """
     code = main()

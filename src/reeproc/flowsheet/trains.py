@@ -143,9 +143,9 @@ def hcl_stream(flow_L_h: float, conc_mol_L: float, name: str):
 def add_acid_trim(fs, tag: str, liquor: str, out: str, *, pH: float,
                   base_conc_mol_L: float = 13.0) -> str:
     """Neutralise the free acid of a strip liquor with aqueous NH3 to ``pH`` (a liquor already
-    above it passes with no NH3; no metal
-    hydroxide forms below pH ~5 for the rare earths; the unit checks each metal's hydroxide
-    solubility and precipitates what exceeds it, normally nothing).
+    above it passes with no NH3; no metal hydroxide forms below pH ~5 for the rare earths; the
+    unit checks each metal's hydroxide solubility and precipitates what exceeds it, normally
+    nothing).
 
     Parameters
     ----------

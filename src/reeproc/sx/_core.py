@@ -1,7 +1,8 @@
 """The log-form Newton attempt of the SX cascade solver (numba): start, frozen-D sweeps,
 Newton with line search and, optionally, pseudo-transient continuation; or (``n_picard =
-PTC_ATTEMPT``) the pseudo-transient attempt with [H+] eliminated by the proton invariant. The strategy around it
-is in :mod:`._kernels`; the equations in :mod:`._newton` and :mod:`._equilibrium`.
+PTC_ATTEMPT``) the pseudo-transient attempt with [H+] eliminated by the proton invariant. The
+strategy around it is in :mod:`._kernels`; the equations in :mod:`._newton` and
+:mod:`._equilibrium`.
 """
 from __future__ import annotations
 

@@ -17,6 +17,8 @@ on first use. ``BatchItem.full()`` builds the full :class:`CascadeResult` when n
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from . import _kernels as K
@@ -173,6 +175,34 @@ class Batch:
             if why:
                 return why
         return cas._base_excess_note(asm).lstrip("; ")
+
+
+    def error(self, b: int) -> str:
+        """'' for a converged cascade ``b``, else its ConvergenceError text (residual,
+        iterations and :meth:`failure_note`), as a sweep records it."""
+        if self.converged[b]:
+            return ""
+        note = self.failure_note(b)
+        return (f"ConvergenceError: scaled residual {self.residual[b]:.3e} after "
+                f"{self.iterations[b]} iterations" + (f"; {note}" if note else ""))
+
+
+@contextmanager
+def numba_threads(threads):
+    """Run the block with ``threads`` numba threads (None: numba's current setting), restoring
+    the setting on exit; a count outside [1, NUMBA_NUM_THREADS] is refused by name."""
+    import numba
+
+    old = numba.get_num_threads()
+    if threads is not None:
+        if not 1 <= int(threads) <= numba.config.NUMBA_NUM_THREADS:
+            raise ValueError(f"threads must lie in [1, {numba.config.NUMBA_NUM_THREADS}], "
+                             f"got {threads}")
+        numba.set_num_threads(int(threads))
+    try:
+        yield numba.get_num_threads()
+    finally:
+        numba.set_num_threads(old)
 
 
 class BatchItem:

@@ -128,9 +128,7 @@ def sx_sweep_arrays(model, feed: dict, organic: dict, *, extraction, scrub=0, st
         One row per case: the stage counts and flows, ``converged``, ``iterations``, ``error``
         and one column ``'<species> <kind> <outlet> [-]'`` per figure.
     """
-    import numba
-
-    from .batch import solve_packed
+    from .batch import numba_threads, solve_packed
 
     B = _broadcast(dict(extraction=extraction, scrub=scrub, strip=strip, feed_flow=feed_flow,
                         organic_flow=organic_flow, scrub_flow=scrub_flow, strip_flow=strip_flow))
@@ -150,27 +148,20 @@ def sx_sweep_arrays(model, feed: dict, organic: dict, *, extraction, scrub=0, st
     tpl = [_pack.template(*jobs[int(np.flatnonzero(shape == g)[0])])
            for g in range(len(shapes))]
     species = _pack.common_species(tpl)
-    old = numba.get_num_threads()
-    if threads is not None:
-        if not 1 <= int(threads) <= numba.config.NUMBA_NUM_THREADS:
-            raise ValueError(f"threads must lie in [1, {numba.config.NUMBA_NUM_THREADS}], "
-                             f"got {threads}")
-        numba.set_num_threads(int(threads))
     parts = []
-    try:
+    with numba_threads(threads):
         for i in range(0, B, chunk):
             sl = slice(i, min(B, i + chunk))
             parts.append(_solve_chunk(jobs, sl, tpl, shape, nmk, flows, has, comp, species, eta,
                                       solve_packed, tol, max_iter, warm_start))
-    finally:
-        numba.set_num_threads(old)
     cols = {"extraction": nmk[:, 0], "scrub": nmk[:, 1], "strip": nmk[:, 2]}
     for j, name in enumerate(_FLOWS):
         if has[j].any():
             cols[name] = flows[:, j]
     cols["converged"] = np.concatenate([b.converged for _, b in parts])
     cols["iterations"] = np.concatenate([b.iterations for _, b in parts])
-    cols["error"] = np.concatenate([_errors(b) for _, b in parts])
+    cols["error"] = np.concatenate([np.array([b.error(i) for i in range(len(b))], dtype=object)
+                                    for _, b in parts])
     if figures is None:
         outlets = ["raffinate", "loaded_organic"] + (["strip_liquor"] if has[3].any() else [])
         figures = [(kind, sp, o) for o in outlets for sp in parts[0][1].basis_species
@@ -209,13 +200,3 @@ class _SubJobs:
 
     def __getitem__(self, b):
         return self.jobs[self.start + b]
-
-
-def _errors(batch) -> np.ndarray:
-    """'' for converged cases, else the ConvergenceError text (with its failure note)."""
-    err = np.full(len(batch), "", dtype=object)
-    for b in np.flatnonzero(~batch.converged):
-        note = batch.failure_note(int(b))
-        err[b] = (f"ConvergenceError: scaled residual {batch.residual[b]:.3e} after "
-                  f"{batch.iterations[b]} iterations" + (f"; {note}" if note else ""))
-    return err

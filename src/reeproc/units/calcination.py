@@ -53,7 +53,7 @@ from ..species import parse_formula, rare_earths, reporting_oxide
 from ..stream import Stream
 from ._balance import check_number, check_stream
 from ._common import UnitResult, air_O2_fraction, with_solvent_water
-from .thermo import nasa_gas_species
+from .thermo import GAS_NAMES, gas_enthalpy_kJ_mol, nasa_gas_species
 
 __all__ = ["Calciner", "CalcinationResult", "solid_enthalpy_kJ_mol", "residual_mass_fraction",
            "oxide_min_T_C"]
@@ -62,8 +62,8 @@ R = 8.314462618  # J/mol/K
 T0 = 298.15
 #: Cantera reports through Python's sys.stdout; capturing it swaps a process-wide object.
 _CANTERA_LOCK = threading.Lock()
-_GAS_NAMES = {"O2": "O2", "N2": "N2", "Ar": "Ar", "H2O": "H2O", "CO": "CO", "CO2": "CO2",
-              "H2": "H2", "HCl": "HCL", "SO2": "SO2", "NH3": "NH3"}
+#: the gases a calciner's equilibrium may form (those its feed's elements allow)
+_GASES = ("O2", "N2", "Ar", "H2O", "CO", "CO2", "H2", "HCl", "SO2", "NH3")
 
 
 # ------------------------------------------------------------------ thermo data
@@ -140,8 +140,8 @@ def _build_phases(gas_species: tuple, solids: tuple):
     """Cantera phases for one species set (cached: built once, reused)."""
     import cantera as ct
 
-    nasa = _nasa_species()
-    gas = ct.Solution(thermo="ideal-gas", species=[nasa[_GAS_NAMES[g]] for g in gas_species])
+    nasa = nasa_gas_species()
+    gas = ct.Solution(thermo="ideal-gas", species=[nasa[GAS_NAMES[g]] for g in gas_species])
     phases = []
     for i, sp in enumerate(solids):
         els = sorted(parse_formula(sp))
@@ -149,17 +149,6 @@ def _build_phases(gas_species: tuple, solids: tuple):
                 f"  elements: [{', '.join(els)}]\n  species: ['{sp}']\nspecies:\n" + _species_yaml(sp))
         phases.append(ct.Solution(yaml=yaml, name=f"s{i}"))
     return gas, phases
-
-
-def _nasa_species() -> dict:
-    return nasa_gas_species(tuple(sorted(set(_GAS_NAMES.values()))))
-
-
-@functools.lru_cache(maxsize=4096)
-def _gas_enthalpy_kJ_mol(name: str, T_K: float) -> float:
-    """Enthalpy of an ideal-gas species from Cantera's nasa_gas.yaml [kJ/mol]."""
-    sp = _nasa_species()[_GAS_NAMES[name]]
-    return sp.thermo.h(T_K) / 1e6
 
 
 # ------------------------------------------------------------------ helpers
@@ -361,7 +350,7 @@ class Calciner:
     def _species_sets(self, b: dict):
         els = {e for e, n in b.items() if n > 0}
         T_K = self.T_C + 273.15
-        gas = tuple(g for g in _GAS_NAMES if set(parse_formula(g)) <= els)
+        gas = tuple(g for g in _GASES if set(parse_formula(g)) <= els)
         thermo = _solid_thermo()
         solids = []
         for sp, th in thermo.items():
@@ -512,8 +501,8 @@ class Calciner:
             for el, n in s.element_mol_h().items():
                 b[el] = b.get(el, 0.0) + n
         if not any(n > 0 for n in b.values()):
-            raise ValueError("Calciner: the feed is empty (no species with a non-zero flow): nothing "
-                             "reached it upstream, e.g. no oxalate precipitated")
+            raise ValueError("Calciner: the feed is empty (no species with a non-zero flow): "
+                             "nothing reached it upstream, e.g. no oxalate precipitated")
         self._check_temperature(b)
         # air
         demand = self._o2_demand(b)
@@ -556,12 +545,12 @@ class Calciner:
         # heat duty
         h_out = 0.0
         for g, v in gas_out.items():
-            h_out += v * _gas_enthalpy_kJ_mol(g, T_K)
+            h_out += v * gas_enthalpy_kJ_mol(g, T_K)
         for sp, v in solid_out.items():
             h_out += v * solid_enthalpy_kJ_mol(sp, T_K)
         h_in, missing = 0.0, []
         for g, v in air_stream.mol_h.items():
-            h_in += v * _gas_enthalpy_kJ_mol(g, air_stream.T_K)
+            h_in += v * gas_enthalpy_kJ_mol(g, air_stream.T_K)
         for key, s in inlets.items():
             if key in ("air", "liquor solvent water"):
                 continue

@@ -87,10 +87,10 @@ _SOBOL_SEED, _SOBOL_LOG2_N = 20240611, 12
 def _sobol(n_tanks: int) -> np.ndarray:
     """Unit-mean exponential residence times (4,096 x n_tanks) on scrambled Sobol points.
 
-    The points come from ``scipy.stats.qmc.Sobol`` (fixed seed). Importing scipy.stats costs
-    ~0.2 s, so a computed table is kept on disk (``_points_cache_dir``), keyed by the scipy
-    version, the dimension, the count and the seed, and read back by later processes: the
-    same numbers, bit for bit. Without a writable cache folder the points are computed.
+    The points come from ``scipy.stats.qmc.Sobol`` (fixed seed). Importing scipy.stats is a
+    visible part of a CLI start (benchmarks/test_bench_cli.py), so a computed table is kept on
+    disk (``_points_cache_dir``), keyed by the scipy version, the dimension, the count and the
+    seed, and read back by later processes: the same numbers, bit for bit. Without a writable cache folder the points are computed.
     """
     import scipy
 
@@ -559,7 +559,7 @@ class AcidLeach:
         X = np.zeros(len(names))
         if not active:
             return X, [H0 / V]
-        from scipy.integrate import solve_ivp  # batch mode only: keeps ~0.2 s off a CLI start
+        from scipy.integrate import solve_ivp  # batch mode only (CLI start)
 
         sol = solve_ivp(rhs, (0.0, self.residence_time_h), np.zeros(len(active)),
                         method="LSODA", rtol=1e-8, atol=1e-10, dense_output=True)

@@ -26,12 +26,13 @@ import math
 from ..data import MissingDataError, load_table
 from ..stream import Stream
 
-__all__ = ["stream_enthalpy_kJ_h", "solid_enthalpy_kJ_mol", "energy_balance", "T0"]
+__all__ = ["stream_enthalpy_kJ_h", "solid_enthalpy_kJ_mol", "gas_enthalpy_kJ_mol",
+           "nasa_gas_species", "energy_balance", "GAS_NAMES", "T0"]
 
 T0 = 298.15
 #: reeproc gas species -> name in Cantera's nasa_gas.yaml
-_GAS = {"O2": "O2", "N2": "N2", "Ar": "Ar", "H2O": "H2O", "CO": "CO", "CO2": "CO2", "H2": "H2",
-        "HCl": "HCL", "SO2": "SO2", "NH3": "NH3", "Cl2": "CL2", "CH4": "CH4"}
+GAS_NAMES = {"O2": "O2", "N2": "N2", "Ar": "Ar", "H2O": "H2O", "CO": "CO", "CO2": "CO2", "H2": "H2",
+             "HCl": "HCL", "SO2": "SO2", "NH3": "NH3", "Cl2": "CL2", "CH4": "CH4"}
 
 
 @functools.cache
@@ -71,19 +72,22 @@ def _is_element(species: str) -> bool:
     return len(f) == 1 and species in f
 
 
-@functools.lru_cache(maxsize=8)
-def nasa_gas_species(names: tuple) -> dict:
-    """Cantera species of Cantera's nasa_gas.yaml by their Cantera name (``names``, a tuple).
+@functools.cache
+def nasa_gas_species() -> dict:
+    """Cantera species of Cantera's nasa_gas.yaml for every gas of ``GAS_NAMES``, by their
+    Cantera name.
 
-    The file holds 748 species; Cantera parses only the YAML blocks of ``names`` (0.006 s
-    against 0.15 s for the whole file; the same NASA-7 data). If the file's layout is not the
-    one expected, the whole file is read. An unknown name raises ``MissingDataError``.
+    The file holds 748 species; Cantera parses only the YAML blocks of the mapped ones (the
+    same NASA-7 data; parsing the whole file was a visible part of a CLI start,
+    benchmarks/test_bench_cli.py). If the file's layout is not the one expected, the whole
+    file is read. A mapped name the file lacks raises
+    ``MissingDataError``.
     """
     import os
 
     import cantera as ct
 
-    wanted = set(names)
+    wanted = set(GAS_NAMES.values())
     path = next((os.path.join(d, "nasa_gas.yaml") for d in ct.get_data_directories()
                  if os.path.isfile(os.path.join(d, "nasa_gas.yaml"))), None)
     if path is not None:
@@ -100,15 +104,13 @@ def nasa_gas_species(names: tuple) -> dict:
     return found
 
 
-def _nasa() -> dict:
-    return nasa_gas_species(tuple(sorted(set(_GAS.values()))))
-
-
 @functools.lru_cache(maxsize=4096)
-def _gas_kJ_mol(name: str, T_K: float) -> float:
-    if name not in _GAS:
+def gas_enthalpy_kJ_mol(name: str, T_K: float) -> float:
+    """Enthalpy of the ideal gas ``name`` (a key of ``GAS_NAMES``), formation included, from
+    Cantera's nasa_gas.yaml [kJ/mol]."""
+    if name not in GAS_NAMES:
         raise MissingDataError(f"no gas-phase enthalpy for '{name}' (not mapped to nasa_gas.yaml)")
-    return _nasa()[_GAS[name]].thermo.h(T_K) / 1e6
+    return nasa_gas_species()[GAS_NAMES[name]].thermo.h(T_K) / 1e6
 
 
 def stream_enthalpy_kJ_h(stream: Stream) -> float:
@@ -123,7 +125,7 @@ def stream_enthalpy_kJ_h(stream: Stream) -> float:
     if stream.phase == "gas":
         for sp, n in stream.mol_h.items():
             if n:
-                h += n * _gas_kJ_mol(sp, T)
+                h += n * gas_enthalpy_kJ_mol(sp, T)
         return h
     if stream.phase == "aqueous":
         tab = _aqueous()
