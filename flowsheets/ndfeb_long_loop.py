@@ -5,8 +5,10 @@ Nd/Pr with Dy, Tb, Co, Cu, Al, Ga, B, Fe) -> oxidative roasting -> selective HCl
 stays as hematite) -> filtration -> iron removal by NaOH to pH 3.5 -> four solvent-extraction
 circuits -> NH3 acid trim -> oxalate precipitation -> calcination at 900 degC in air: four
 separated oxides. ``--set feed=NAME`` takes any grade of feeds.csv or a wt% composition; a feed
-without Tb (HDD, wind_turbine) has no SX4 and its Dy2O3 comes straight from SX1; a feed whose
-metals lack SX constants is refused naming the gap.
+without Tb (HDD, wind_turbine) has no SX4 and its Dy2O3 comes straight from SX1; a feed with La,
+Ce (they follow Pr) gets SX5 and one with Sm, Gd (they follow Dy) gets SX6, which reject them
+as byproduct liquors (e_bike); a feed with both Tb and Sm/Gd, or with other rare earths, is
+refused naming the missing circuit.
 
 Circuits (1 M extractant in kerosene, mass action with loading, sx_kex.csv). Every flow is set
 feed-forward from the measured SX feed (one pass of the front end at build time): the organic
@@ -34,6 +36,15 @@ acid/base balance. Defaults (EV feed) in brackets:
 * **SX4 Tb/Dy** (PC88A, unsaponified; 24 + 24 + 4; 22.0 L organic per mol/h Dy = O/A 2.5 on the
   SX1 strip liquor; scrub 1.625 M HCl at A/O 0.196; strip 4 M at A/O 0.33) on the SX1 strip
   liquor trimmed with NH3 to pH 1: Dy extracted (beta Dy/Tb 2.1), Tb in the raffinate.
+* **SX5 Pr/La-Ce** (D2EHPA, unsaponified; 24 + 30 + 5; 60 L organic per mol/h Pr; scrub 1 M
+  HCl at A/O 0.22; strip 4 M at A/O 0.05; only for feeds with La, Ce) on the NH3-trimmed SX3
+  strip liquor: Pr extracted (beta Pr/Ce 2.04, Ce/La 3.24), La and Ce in the raffinate, a
+  byproduct liquor. Fenske's per-section minimum at 99.98 % is 14 + 10 stages (e_bike).
+* **SX6 Dy/Sm-Gd** (PC88A, unsaponified; 12 + 12 + 4; 22 L organic per mol/h Dy; scrub 1.5 M
+  at A/O 0.205; strip 4 M at A/O 0.33; only for feeds with Sm, Gd and no Tb) on the
+  NH3-trimmed SX1 strip liquor: Dy extracted (beta Dy/Gd 5.2), Sm and Gd in the raffinate, a
+  byproduct liquor (Fenske minimum at 99.98 %: 5 + 6). SX1 then loads Sm and Gd with Dy: its
+  cut moves to Nd|Sm (beta 8.9; Fenske minimum at 99.995 %: 4 + 6 of its 8 + 8).
 * **Acid trims** (HydroxidePrecipitator, 25 wt% aqueous NH3, to ``trim_pH`` 1.0) before SX4 and
   before every oxalate train: the strip liquors leave at 1-3.6 M HCl, where the oxalate loses
   most of the rare earth (Tb recovery 32 % untrimmed, 93 % trimmed). NH3 enters as a reagent
@@ -52,6 +63,9 @@ acts (the balance specs start inside their band). Before any search, the specs r
 counts below Fenske's per-section minimum for their purity (``sx.fenske_sections``, feed-stage
 composition = feed: at the EV feed SX1 >= 2 + 3, SX2 >= 17 + 12, SX4 >= 10 + 6 for the
 defaults), naming the parameter; the scrub ratios are advertised over the specs' bounds.
+SX5 and SX6 (reject circuits) each hold the key element's share of the strip liquor
+among key + rejects >= ``reject_cut_spec`` (99.98 %) by their scrub and its recovery to the
+strip liquor >= ``reject_recovery_spec`` (98 %) by their organic.
 Margin: the design purities (>= 99.96 %) leave ~0.4 points to the 99.5 % contract for what the
 model leaves out (entrainment, crud, per-RE oxalate solubility).
 
@@ -65,8 +79,9 @@ Tb4O7 99.9985 %; recoveries Pr 95.9, Nd 96.0, Dy 95.9, Tb 93.1 % (leach residue,
 solubility); balances closed to ~1e-14. A +/-10 % move of leach_acid_ratio, fe_removal_pH,
 oxalate_dose or feed_kg_h keeps every product >= 99.97 % (the SX2 balance spec acts for
 leach_acid_ratio 2.2 and fe_removal_pH 3.85). Grades: wind_turbine (no Tb) held by the SX2
-balance spec (Pr6O11 99.98 %); e_bike refused before solving (its La, Ce, Sm and Gd have no
-circuit here: La and Ce would follow Pr, Sm and Gd would follow Dy); industrial_motor_NiCuNi
+balance spec (Pr6O11 99.98 %); e_bike (La 5.0, Ce 0.7, Sm 0.4, Gd 13 % of its Nd+Pr+Dy, no
+Tb) held with SX5 and SX6 (Pr6O11 99.970 %, Nd2O3 99.982 %, Dy2O3 99.9999 %; recoveries Pr
+94.9, Nd 95.8, Dy 95.8 %; the SX1 light-cut and SX2 specs act, 28 solves, ~14 s); industrial_motor_NiCuNi
 held (Pr6O11 99.95 %, the others >= 99.98 %; SX1, SX2 and SX4 specs act, 37 solves, ~60 s);
 HDD (Pr/(Nd+Pr) 13 %, no Tb) held by the SX2 balance and reflux specs (Pr6O11 99.973 %, Nd2O3
 99.983 %, Dy2O3 100.0 %; 22 solves, 7 s). Every parameter at its bounds
@@ -111,12 +126,13 @@ def _sx_params(tag, what, n, m, k, key, per_mol, scrub_c, scrub_r, strip_c, stri
 #: the scrub parameters are advertised over the same ranges (SX1's spec variable also carries
 #: the allowance per mol of light RE, hence its wider spec bound)
 SX1_SCRUB_RANGE, SX2_SCRUB_RANGE, SX4_SCRUB_RANGE = (0.02, 2.0), (0.01, 0.5), (0.02, 1.0)
+SX5_SCRUB_RANGE, SX6_SCRUB_RANGE = (0.02, 2.0), (0.02, 2.0)
 
 PARAMETERS = {
     "feed": FeedParam("EV_traction"),
     "feed_kg_h": Param(41.67, "magnet scrap feed [kg/h] (41.67 kg/h = 1 t/day)", 0.1, 1e5),
     **FRONT_END_PARAMETERS,
-    **_sx_params("sx1", "SX1 heavy/light (PC88A)", 8, 8, 4, "Dy+Tb", 22.31, 1.0, 0.33, 4.0,
+    **_sx_params("sx1", "SX1 heavy/light (PC88A)", 8, 8, 4, "Dy+Tb (+Gd+Sm)", 22.31, 1.0, 0.33, 4.0,
                  1 / 3, "PC88A", SX1_SCRUB_RANGE),
     "sx1_scrub_H_per_light": Param(0.0357, "SX1: scrub acid added per mol of Nd+Pr fed (it "
                                    "scrubs the co-loaded light RE) [mol H+/mol]", 0.0, 0.5),
@@ -133,6 +149,17 @@ PARAMETERS = {
                  4.0, 0.12, "D2EHPA"),
     **_sx_params("sx4", "SX4 Tb/Dy (PC88A)", 24, 24, 4, "Dy", 22.02, 1.625, 0.1958, 4.0, 0.332,
                  "PC88A", SX4_SCRUB_RANGE),
+    # circuits only feeds with La/Ce (SX5) or Sm/Gd (SX6) get (e_bike)
+    **_sx_params("sx5", "SX5 Pr/La-Ce (D2EHPA; feeds with La, Ce)", 24, 30, 5, "Pr", 60.0, 1.0,
+                 0.22, 4.0, 0.05, "D2EHPA", SX5_SCRUB_RANGE),
+    **_sx_params("sx6", "SX6 Dy/Sm-Gd (PC88A; feeds with Sm, Gd)", 12, 12, 4, "Dy", 22.0, 1.5,
+                 0.205, 4.0, 0.33, "PC88A", SX6_SCRUB_RANGE),
+    "reject_cut_spec": Param(0.9998, "design-spec bound on the share of Pr among Pr+La+Ce in the "
+                             "SX5 strip liquor and of Dy among Dy+Gd+Sm in the SX6 strip liquor "
+                             "[-]", 0.99, 0.99999),
+    "reject_recovery_spec": Param(0.98, "design-spec bound on the recovery of Pr (SX5) and Dy "
+                                  "(SX6) to the strip liquor of the circuit that rejects La, Ce "
+                                  "or Sm, Gd [-]", 0.5, 0.999),
     "trim_pH": Param(1.0, "pH to which NH3 trims the strip liquors (SX4 feed, oxalate feeds) "
                      "[-]", 0.5, 2.0),
     **OXIDE_TRAIN_PARAMETERS,
@@ -168,6 +195,9 @@ TRACE_FLOOR = 1e-7
 #: SX cascade tolerance (scaled stage residual, every species row relative to its own flows)
 SX_TOL = 1e-11
 RARE_EARTHS = ("La", "Ce", "Pr", "Nd", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Y")
+#: rare earths the plant rejects rather than sells: La, Ce follow Pr (SX5 Pr/La-Ce takes them
+#: out), Sm, Gd follow Dy (SX6 Dy/Sm-Gd); in decreasing extraction order (PC88A, D2EHPA)
+LIGHT_REJECT, MIDDLE_REJECT = ("Ce", "La"), ("Gd", "Sm")
 #: Products: oxide label -> element
 OXIDES = {"Pr": "Pr6O11", "Nd": "Nd2O3", "Dy": "Dy2O3", "Tb": "Tb4O7"}
 
@@ -179,14 +209,23 @@ def _metals(liquor, extractant):
                   and get_species(sp, "aqueous").charge > 0)
 
 
-def _cut(stream, elements):
-    """Share of ``elements`` among the rare earths of ``stream`` [mol/mol] (a measure)."""
+def _cut(stream, elements, among=RARE_EARTHS):
+    """Share of ``elements`` among the rare earths (or the elements ``among``) of ``stream``
+    [mol/mol] (a measure)."""
     def fn(r):
         mol = r.streams[stream].element_mol_h()
-        tot = sum(mol.get(e, 0.0) for e in RARE_EARTHS)
+        tot = sum(mol.get(e, 0.0) for e in among)
         return sum(mol.get(e, 0.0) for e in elements) / tot
-    return measure(fn, f"{'+'.join(elements)} share of the rare earths in '{stream}' [mol/mol]",
-                   "logit")
+    what = "the rare earths" if among is RARE_EARTHS else "+".join(among)
+    return measure(fn, f"{'+'.join(elements)} share of {what} in '{stream}' [mol/mol]", "logit")
+
+
+def _recovery(element, product, reject):
+    """Share of ``element`` leaving a circuit in ``product`` rather than ``reject`` [mol/mol]."""
+    def fn(r):
+        a, b = (r.streams[s].element_mol_h().get(element, 0.0) for s in (product, reject))
+        return a / (a + b)
+    return measure(fn, f"{element} recovery to '{product}' (against '{reject}') [mol/mol]", "logit")
 
 
 #: half-width of the balance band of a binary split [logit units]: the two impurity fractions
@@ -222,16 +261,16 @@ def _binary_specs(fs, tag, raffinate_product, extract_product, cut, cut_range, r
                      target, reflux, *reflux_range, kind=">=", feasible=feasible))
 
 
-def _check_stages(cfg, tag, a, b, n_a, n_b, purity):
+def _check_stages(cfg, tag, a, b, n_a, n_b, purity, extractant="PC88A"):
     """Refuse a stage count below Fenske's per-section minimum (total reflux, Xu's feed-stage
     hypothesis; sx.fenske_sections) for the split of ``a`` (extracted) from ``b``: no organic
     or scrub flow can then make ``purity``, and the specs would search in vain (the check of
     the circuit's specs, ``Spec.feasible``; a solve without specs runs such a design and
     reports its purities)."""
-    beta = sx.load_extractant("PC88A").separation_factor(a[-1], b[0])
+    beta = sx.load_extractant(extractant).separation_factor(a[-1], b[0])
     if beta <= 1.0:
         raise ValueError(f"{tag}_extraction_stages, {tag}_scrub_stages: beta {a[-1]}/{b[0]} = "
-                         f"{beta:.3g} <= 1 with the PC88A constants in use (sx_kex.csv): "
+                         f"{beta:.3g} <= 1 with the {extractant} constants in use (sx_kex.csv): "
                          f"{a[-1]} is not extracted ahead of {b[0]}, no stage count splits them")
     mins = sx.fenske_sections(beta, n_a / (n_a + n_b), purity)
     for section, n_min in zip(("extraction", "scrub"), mins):
@@ -247,7 +286,8 @@ def _check_stages(cfg, tag, a, b, n_a, n_b, purity):
 
 def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C, particle_d_um,
           fe_removal_pH, oxalate_dose, wash_ratio, calcine_T_C, purity_spec, sx1_cut_spec,
-          trim_pH, sx2_raffinate_H_mol_L, sx1_scrub_H_per_light, sx2_strip_H_per_Nd, **cfg):
+          trim_pH, sx2_raffinate_H_mol_L, sx1_scrub_H_per_light, sx2_strip_H_per_Nd,
+          reject_cut_spec, reject_recovery_spec, **cfg):
     # SX warm starts across builds only for the same parameters (a re-run, a benchmark): a sweep
     # case then starts as it would alone, and its result does not depend on the case before it
     warm = "ndfeb_long_loop/" + repr(sorted({k: v for k, v in locals().items()
@@ -270,14 +310,27 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
         if n[e] <= 0:
             raise ValueError(f"feed={grade!r} carries no {e}: this plant splits Pr from Nd")
     RE = sum(n.values())
-    others = {e: mol[e] for e in RARE_EARTHS if e not in n and mol.get(e, 0.0) > 1e-6 * RE}
+    minor = {e: mol[e] for e in LIGHT_REJECT + MIDDLE_REJECT if mol.get(e, 0.0) > 1e-6 * RE}
+    others = {e: mol[e] for e in RARE_EARTHS
+              if e not in n and e not in minor and mol.get(e, 0.0) > 1e-6 * RE}
     if others:
         raise ValueError(
             f"feed={grade!r} carries " + ", ".join(f"{e} {100 * v / RE:.3g} %" for e, v in
                                                   others.items())
-            + " of its Nd+Pr+Dy+Tb (mol): this plant has no circuit for them (La and Ce would "
-            "follow Pr into Pr6O11, Sm and Gd would follow Dy into Dy2O3 or Tb4O7); it "
-            "separates feeds of Nd, Pr, Dy and Tb (with base metals)")
+            + " of its Nd+Pr+Dy+Tb (mol): this plant has no circuit for them; it separates "
+            "Nd, Pr, Dy and Tb, rejects La and Ce (SX5) and Sm and Gd (SX6), with base metals")
+    lights = [e for e in LIGHT_REJECT if e in minor]     # follow Pr: SX5 takes them out
+    middle = [e for e in MIDDLE_REJECT if e in minor]    # follow Dy: SX6 takes them out
+    if middle and len(heavies) == 2:
+        raise ValueError(
+            f"feed={grade!r} carries Tb and " + ", ".join(middle) + ": Tb lies between Gd and "
+            "Dy in extraction order, and this plant has no Tb/Gd circuit (SX6 splits Dy from "
+            "Sm and Gd only in feeds without Tb)")
+    if middle and heavies != ["Dy"]:
+        raise ValueError(f"feed={grade!r} carries " + ", ".join(middle) + " but no Dy: SX6 "
+                         "(Dy from Sm, Gd) has no product to make")
+    # SX1 loads every rare earth heavier than Nd: its cut moves to Nd|Sm when Sm, Gd come in
+    sx1_heavy = heavies + middle
     cfg = {k: float(v) if not k.endswith("stages") else v for k, v in cfg.items()}
     p = lambda tag, key: cfg[f"{tag}_{key}"]  # noqa: E731
     stages = lambda tag: (p(tag, "extraction_stages"), p(tag, "scrub_stages"),  # noqa: E731
@@ -317,9 +370,9 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
     light_liquor, H_sx2_feed = "SX feed", sized.n("H+")
     ins_flow = {"sx1": F}
     O1 = 0.0
-    if heavies:
-        # --- SX1: heavy (Dy, Tb) from light (Nd, Pr), unsaponified PC88A
-        O1 = circuit("sx1", "SX1 heavy/light", "PC88A", sum(n[e] for e in heavies),
+    if sx1_heavy:
+        # --- SX1: heavy (Dy, Tb; Gd, Sm) from light (Nd, Pr), unsaponified PC88A
+        O1 = circuit("sx1", "SX1 heavy/light", "PC88A", sum(mol[e] for e in sx1_heavy),
                      {"feed": "SX feed", "organic": "SX1 organic", "scrub": "SX1 scrub acid",
                       "strip": "SX1 strip acid"},
                      {"raffinate": "SX1 raffinate (Nd, Pr)",
@@ -327,7 +380,7 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
         light_liquor = "SX1 raffinate (Nd, Pr)"
         # its raffinate carries the feed acid, the scrub acid and 3 H+ per heavy RE loaded
         H_sx2_feed += (flows[("sx1", "scrub")] * p("sx1", "scrub_HCl_mol_L")
-                       + 3.0 * sum(n[e] for e in heavies))
+                       + 3.0 * sum(mol[e] for e in sx1_heavy))
         if len(heavies) == 2:
             # --- SX4: Tb from Dy, PC88A, on the NH3-trimmed SX1 strip liquor
             add_acid_trim(fs, "SX4 feed", "SX1 strip liquor (Dy, Tb)", "SX4 feed", pH=trim_pH)
@@ -339,6 +392,17 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
                      "stripped_organic": "SX4 organic"})
             products["Tb"] = "SX4 raffinate (Tb)"
             products["Dy"] = "SX4 strip liquor (Dy)"
+        elif middle:
+            # --- SX6: Dy from Sm, Gd, PC88A, on the NH3-trimmed SX1 strip liquor (Dy extracted,
+            # beta Dy/Gd ~5; Sm and Gd leave in the raffinate, a mixed Sm-Gd chloride byproduct)
+            add_acid_trim(fs, "SX6 feed", "SX1 strip liquor (Dy, Tb)", "SX6 feed", pH=trim_pH)
+            ins_flow["sx6"] = p("sx1", "strip_ratio") * O1
+            circuit("sx6", "SX6 Dy/Sm-Gd", "PC88A", n["Dy"],
+                    {"feed": "SX6 feed", "organic": "SX6 organic", "scrub": "SX6 scrub acid",
+                     "strip": "SX6 strip acid"},
+                    {"raffinate": "SX6 raffinate (Sm, Gd byproduct)",
+                     "strip_liquor": "SX6 strip liquor (Dy)", "stripped_organic": "SX6 organic"})
+            products["Dy"] = "SX6 strip liquor (Dy)"
         else:
             products[heavies[0]] = "SX1 strip liquor (Dy, Tb)"
     F2 = F + flows.get(("sx1", "scrub"), 0.0)
@@ -384,6 +448,17 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
             {"raffinate": "SX3 raffinate (Na/B bleed)", "strip_liquor": "SX3 strip liquor (Pr)",
              "stripped_organic": "SX3 organic"})
     products["Pr"] = "SX3 strip liquor (Pr)"
+    if lights:
+        # --- SX5: Pr from La, Ce, unsaponified D2EHPA on the NH3-trimmed SX3 strip liquor (Pr
+        # extracted, beta Pr/Ce ~2, Ce/La ~3; La and Ce leave in the raffinate, a byproduct)
+        add_acid_trim(fs, "SX5 feed", "SX3 strip liquor (Pr)", "SX5 feed", pH=trim_pH)
+        ins_flow["sx5"] = flows[("sx3", "strip")]
+        circuit("sx5", "SX5 Pr/La-Ce", "D2EHPA", n["Pr"],
+                {"feed": "SX5 feed", "organic": "SX5 organic", "scrub": "SX5 scrub acid",
+                 "strip": "SX5 strip acid"},
+                {"raffinate": "SX5 raffinate (La, Ce byproduct)",
+                 "strip_liquor": "SX5 strip liquor (Pr)", "stripped_organic": "SX5 organic"})
+        products["Pr"] = "SX5 strip liquor (Pr)"
 
     # --- products: NH3 trim, oxalate, filter, calcine
     for el in ("Pr", "Nd", "Dy", "Tb"):
@@ -397,13 +472,13 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
         fs.add_product(ox, f"{ox} product", [el], ox)
 
     # --- design specs: override controllers, each acting only when its bound is missed
-    if heavies:
-        fs.add_spec(Spec("SX1 heavy cut", _cut("SX1 strip liquor (Dy, Tb)", heavies), sx1_cut_spec,
+    if sx1_heavy:
+        fs.add_spec(Spec("SX1 heavy cut", _cut("SX1 strip liquor (Dy, Tb)", sx1_heavy), sx1_cut_spec,
                          FeedFlow("SX1 scrub acid", per=O1, name="sx1_scrub_ratio"),
                          SX1_SCRUB_RANGE[0], 3.0, kind=">=", feasible=lambda: _check_stages(
-                             cfg, "sx1", heavies, ["Nd", "Pr"], sum(n[e] for e in heavies),
+                             cfg, "sx1", sx1_heavy, ["Nd", "Pr"], sum(mol[e] for e in sx1_heavy),
                              n["Nd"] + n["Pr"], sx1_cut_spec)))
-        fs.add_spec(Spec("SX1 light cut", _cut("SX1 raffinate (Nd, Pr)", ["Nd", "Pr"]),
+        fs.add_spec(Spec("SX1 light cut", _cut("SX1 raffinate (Nd, Pr)", ["Nd", "Pr"] + lights),
                          sx1_cut_spec, RecycleFlow("SX1 organic", per=O1, name="sx1_organic_factor"),
                          0.5, 4.0, kind=">="))
     # a binary split is a balance: one "=" spec keeps the two impurities comparable (logit
@@ -414,6 +489,24 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
                   FeedFlow("SX2 scrub acid", per=O2, name="sx2_scrub_ratio"), SX2_SCRUB_RANGE,
                   purity_spec, feasible=lambda: _check_stages(cfg, "sx2", ["Nd"], ["Pr"], n["Nd"],
                                                                n["Pr"], purity_spec))
+    # a reject circuit (SX5 La, Ce; SX6 Sm, Gd): the scrub holds the key element's share of the
+    # strip liquor, the organic holds its recovery (the rejects leave as byproduct liquors)
+    for tag, key, rejects, strip, raff, rng, ext in (
+            ("sx5", "Pr", lights, "SX5 strip liquor (Pr)", "SX5 raffinate (La, Ce byproduct)",
+             SX5_SCRUB_RANGE, "D2EHPA"),
+            ("sx6", "Dy", middle, "SX6 strip liquor (Dy)", "SX6 raffinate (Sm, Gd byproduct)",
+             SX6_SCRUB_RANGE, "PC88A")):
+        if not rejects:
+            continue
+        O, T = flows[tag], tag.upper()
+        fs.add_spec(Spec(f"{T} {key} cut", _cut(strip, [key], [key] + rejects), reject_cut_spec,
+                         FeedFlow(f"{T} scrub acid", per=O, name=f"{tag}_scrub_ratio"), *rng,
+                         kind=">=", feasible=lambda tag=tag, key=key, rejects=rejects, ext=ext:
+                         _check_stages(cfg, tag, [key], rejects, mol[key],
+                                       sum(mol[e] for e in rejects), reject_cut_spec, ext)))
+        fs.add_spec(Spec(f"{T} {key} recovery", _recovery(key, strip, raff), reject_recovery_spec,
+                         RecycleFlow(f"{T} organic", per=O, name=f"{tag}_organic_factor"), 0.5,
+                         4.0, kind=">="))
     if len(heavies) == 2:
         O4 = flows["sx4"]
         _binary_specs(fs, "SX4", "Tb4O7", "Dy2O3",

@@ -115,9 +115,21 @@ def test_bad_input():
         Calciner(900).run(Stream.aqueous(1.0, {"Nd": 0.1}))
     with pytest.raises(ValueError, match="empty"):
         Calciner(900).run(Stream.solid({}))
-    # Gd2O3 has no entropy in thermo_solids.csv: no silent default
-    with pytest.raises(MissingDataError, match="Gd"):
-        Calciner(900, product="equilibrium").run(Stream.solid({"Gd2(C2O4)3.10H2O": 1.0}))
+    # Ho oxalate has no row in thermo_solids.csv: no silent default
+    with pytest.raises(MissingDataError, match="Ho2"):
+        Calciner(900, product="equilibrium").run(Stream.solid({"Ho2(C2O4)3.10H2O": 1.0}))
+
+
+def test_la_ce_sm_gd_oxalates_calcine_with_their_oxides_and_close():
+    """The rows added for the e_bike grade's rejects (La, Ce, Sm, Gd oxalate decahydrates, S of
+    Gd2O3): each oxalate gives its oxide in air (Ce as CeO2), one oxide per two RE (CeO2: one
+    per RE), and the calciner closes its element balance."""
+    for el, oxide, per in (("La", "La2O3", 1), ("Ce", "CeO2", 2), ("Sm", "Sm2O3", 1),
+                           ("Gd", "Gd2O3", 1)):
+        sp = f"{el}2(C2O4)3.10H2O"
+        res = Calciner(900).run(Stream.solid({sp: 1.0}))
+        assert_allclose(res.product.mol_h[oxide], 1000.0 * per / molar_mass(sp), rtol=1e-9)
+        assert res.balance["relative closure [-]"].max() < 1e-10
 
 
 def test_trace_impurities_conserved():
