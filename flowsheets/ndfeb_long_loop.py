@@ -8,7 +8,9 @@ separated oxides. ``--set feed=NAME`` takes any grade of feeds.csv or a wt% comp
 without Tb (HDD, wind_turbine) has no SX4 and its Dy2O3 comes straight from SX1; a feed with La,
 Ce (they follow Pr) gets SX5 and one with Sm, Gd (they follow Dy) gets SX6, which reject them
 as byproduct liquors (e_bike); a feed with both Tb and Sm/Gd, or with other rare earths, is
-refused naming the missing circuit.
+refused naming the missing circuit. ``--set product_slate=NdPr`` sells one NdPr oxide instead
+of Pr6O11 and Nd2O3: no SX2, and SX3 transfers Nd and Pr together from the SX1 raffinate
+(leaving Na, B, Co, Cu, Al in its bleed; SX5, for La and Ce, then works on the NdPr liquor).
 
 Circuits (1 M extractant in kerosene, mass action with loading, sx_kex.csv). Every flow is set
 feed-forward from the measured SX feed (one pass of the front end at build time): the organic
@@ -81,7 +83,8 @@ oxalate_dose or feed_kg_h keeps every product >= 99.97 % (the SX2 balance spec a
 leach_acid_ratio 2.2 and fe_removal_pH 3.85). Grades: wind_turbine (no Tb) held by the SX2
 balance spec (Pr6O11 99.98 %); e_bike (La 5.0, Ce 0.7, Sm 0.4, Gd 13 % of its Nd+Pr+Dy, no
 Tb) held with SX5 and SX6 (Pr6O11 99.970 %, Nd2O3 99.982 %, Dy2O3 99.9999 %; recoveries Pr
-94.9, Nd 95.8, Dy 95.8 %; the SX1 light-cut and SX2 specs act, 28 solves, ~14 s); industrial_motor_NiCuNi
+94.9, Nd 95.8, Dy 95.8 %; the SX1 light-cut and SX2 specs act, 28 solves, ~14 s);
+industrial_motor_NiCuNi
 held (Pr6O11 99.95 %, the others >= 99.98 %; SX1, SX2 and SX4 specs act, 37 solves, ~60 s);
 HDD (Pr/(Nd+Pr) 13 %, no Tb) held by the SX2 balance and reflux specs (Pr6O11 99.973 %, Nd2O3
 99.983 %, Dy2O3 100.0 %; 22 solves, 7 s). Every parameter at its bounds
@@ -96,7 +99,7 @@ from reeproc import Stream, sx
 from reeproc.species import get_species
 from reeproc.flowsheet import Flowsheet, Param, run
 from reeproc.flowsheet.feedparam import FeedParam, feed_from_param
-from reeproc.flowsheet.specs import FeedFlow, RecycleFlow, Spec, UnitAttribute, measure, purity
+from reeproc.flowsheet.specs import FeedFlow, RecycleFlow, Spec, UnitAttribute, measure
 from reeproc.flowsheet.sx_units import Saponifier, SXCircuit
 from reeproc.flowsheet.trains import (FRONT_END_PARAMETERS, OXIDE_TRAIN_PARAMETERS,
                                       add_acid_trim, add_front_end, add_oxide_train, hcl_stream)
@@ -126,7 +129,9 @@ def _sx_params(tag, what, n, m, k, key, per_mol, scrub_c, scrub_r, strip_c, stri
 #: the scrub parameters are advertised over the same ranges (SX1's spec variable also carries
 #: the allowance per mol of light RE, hence its wider spec bound)
 SX1_SCRUB_RANGE, SX2_SCRUB_RANGE, SX4_SCRUB_RANGE = (0.02, 2.0), (0.01, 0.5), (0.02, 1.0)
-SX5_SCRUB_RANGE, SX6_SCRUB_RANGE = (0.02, 2.0), (0.02, 2.0)
+SX5_SCRUB_RANGE, SX6_SCRUB_RANGE = (0.1, 0.4), (0.1, 0.3)
+#: product slates of the light rare earths (parameter product_slate)
+SLATES = ("separate", "NdPr")
 
 PARAMETERS = {
     "feed": FeedParam("EV_traction"),
@@ -160,6 +165,10 @@ PARAMETERS = {
     "reject_recovery_spec": Param(0.98, "design-spec bound on the recovery of Pr (SX5) and Dy "
                                   "(SX6) to the strip liquor of the circuit that rejects La, Ce "
                                   "or Sm, Gd [-]", 0.5, 0.999),
+    "product_slate": Param("separate", "what the light rare earths are sold as: 'separate' "
+                           "(Pr6O11 and Nd2O3 from the SX2 Pr/Nd split) or 'NdPr' (one NdPr "
+                           "oxide: no SX2; SX3 transfers Nd and Pr together) [-]",
+                           choices=SLATES),
     "trim_pH": Param(1.0, "pH to which NH3 trims the strip liquors (SX4 feed, oxalate feeds) "
                      "[-]", 0.5, 2.0),
     **OXIDE_TRAIN_PARAMETERS,
@@ -180,6 +189,13 @@ PARAMETERS.update({
     "sx2_strip_HCl_mol_L": dataclasses.replace(PARAMETERS["sx2_strip_HCl_mol_L"], low=1.0),
     "sx2_organic_L_per_mol": dataclasses.replace(PARAMETERS["sx2_organic_L_per_mol"], high=100.0),
     "sx2_strip_H_per_Nd": dataclasses.replace(PARAMETERS["sx2_strip_H_per_Nd"], low=3.6),
+    # SX5/SX6 scrub (measured at the e_bike feed): a weak scrub (0.3 M, A/O 0.02) lets the
+    # rejects load and the specs search for more than 5 min; a strong one (3 M, A/O 2) strips
+    # the key metal too and leaves its oxide train empty before a spec can act
+    "sx5_scrub_HCl_mol_L": dataclasses.replace(PARAMETERS["sx5_scrub_HCl_mol_L"], low=0.7,
+                                               high=1.5),
+    "sx6_scrub_HCl_mol_L": dataclasses.replace(PARAMETERS["sx6_scrub_HCl_mol_L"], low=1.0,
+                                               high=2.0),
 })
 
 SOLVE_OPTIONS = {"method": "anderson", "tol": 1e-10, "maxiter": 400, "anderson_memory": 3,
@@ -198,8 +214,9 @@ RARE_EARTHS = ("La", "Ce", "Pr", "Nd", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er",
 #: rare earths the plant rejects rather than sells: La, Ce follow Pr (SX5 Pr/La-Ce takes them
 #: out), Sm, Gd follow Dy (SX6 Dy/Sm-Gd); in decreasing extraction order (PC88A, D2EHPA)
 LIGHT_REJECT, MIDDLE_REJECT = ("Ce", "La"), ("Gd", "Sm")
-#: Products: oxide label -> element
-OXIDES = {"Pr": "Pr6O11", "Nd": "Nd2O3", "Dy": "Dy2O3", "Tb": "Tb4O7"}
+#: Products: key -> (oxide label, elements); "NdPr" with product_slate='NdPr'
+OXIDES = {"Pr": "Pr6O11", "Nd": "Nd2O3", "Dy": "Dy2O3", "Tb": "Tb4O7", "NdPr": "NdPr oxide"}
+TARGETS = {"NdPr": ("Nd", "Pr")}
 
 
 def _metals(liquor, extractant):
@@ -234,12 +251,22 @@ BALANCE_TOL = 1.0
 
 
 def _binary_specs(fs, tag, raffinate_product, extract_product, cut, cut_range, reflux,
-                  reflux_range, bound, sign=1.0, feasible=None):
+                  reflux_range, bound, sign=1.0, feasible=None, among=None):
     """The two specs of a binary split (see build): ``cut`` raises the extract's share loaded
-    (``sign`` -1 when it lowers it), ``reflux`` raises both purities."""
+    (``sign`` -1 when it lowers it), ``reflux`` raises both purities. With ``among`` (the
+    pair's elements) each product's purity is its target's molar share of them: the split's
+    own impurity, when another circuit (SX5) takes out the product's other impurities."""
+    def pur(r, p):
+        prod = fs.products[p]
+        if among is None:
+            return r.streams[prod.stream].purity(list(prod.target))
+        mol = r.streams[prod.stream].element_mol_h()
+        return sum(mol.get(e, 0.0) for e in prod.target) / sum(mol.get(e, 0.0) for e in among)
+
+    basis = "oxide basis" if among is None else f"molar share of {'+'.join(among)}"
+
     def balance(r):
-        a, b = (r.streams[fs.products[p].stream].purity(list(fs.products[p].target))
-                for p in (raffinate_product, extract_product))
+        a, b = (pur(r, p) for p in (raffinate_product, extract_product))
         lg = lambda v: math.log(max(v, 1e-15) / max(1.0 - v, 1e-15))  # noqa: E731
         return sign * (lg(a) - lg(b))
     fs.add_spec(Spec(f"{tag} balance", measure(balance, f"{tag}: logit purity {raffinate_product}"
@@ -252,12 +279,12 @@ def _binary_specs(fs, tag, raffinate_product, extract_product, cut, cut_range, r
     # products >= purity_spec
     def mean_logit(r):
         lg = [math.log(max(v, 1e-15) / max(1.0 - v, 1e-15)) for v in
-              (purity(p)(r) for p in (raffinate_product, extract_product))]
+              (pur(r, p) for p in (raffinate_product, extract_product))]
         return 1.0 / (1.0 + math.exp(-0.5 * (lg[0] + lg[1])))
     target = 1.0 / (1.0 + math.exp(-(math.log(bound / (1.0 - bound)) + 0.5 * BALANCE_TOL)))
     fs.add_spec(Spec(f"{tag} products purity",
                      measure(mean_logit, f"mean-logit purity of {raffinate_product} and "
-                             f"{extract_product} (oxide basis) [-]", "logit"),
+                             f"{extract_product} ({basis}) [-]", "logit"),
                      target, reflux, *reflux_range, kind=">=", feasible=feasible))
 
 
@@ -287,14 +314,17 @@ def _check_stages(cfg, tag, a, b, n_a, n_b, purity, extractant="PC88A"):
 def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C, particle_d_um,
           fe_removal_pH, oxalate_dose, wash_ratio, calcine_T_C, purity_spec, sx1_cut_spec,
           trim_pH, sx2_raffinate_H_mol_L, sx1_scrub_H_per_light, sx2_strip_H_per_Nd,
-          reject_cut_spec, reject_recovery_spec, **cfg):
+          reject_cut_spec, reject_recovery_spec, product_slate, **cfg):
     # SX warm starts across builds only for the same parameters (a re-run, a benchmark): a sweep
     # case then starts as it would alone, and its result does not depend on the case before it
     warm = "ndfeb_long_loop/" + repr(sorted({k: v for k, v in locals().items()
                                              if k != "cfg"}.items()) + sorted(cfg.items()))
     grade = feed
     feed = feed_from_param(grade, feed_kg_h)
-    fs = Flowsheet(f"NdFeB long loop: {feed.grade} magnets to Nd2O3, Pr6O11, Dy2O3, Tb4O7")
+    if product_slate not in SLATES:  # a build() called directly, without check_params
+        raise ValueError(f"product_slate={product_slate!r}; allowed: {', '.join(SLATES)}")
+    light_oxides = "NdPr oxide" if product_slate == "NdPr" else "Nd2O3, Pr6O11"
+    fs = Flowsheet(f"NdFeB long loop: {feed.grade} magnets to {light_oxides}, Dy2O3, Tb4O7")
     fs.notes.append(feed.describe())
     fs.add_feed("magnet scrap", feed.stream)
     add_front_end(fs, "magnet scrap", "SX feed", roast_T_C=roast_T_C,
@@ -407,61 +437,72 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
             products[heavies[0]] = "SX1 strip liquor (Dy, Tb)"
     F2 = F + flows.get(("sx1", "scrub"), 0.0)
     ins_flow["sx2"] = F2
-    # --- SX2: Pr from Nd, Na-saponified PC88A (Nd extracted, Pr in the raffinate). The
-    # extraction + scrub and the strip are two circuits (an 86-stage cascade with a strip section
-    # does not start reliably cold from fresh organic; each half does)
-    O2 = p("sx2", "organic_L_per_mol") * (n["Nd"] + n["Pr"])
-    scrub2 = p("sx2", "scrub_ratio") * O2
-    # feed-forward base balance: NaOH = feed acid + scrub acid + 3 H+ per Nd loaded - raffinate acid
-    base = (H_sx2_feed + scrub2 * p("sx2", "scrub_HCl_mol_L") + 3.0 * n["Nd"]
-            - sx2_raffinate_H_mol_L * (F2 + scrub2))
-    degree = base / (1.0 * O2)
-    if not 0.05 <= degree <= 0.6:
-        raise ValueError(
-            f"SX2 saponification {degree:.4g} from the base balance lies outside 0.05-0.6 (PC88A "
-            "practice 0.3-0.5): NaOH = feed acid (leach_acid_ratio, fe_removal_pH) + SX1 scrub "
-            "acid (sx1_scrub_HCl_mol_L, sx1_scrub_ratio, sx1_scrub_H_per_light) + 3 H+ per "
-            "heavy RE + SX2 scrub acid (sx2_scrub_HCl_mol_L x sx2_scrub_ratio) + 3 H+ per Nd - "
-            "raffinate acid (sx2_raffinate_H_mol_L), over the organic (sx2_organic_L_per_mol); "
-            + ("lower the acid terms or raise sx2_organic_L_per_mol" if degree > 0.6 else
-               "raise the acid terms or lower sx2_organic_L_per_mol"))
-    fs.add_unit("SX2 saponifier", Saponifier(degree, base="NaOH"), {"organic": "SX2 organic"},
-                {"organic": "SX2 saponified organic", "water": "SX2 saponification water"})
-    circuit("sx2", "SX2 Pr/Nd", "PC88A", n["Nd"] + n["Pr"],
-            {"feed": light_liquor, "organic": "SX2 saponified organic", "scrub": "SX2 scrub acid"},
-            {"raffinate": "SX2 raffinate (Pr, Na)", "loaded_organic": "SX2 loaded organic (Nd)"},
-            strip=False, tear="SX2 organic")
-    fs.notes.append(f"SX2 saponification {degree:.5f} (NaOH {base:.4g} mol/h) from the base "
-                    "balance; SX2 strip is a separate circuit")
-    model2 = sx.MassAction("PC88A", concentration_mol_L=1.0, species=_metals(sized, "PC88A") + ["Na"])
-    fs.add_unit("SX2 strip", SXCircuit(sx.Cascade(model2, p("sx2", "strip_stages")),
-                                       trace_floor=TRACE_FLOOR, tol=SX_TOL,
-                                       warm_key=f"{warm}/SX2 strip"),
-                {"feed": "SX2 strip acid", "organic": "SX2 loaded organic (Nd)"},
-                {"raffinate": "SX2 strip liquor (Nd)", "loaded_organic": "SX2 organic"})
-    products["Nd"] = "SX2 strip liquor (Nd)"
-    # --- SX3: Pr transfer, unsaponified D2EHPA: Pr loaded, Na/B/Co/Al left in the bleed
+    ndpr = product_slate == "NdPr"
+    O2 = scrub2 = 0.0
+    if not ndpr:
+        # --- SX2: Pr from Nd, Na-saponified PC88A (Nd extracted, Pr in the raffinate). The
+        # extraction + scrub and the strip are two circuits (an 86-stage cascade with a strip
+        # section does not start reliably cold from fresh organic; each half does)
+        O2 = p("sx2", "organic_L_per_mol") * (n["Nd"] + n["Pr"])
+        scrub2 = p("sx2", "scrub_ratio") * O2
+        # feed-forward base balance: NaOH = feed acid + scrub acid + 3 H+ per Nd loaded -
+        # raffinate acid
+        base = (H_sx2_feed + scrub2 * p("sx2", "scrub_HCl_mol_L") + 3.0 * n["Nd"]
+                - sx2_raffinate_H_mol_L * (F2 + scrub2))
+        degree = base / (1.0 * O2)
+        if not 0.05 <= degree <= 0.6:
+            raise ValueError(
+                f"SX2 saponification {degree:.4g} from the base balance lies outside 0.05-0.6 "
+                "(PC88A practice 0.3-0.5): NaOH = feed acid (leach_acid_ratio, fe_removal_pH) + SX1 scrub "
+                "acid (sx1_scrub_HCl_mol_L, sx1_scrub_ratio, sx1_scrub_H_per_light) + 3 H+ per "
+                "heavy RE + SX2 scrub acid (sx2_scrub_HCl_mol_L x sx2_scrub_ratio) + 3 H+ per Nd - "
+                "raffinate acid (sx2_raffinate_H_mol_L), over the organic (sx2_organic_L_per_mol); "
+                + ("lower the acid terms or raise sx2_organic_L_per_mol" if degree > 0.6 else
+                   "raise the acid terms or lower sx2_organic_L_per_mol"))
+        fs.add_unit("SX2 saponifier", Saponifier(degree, base="NaOH"), {"organic": "SX2 organic"},
+                    {"organic": "SX2 saponified organic", "water": "SX2 saponification water"})
+        circuit("sx2", "SX2 Pr/Nd", "PC88A", n["Nd"] + n["Pr"],
+                {"feed": light_liquor, "organic": "SX2 saponified organic",
+                 "scrub": "SX2 scrub acid"},
+                {"raffinate": "SX2 raffinate (Pr, Na)",
+                 "loaded_organic": "SX2 loaded organic (Nd)"},
+                strip=False, tear="SX2 organic")
+        fs.notes.append(f"SX2 saponification {degree:.5f} (NaOH {base:.4g} mol/h) from the base "
+                        "balance; SX2 strip is a separate circuit")
+        model2 = sx.MassAction("PC88A", concentration_mol_L=1.0,
+                               species=_metals(sized, "PC88A") + ["Na"])
+        fs.add_unit("SX2 strip", SXCircuit(sx.Cascade(model2, p("sx2", "strip_stages")),
+                                           trace_floor=TRACE_FLOOR, tol=SX_TOL,
+                                           warm_key=f"{warm}/SX2 strip"),
+                    {"feed": "SX2 strip acid", "organic": "SX2 loaded organic (Nd)"},
+                    {"raffinate": "SX2 strip liquor (Nd)", "loaded_organic": "SX2 organic"})
+        products["Nd"] = "SX2 strip liquor (Nd)"
+    # --- SX3: transfer, unsaponified D2EHPA: Pr (or, for the NdPr slate, Nd and Pr from the
+    # SX1 raffinate) loaded, Na/B/Co/Al left in the bleed
+    light = "NdPr" if ndpr else "Pr"
+    key_mol = n["Nd"] + n["Pr"] if ndpr else n["Pr"]
     ins_flow["sx3"] = F2 + scrub2
-    circuit("sx3", "SX3 Pr transfer", "D2EHPA", n["Pr"],
-            {"feed": "SX2 raffinate (Pr, Na)", "organic": "SX3 organic",
+    circuit("sx3", f"SX3 {light} transfer", "D2EHPA", key_mol,
+            {"feed": light_liquor if ndpr else "SX2 raffinate (Pr, Na)", "organic": "SX3 organic",
              "scrub": "SX3 scrub acid", "strip": "SX3 strip acid"},
-            {"raffinate": "SX3 raffinate (Na/B bleed)", "strip_liquor": "SX3 strip liquor (Pr)",
-             "stripped_organic": "SX3 organic"})
-    products["Pr"] = "SX3 strip liquor (Pr)"
+            {"raffinate": "SX3 raffinate (Na/B bleed)",
+             "strip_liquor": f"SX3 strip liquor ({light})", "stripped_organic": "SX3 organic"})
+    products[light] = f"SX3 strip liquor ({light})"
     if lights:
-        # --- SX5: Pr from La, Ce, unsaponified D2EHPA on the NH3-trimmed SX3 strip liquor (Pr
-        # extracted, beta Pr/Ce ~2, Ce/La ~3; La and Ce leave in the raffinate, a byproduct)
-        add_acid_trim(fs, "SX5 feed", "SX3 strip liquor (Pr)", "SX5 feed", pH=trim_pH)
+        # --- SX5: Pr (NdPr) from La, Ce, unsaponified D2EHPA on the NH3-trimmed SX3 strip
+        # liquor (extracted, beta Pr/Ce ~2, Ce/La ~3; La and Ce leave in the raffinate, a
+        # byproduct)
+        add_acid_trim(fs, "SX5 feed", products[light], "SX5 feed", pH=trim_pH)
         ins_flow["sx5"] = flows[("sx3", "strip")]
-        circuit("sx5", "SX5 Pr/La-Ce", "D2EHPA", n["Pr"],
+        circuit("sx5", f"SX5 {light}/La-Ce", "D2EHPA", key_mol,
                 {"feed": "SX5 feed", "organic": "SX5 organic", "scrub": "SX5 scrub acid",
                  "strip": "SX5 strip acid"},
                 {"raffinate": "SX5 raffinate (La, Ce byproduct)",
-                 "strip_liquor": "SX5 strip liquor (Pr)", "stripped_organic": "SX5 organic"})
-        products["Pr"] = "SX5 strip liquor (Pr)"
+                 "strip_liquor": f"SX5 strip liquor ({light})", "stripped_organic": "SX5 organic"})
+        products[light] = f"SX5 strip liquor ({light})"
 
     # --- products: NH3 trim, oxalate, filter, calcine
-    for el in ("Pr", "Nd", "Dy", "Tb"):
+    for el in ("Pr", "Nd", "NdPr", "Dy", "Tb"):
         if el not in products:
             continue
         liquor = add_acid_trim(fs, f"{el} oxalate feed", products[el], f"{el} oxalate feed",
@@ -469,7 +510,7 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
         ox = OXIDES[el]
         add_oxide_train(fs, el, liquor, f"{ox} product", oxalate_dose=oxalate_dose,
                         wash_ratio=wash_ratio, calcine_T_C=calcine_T_C)
-        fs.add_product(ox, f"{ox} product", [el], ox)
+        fs.add_product(ox, f"{ox} product", list(TARGETS.get(el, (el,))), ox)
 
     # --- design specs: override controllers, each acting only when its bound is missed
     if sx1_heavy:
@@ -484,16 +525,18 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
     # a binary split is a balance: one "=" spec keeps the two impurities comparable (logit
     # difference within +/-BALANCE_TOL) by the lever that moves the cut; one ">=" spec keeps the
     # poorer of the two products at purity_spec by the reflux
-    _binary_specs(fs, "SX2", "Pr6O11", "Nd2O3",
-                  UnitAttribute("SX2 saponifier", "degree", name="sx2_saponification"), (0.05, 0.6),
-                  FeedFlow("SX2 scrub acid", per=O2, name="sx2_scrub_ratio"), SX2_SCRUB_RANGE,
-                  purity_spec, feasible=lambda: _check_stages(cfg, "sx2", ["Nd"], ["Pr"], n["Nd"],
-                                                               n["Pr"], purity_spec))
+    if not ndpr:
+        _binary_specs(fs, "SX2", "Pr6O11", "Nd2O3",
+                      UnitAttribute("SX2 saponifier", "degree", name="sx2_saponification"),
+                      (0.05, 0.6), FeedFlow("SX2 scrub acid", per=O2, name="sx2_scrub_ratio"),
+                      SX2_SCRUB_RANGE, purity_spec, feasible=lambda: _check_stages(
+                          cfg, "sx2", ["Nd"], ["Pr"], n["Nd"], n["Pr"], purity_spec),
+                      among=("Pr", "Nd") if lights else None)
     # a reject circuit (SX5 La, Ce; SX6 Sm, Gd): the scrub holds the key element's share of the
     # strip liquor, the organic holds its recovery (the rejects leave as byproduct liquors)
     for tag, key, rejects, strip, raff, rng, ext in (
-            ("sx5", "Pr", lights, "SX5 strip liquor (Pr)", "SX5 raffinate (La, Ce byproduct)",
-             SX5_SCRUB_RANGE, "D2EHPA"),
+            ("sx5", "Pr", lights, f"SX5 strip liquor ({light})",
+             "SX5 raffinate (La, Ce byproduct)", SX5_SCRUB_RANGE, "D2EHPA"),
             ("sx6", "Dy", middle, "SX6 strip liquor (Dy)", "SX6 raffinate (Sm, Gd byproduct)",
              SX6_SCRUB_RANGE, "PC88A")):
         if not rejects:

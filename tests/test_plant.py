@@ -113,6 +113,25 @@ def test_every_library_feed_meets_the_target(grade):
         assert gd > 0.9 * mol["Gd"]
 
 
+@pytest.mark.parametrize("grade", ["EV_traction", "e_bike"])
+def test_the_ndpr_slate_sells_one_ndpr_oxide_without_the_pr_nd_split(grade):
+    """product_slate='NdPr': no SX2, SX3 transfers Nd and Pr together (base metals and Na in
+    its bleed), one 'NdPr oxide' product >= 99.5 % with Nd and Pr both recovered; the heavy
+    products are unchanged; anything but the two slates is refused naming the parameter."""
+    res = run(REFERENCE, feed=grade, product_slate="NdPr")
+    k = res.kpis()
+    _meets(k)
+    assert "SX2 Pr/Nd" not in res.flowsheet.units and "SX3 NdPr transfer" in res.flowsheet.units
+    oxides = {p["oxide"] for p in k["products"].values()}
+    assert "NdPr oxide" in oxides and not oxides & {"Nd2O3", "Pr6O11"}
+    assert k["recovery"]["Nd"] > 0.9 and k["recovery"]["Pr"] > 0.9
+    ndpr = k["products"]["NdPr oxide"]["impurities_ppm"]
+    assert all(ndpr.get(ox, 0.0) < 100.0 for ox in ("CoO", "Co3O4", "CuO", "Al2O3", "B2O3",
+                                                     "NaCl", "La2O3", "CeO2"))
+    with pytest.raises(ValueError, match="product_slate.*allowed: 'separate', 'NdPr'"):
+        run(REFERENCE, product_slate="didymium")
+
+
 def test_a_feed_with_tb_and_gd_is_refused_naming_the_missing_circuit():
     """Tb lies between Gd and Dy in extraction order: without a Tb/Gd circuit a feed with both
     is refused before solving, naming the reason (none of the library grades has both)."""

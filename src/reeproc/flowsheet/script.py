@@ -50,6 +50,8 @@ class Param:
         Bounds a sweep or optimiser may use; values outside raise ValueError.
     integer : bool
         Stage counts and other integers.
+    choices : tuple of str, optional
+        The values a text parameter may take (a choice); any text when None.
     """
 
     default: object
@@ -57,11 +59,16 @@ class Param:
     low: float | None = None
     high: float | None = None
     integer: bool = False
+    choices: tuple | None = None
 
     def check(self, name: str, value):
         """The value converted and checked (a number within ``[low, high]``, an integer if
-        ``integer``; booleans are refused); raises :class:`InputError` naming the parameter."""
+        ``integer``, one of ``choices``; booleans are refused); raises :class:`InputError`
+        naming the parameter."""
         if isinstance(self.default, str):
+            if self.choices is not None and str(value) not in self.choices:
+                raise InputError(f"parameter '{name}' ({self.description}) = {value!r}; "
+                                 f"allowed: {', '.join(map(repr, self.choices))}")
             return str(value)
         label = f"parameter '{name}' ({self.description})"
         if self.integer and not isinstance(value, bool):

@@ -13,7 +13,9 @@ Newton attempt (start, frozen-D sweeps, line search) in :mod:`._core`.
    cascade with each stage's metal charge capped, pseudo-time regulated steps in ln x with
    [H+] from the proton invariant at every iterate (a metal build-up that only the acid it
    consumes can limit, such as issue 11's textbook cascade with 1 M dimer).
-3. **Continuation in the loading** (:mod:`._continuation`) when these stall.
+3. **Continuation in the loading** (:mod:`._continuation`) when these stall, then a long
+   pseudo-transient attempt (``N_PTC_LONG`` steps: a slow front, such as the saponified Pr/Nd
+   cascade of the reference plant, crosses its cascade in ~1,800).
 4. **Fall-back** (:mod:`._fallback`, compiled only when first needed): the linear-variable
    Newton with pseudo-transient continuation and homotopy on the organic inlet
    (:mod:`._legacy`), whose answer is then
@@ -41,6 +43,9 @@ N_DIRECT = 40       # iterations of the direct attempt before continuation takes
 N_PTC = 220         # iterations of the pseudo-transient attempt ([H+] eliminated)
 N_STEP = 25         # iterations allowed per continuation step
 N_CONT = 300        # iterations of the whole continuation before the fall-back
+N_PTC_LONG = 2000   # iterations of the long pseudo-transient attempt before the fall-back
+N_RESTART = 50      # Newton iterations restarted from where the long attempt stalled ...
+RESTART_RES = 1e-2  # ... when its residual is below this
 N_POLISH = 30       # iterations of the log-form polish after the fall-back solver
 
 __all__ = ["KW", "OK", "MAXITER", "SINGULAR", "STALLED", "solve_cascade", "solve_cascade_nb",
@@ -83,7 +88,7 @@ def _solve_linear(Lout, Lup, O, ext, yin, k0, fT, tol):
 
 
 def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
-                  use_h, use_f, x0, tol, max_iter, n_picard, lh0=None):
+                  use_h, use_f, x0, tol, max_iter, n_picard, lh0=None, long_ptc=True):
     """Robust entry for one cascade (module docstring), driven from Python.
 
     1. Direct: frozen-D sweeps and the log-form Newton with line search, at most ``N_DIRECT``
@@ -100,7 +105,9 @@ def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
     :func:`._fallback.solve_fallback` (compiled only when first needed).
 
     Same arguments as :func:`._core._solve_core` (without ptc_ok; ``lh0`` optional, the
-    initial ln [H+] [ln(mol/L)] per stage, NaN or None: from the proton invariant). Returns
+    initial ln [H+] [ln(mol/L)] per stage, NaN or None: from the proton invariant;
+    ``long_ptc`` False skips the long pseudo-transient attempt, for a cascade whose
+    saponified organic brings more base than its inlets bring acid and metal). Returns
     status, iterations (summed over attempts), residual (max |r| of the log-form rows), worst
     stage, worst row, x, y, h, f.
     """
@@ -128,6 +135,25 @@ def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
     itot = out[1] + cont[1]   # (out[1] includes the pseudo-transient attempt)
     if cont[0] == OK:
         return (cont[0], itot) + tuple(cont[2:])
+    if use_h and long_ptc and max_iter > itot:
+        # a long pseudo-transient attempt: slow fronts (the saponified Pr/Nd cascade of the
+        # reference plant needs ~1,800 steps, 0.3 s) solve here without compiling the
+        # fall-back (~10 s on the first run)
+        pt = _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
+                         use_h, use_f, np.zeros((nst, S)), np.full(nst, np.nan), tol,
+                         min(max_iter - itot, N_PTC_LONG), PTC_ATTEMPT, False)
+        itot += pt[1]
+        if pt[0] == OK:
+            return (OK, itot) + tuple(pt[2:])
+        if pt[2] < RESTART_RES and max_iter > itot:
+            # its end-game can stall near the answer (the [H+] coupling it drops): Newton
+            # with [H+] restarts from there (the README's Pr/Nd example: 5-6 steps)
+            nw = _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
+                             eta, use_h, use_f, np.ascontiguousarray(pt[5]), np.log(pt[7]),
+                             tol, min(max_iter - itot, N_RESTART), 1, False)
+            itot += nw[1]
+            if nw[0] == OK:
+                return (OK, itot) + tuple(nw[2:])
     # (the continuation's last state solves a partly loaded cascade: report the direct one)
     return (out[0], itot) + tuple(out[2:])
 
