@@ -82,8 +82,9 @@ solubility); balances closed to ~1e-14. A +/-10 % move of leach_acid_ratio, fe_r
 oxalate_dose or feed_kg_h keeps every product >= 99.97 % (the SX2 balance spec acts for
 leach_acid_ratio 2.2 and fe_removal_pH 3.85). Grades: wind_turbine (no Tb) held by the SX2
 balance spec (Pr6O11 99.98 %); e_bike (La 5.0, Ce 0.7, Sm 0.4, Gd 13 % of its Nd+Pr+Dy, no
-Tb) held with SX5 and SX6 (Pr6O11 99.970 %, Nd2O3 99.982 %, Dy2O3 99.9999 %; recoveries Pr
-94.9, Nd 95.8, Dy 95.8 %; the SX1 light-cut and SX2 specs act, 28 solves, ~14 s);
+Tb) held with SX5 and SX6 (Pr6O11 99.978 %, Nd2O3 99.982 %, Dy2O3 99.9999 %; recoveries Pr
+94.9, Nd 95.8, Dy 95.8 %; the SX1 light-cut and SX2 specs act, 35 solves; on this feed the
+SX2 specs measure the Pr/Nd split alone, Pr/(Pr+Nd), as SX5 takes out the La and Ce);
 industrial_motor_NiCuNi
 held (Pr6O11 99.95 %, the others >= 99.98 %; SX1, SX2 and SX4 specs act, 37 solves, ~60 s);
 HDD (Pr/(Nd+Pr) 13 %, no Tb) held by the SX2 balance and reflux specs (Pr6O11 99.973 %, Nd2O3

@@ -170,7 +170,7 @@ class SXCircuit:
     saponification ``s``, extractant ``C_HA`` [mol/L] and organic flow ``O`` [L/h].
     """
 
-    def __init__(self, cascade, method: str = "numba", tol: float = 1e-11, max_iter: int = 5000,
+    def __init__(self, cascade, method: str = "numba", tol: float = 1e-11, max_iter: int = 3000,
                  warm_start: bool = True, base_conc_mol_L: float = 10.0,
                  trace_floor: float = 0.0, bypass=(), warm_key: str | None = None):
         self.cascade = cascade

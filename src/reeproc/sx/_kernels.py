@@ -44,6 +44,7 @@ N_PTC = 220         # iterations of the pseudo-transient attempt ([H+] eliminate
 N_STEP = 25         # iterations allowed per continuation step
 N_CONT = 300        # iterations of the whole continuation before the fall-back
 N_PTC_LONG = 2000   # iterations of the long pseudo-transient attempt before the fall-back
+N_PRE = N_DIRECT + N_PTC + N_CONT  # the attempts before the long one (the fall-back's budget)
 N_RESTART = 50      # Newton iterations restarted from where the long attempt stalled ...
 RESTART_RES = 1e-2  # ... when its residual is below this
 N_POLISH = 30       # iterations of the log-form polish after the fall-back solver
@@ -106,8 +107,10 @@ def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
 
     Same arguments as :func:`._core._solve_core` (without ptc_ok; ``lh0`` optional, the
     initial ln [H+] [ln(mol/L)] per stage, NaN or None: from the proton invariant;
-    ``long_ptc`` False skips the long pseudo-transient attempt, for a cascade whose
-    saponified organic brings more base than its inlets bring acid and metal). Returns
+    ``long_ptc`` False skips the long pseudo-transient attempt: it starts from scratch, so a
+    warm start that failed goes to the fall-back, which keeps its start (a spec search's
+    steps), and so does a cascade whose saponified organic brings more base than its inlets
+    bring acid and metal). Returns
     status, iterations (summed over attempts), residual (max |r| of the log-form rows), worst
     stage, worst row, x, y, h, f.
     """
@@ -135,22 +138,22 @@ def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
     itot = out[1] + cont[1]   # (out[1] includes the pseudo-transient attempt)
     if cont[0] == OK:
         return (cont[0], itot) + tuple(cont[2:])
-    if use_h and long_ptc and max_iter > itot:
+    if use_h and long_ptc and max_iter >= N_PRE:
         # a long pseudo-transient attempt: slow fronts (the saponified Pr/Nd cascade of the
         # reference plant needs ~1,800 steps, 0.3 s) solve here without compiling the
         # fall-back (~10 s on the first run)
         pt = _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
                          use_h, use_f, np.zeros((nst, S)), np.full(nst, np.nan), tol,
-                         min(max_iter - itot, N_PTC_LONG), PTC_ATTEMPT, False)
+                         N_PTC_LONG, PTC_ATTEMPT, False)
         itot += pt[1]
         if pt[0] == OK:
             return (OK, itot) + tuple(pt[2:])
-        if pt[2] < RESTART_RES and max_iter > itot:
+        if pt[2] < RESTART_RES:
             # its end-game can stall near the answer (the [H+] coupling it drops): Newton
             # with [H+] restarts from there (the README's Pr/Nd example: 5-6 steps)
             nw = _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
                              eta, use_h, use_f, np.ascontiguousarray(pt[5]), np.log(pt[7]),
-                             tol, min(max_iter - itot, N_RESTART), 1, False)
+                             tol, N_RESTART, 1, False)
             itot += nw[1]
             if nw[0] == OK:
                 return (OK, itot) + tuple(nw[2:])

@@ -219,7 +219,7 @@ class Cascade:
     # ------------------------------------------------------------------ solve
     def solve(self, feed: Stream, organic: Stream, scrub: Stream | None = None,
               strip: Stream | None = None, method: str = "numba", tol: float = 1e-12,
-              max_iter: int = 5000, raise_on_failure: bool = True,
+              max_iter: int = 3000, raise_on_failure: bool = True,
               initial_guess=None) -> CascadeResult:
         """Solve the cascade at steady state.
 
@@ -238,9 +238,10 @@ class Cascade:
         tol : float
             Convergence tolerance on the scaled stage residual [-].
         max_iter : int
-            Maximum Newton iterations, summed over the solver's attempts (direct <= 40,
-            pseudo-transient <= 220, loading continuation <= 300, long pseudo-transient
-            <= 2,000, then the fall-back with the rest; ``docs/sx.md``).
+            Newton iterations of the solver's attempts together (direct <= 40,
+            pseudo-transient <= 220, loading continuation <= 300, then the fall-back with
+            the rest); a cold start's long pseudo-transient attempt, before the fall-back,
+            adds at most 2,050 when max_iter >= 560 (``docs/sx.md``).
         raise_on_failure : bool
             Raise ConvergenceError (default) rather than return ``converged=False``.
         initial_guess : CascadeResult or array (n_stages, S), optional
@@ -281,13 +282,15 @@ class Cascade:
                 a["Lout"], a["Lup"], a["O"], a["ext"], a["yin"], a["k0"], a["kf"], a["kh"],
                 a["kfh"], a["sc"], a["z"], a["fT"], a["G"], a["Ts"], a["Ka"], a["eta"],
                 a["use_h"], a["use_f"], x0, float(tol), int(max_iter), N_PICARD, lh0,
-                not self._base_excess_note(asm))
-            if status != K.OK and (a["use_h"] or a["use_f"]) and it < max_iter:
+                initial_guess is None and not self._base_excess_note(asm))
+            # the fall-back's budget leaves out the long pseudo-transient attempt (K.N_PRE)
+            left = max_iter - min(it, K.N_PRE)
+            if status != K.OK and (a["use_h"] or a["use_f"]) and left > 0:
                 from . import _fallback   # compiled only when a cascade first needs it
                 st2, it2, res2, wj2, wi2, x2, y2, h2, f2 = _fallback.solve_fallback(
                     a["Lout"], a["Lup"], a["O"], a["ext"], a["yin"], a["k0"], a["kf"],
                     a["kh"], a["kfh"], a["sc"], a["z"], a["fT"], a["G"], a["Ts"], a["Ka"],
-                    a["eta"], a["use_h"], a["use_f"], x0, float(tol), int(max_iter - it))
+                    a["eta"], a["use_h"], a["use_f"], x0, float(tol), int(left))
                 it += it2
                 if st2 == K.OK or res2 < res:
                     status, res, wj, wi, x, y, h, f = st2, res2, wj2, wi2, x2, y2, h2, f2
