@@ -55,9 +55,11 @@ def _chain(exc):
 @pytest.mark.parametrize("script, name, value", CASES,
                          ids=[f"{s.stem}:{n}={v:.4g}" if not isinstance(v, str) else
                               f"{s.stem}:{n}={v}" for s, n, v in CASES])
-def test_every_advertised_value_solves_balanced_or_is_refused_by_name(script, name, value, capfd):
+def test_every_advertised_value_solves_balanced_or_is_refused_by_name(script, name, value, capfd,
+                                                                      feed=None):
     try:
-        res = run(script, raise_on_failure=False, **{name: value})
+        res = run(script, raise_on_failure=False, **{name: value},
+                  **({"feed": feed} if feed else {}))
     except Exception as exc:  # a refusal: it must name the parameter and not be a model bug
         chain = _chain(exc)
         text = " | ".join(str(e) for e in chain)
@@ -71,6 +73,20 @@ def test_every_advertised_value_solves_balanced_or_is_refused_by_name(script, na
             f"{name}={value}: {res.audit_summary()}"
     out = capfd.readouterr().out
     assert "vcs" not in out and "Bailing" not in out, out[:500]
+
+
+REFERENCE = ROOT / "flowsheets" / "ndfeb_long_loop.py"
+#: the SX5/SX6 scrub parameters act only on a feed with La, Ce, Sm and Gd: their bounds (the
+#: scrub ranges narrowed to where they solve or refuse quickly) at the e_bike feed
+EBIKE = [(name, v) for name in ("sx5_scrub_HCl_mol_L", "sx5_scrub_ratio", "sx6_scrub_HCl_mol_L",
+                                "sx6_scrub_ratio")
+         for v in range_points(script_parameters(REFERENCE)[name])]
+
+
+@pytest.mark.parametrize("name, value", EBIKE, ids=[f"e_bike:{n}={v:.4g}" for n, v in EBIKE])
+def test_reject_circuit_scrubs_at_their_bounds_on_the_e_bike_feed(name, value, capfd):
+    test_every_advertised_value_solves_balanced_or_is_refused_by_name(REFERENCE, name, value,
+                                                                      capfd, feed="e_bike")
 
 
 def test_range_points_are_the_bounds_and_inside():
