@@ -388,7 +388,8 @@ class Cascade:
             return ""
         return (f"; the saponified organic brings {base:.4g} eq/h of base but the feed and "
                 f"scrub bring only {acid:.4g} eq/h of acid and {metal:.4g} eq/h of extractable "
-                "metal, so at steady state the raffinate would turn alkaline (rare-earth "
+                "metal: unless the loaded organic carries part of the Na out (the solver found "
+                "no such acidic state), the raffinate would turn alkaline (rare-earth "
                 "hydroxides precipitate), outside this model: lower the saponification or the "
                 "organic flow, or raise the scrub acid")
 

@@ -46,6 +46,11 @@ class NoAcidicSteadyStateError(ConvergenceError):
     extractable metal. The cation-exchange models are built for acidic solutions (rare-earth
     hydroxides precipitate in neutral to alkaline liquor), so such a state is refused.
 
+    Raised for a converged state with a stage above ``PH_MAX`` (proven), and for a failed
+    solve whose organic brings more base than the inlets bring acid and metal (a diagnosis:
+    it assumes all the Na leaves the organic; where the loaded organic can carry part of it
+    out at pH 4-6, an acidic state may exist that the solver did not find, ``docs/sx.md``).
+
     Attributes (besides those of ConvergenceError)
     ----------
     pH : float
