@@ -55,11 +55,15 @@ def _chain(exc):
 @pytest.mark.parametrize("script, name, value", CASES,
                          ids=[f"{s.stem}:{n}={v:.4g}" if not isinstance(v, str) else
                               f"{s.stem}:{n}={v}" for s, n, v in CASES])
-def test_every_advertised_value_solves_balanced_or_is_refused_by_name(script, name, value, capfd,
-                                                                      feed=None):
+def test_every_advertised_value_solves_balanced_or_is_refused_by_name(script, name, value, capfd):
+    _solves_or_is_refused_by_name(script, name, value, capfd)
+
+
+def _solves_or_is_refused_by_name(script, name, value, capfd, **others):
+    """Run ``script`` with ``name=value`` (and ``others``): solved and balanced, or refused by
+    an error that names the parameter and is neither a conservation failure nor a bug."""
     try:
-        res = run(script, raise_on_failure=False, **{name: value},
-                  **({"feed": feed} if feed else {}))
+        res = run(script, raise_on_failure=False, **{name: value}, **others)
     except Exception as exc:  # a refusal: it must name the parameter and not be a model bug
         chain = _chain(exc)
         text = " | ".join(str(e) for e in chain)
@@ -85,8 +89,7 @@ EBIKE = [(name, v) for name in ("sx5_scrub_HCl_mol_L", "sx5_scrub_ratio", "sx6_s
 
 @pytest.mark.parametrize("name, value", EBIKE, ids=[f"e_bike:{n}={v:.4g}" for n, v in EBIKE])
 def test_reject_circuit_scrubs_at_their_bounds_on_the_e_bike_feed(name, value, capfd):
-    test_every_advertised_value_solves_balanced_or_is_refused_by_name(REFERENCE, name, value,
-                                                                      capfd, feed="e_bike")
+    _solves_or_is_refused_by_name(REFERENCE, name, value, capfd, feed="e_bike")
 
 
 def test_range_points_are_the_bounds_and_inside():

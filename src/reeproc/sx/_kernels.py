@@ -140,8 +140,8 @@ def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
         return (cont[0], itot) + tuple(cont[2:])
     if use_h and long_ptc and max_iter >= N_PRE:
         # a long pseudo-transient attempt: slow fronts (the saponified Pr/Nd cascade of the
-        # reference plant needs ~1,800 steps, 0.3 s) solve here without compiling the
-        # fall-back (~10 s on the first run)
+        # reference plant needs ~1,800 steps) solve here without compiling the fall-back
+        # (benchmarks/test_bench_sx.py::test_bench_sx_first_run_compile)
         pt = _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
                          use_h, use_f, np.zeros((nst, S)), np.full(nst, np.nan), tol,
                          N_PTC_LONG, PTC_ATTEMPT, False)
