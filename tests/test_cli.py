@@ -394,6 +394,32 @@ def test_subprocess_ctrl_c_keeps_the_cases_done(tmp_path):
     assert len(df) == n > 0 and list(df.index) == list(range(n))
 
 
+def test_subprocess_exit_code_after_an_interrupt_caught_inside_an_eval(tmp_path):
+    """The Ctrl-C of the test above can land inside a string eval of a library
+    (collections.namedtuple, called by pandas' itertuples in the economics); CPython then
+    marks the process for death by SIGINT even though the sweep caught the interrupt. The
+    command still ends with its own exit code (130), on the path that keeps worker shutdown
+    hooks (multiprocessing imported) too."""
+    script = tmp_path / "interrupt_in_eval.py"
+    script.write_text(textwrap.dedent("""
+        import multiprocessing  # the command's 'spawned' exit path
+        import reeproc.cli as cli
+
+        def main():
+            try:
+                eval("(_ for _ in ()).throw(KeyboardInterrupt)")
+            except KeyboardInterrupt:
+                return cli.EXIT_INTERRUPTED
+            return 0
+
+        cli.main = main
+        cli.console()
+    """))
+    r = subprocess.run([sys.executable, "-m", script.stem], capture_output=True, text=True,
+                       timeout=120, cwd=tmp_path)   # (as ``python -m reeproc.cli`` runs)
+    assert r.returncode == EXIT_INTERRUPTED, (r.returncode, r.stderr)
+
+
 def test_progress_bars_on_long_commands_and_quiet(capsys):
     from reeproc.optimise import monte_carlo, optimise
     from reeproc.sweep import sweep

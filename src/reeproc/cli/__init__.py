@@ -132,6 +132,11 @@ def console() -> None:
     code = main()
     spawned = any(m in sys.modules for m in ("multiprocessing", "distributed"))
     if spawned:
+        # Run as ``python -m reeproc.cli``, CPython remembers a KeyboardInterrupt that passed
+        # through an eval/exec of a string (collections.namedtuple, inside pandas'
+        # itertuples, is one) even when it was caught, and ends the process by SIGINT
+        # instead of with ``code``; every such eval first clears that mark: one here does.
+        eval("None")
         sys.exit(code)
     import logging
 
