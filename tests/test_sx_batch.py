@@ -38,15 +38,18 @@ def test_fast_assembly_and_results_match_solve_batch(kind):
             np.testing.assert_allclose(np.asarray(fa["arrays"][key], float),
                                        np.asarray(v, float), rtol=1e-13, atol=0, err_msg=key)
     ref = solve_batch(jobs, raise_on_failure=False)
-    fast = solve_many(jobs)
-    for r, f in zip(ref, fast):
-        assert r.converged == f.converged and r.iterations == f.iterations
+    fast = solve_many(jobs, warm_start=False)   # cold starts, as solve_batch: the same path
+    warm = solve_many(jobs)                     # chained warm starts: the same answers
+    for r, f, w in zip(ref, fast, warm):
+        assert r.converged == f.converged == w.converged and r.iterations == f.iterations
         if not r.converged:
             continue
         for o in r.outlets:
             for sp in ("Pr", "Nd"):
                 assert f.recovery(sp, o) == pytest.approx(r.recovery(sp, o), rel=1e-12, abs=1e-15)
                 assert f.purity(sp, o) == pytest.approx(r.purity(sp, o), rel=1e-12, abs=1e-15)
+                assert w.recovery(sp, o) == pytest.approx(r.recovery(sp, o), rel=1e-9, abs=0)
+                assert w.purity(sp, o) == pytest.approx(r.purity(sp, o), rel=1e-9, abs=0)
     full = fast[0].full()
     assert full.purity("Pr", "raffinate") == pytest.approx(fast[0].purity("Pr", "raffinate"))
 
@@ -96,6 +99,26 @@ def test_warm_started_batch_matches_cold_and_needs_fewer_iterations():
         assert np.allclose(w.x, c.x, rtol=1e-8, atol=1e-12 * c.x.max())
         assert abs(w.purity("Pr", "raffinate") - c.purity("Pr", "raffinate")) < 1e-9
     assert sum(w.iterations for w in warm) < 0.5 * sum(c.iterations for c in cold)
+
+
+def test_warm_start_skips_a_failed_neighbour():
+    """A case without a steady state in the middle of a run: the case after it starts from
+    the last converged one (a few Newton steps), not cold (hundreds)."""
+    from reeproc import Stream, sx
+    from reeproc.sx.batch import solve_many
+
+    feed = Stream.aqueous(1.0, {"Pr": 0.05, "Nd": 0.15, "H+": 0.01, "Cl-": 0.61})
+    cas = sx.Cascade(sx.MassAction("PC88A", species=["Pr", "Nd"], saponification=0.4), 30, 30,
+                     6)
+    strip = Stream.aqueous(1.0, {"H+": 4.0, "Cl-": 4.0})
+    jobs = [(cas, dict(feed=feed, organic=Stream.organic(O, {"PC88A": 1.0}),
+                       scrub=Stream.aqueous(Sc, {"H+": 3.4, "Cl-": 3.4}), strip=strip))
+            for O, Sc in [(5.2, 0.50), (5.21, 0.50), (5.4, 0.44), (5.22, 0.50)]]
+    out = solve_many(jobs, chunksize=4)
+    assert [r.converged for r in out] == [True, True, False, True]
+    cold = solve_many(jobs[3:])[0]
+    assert out[3].iterations <= 20 < cold.iterations
+    assert np.allclose(out[3].x, cold.x, rtol=1e-8, atol=0)
 
 
 def test_linear_fast_path_equals_single_solves_at_every_stage():

@@ -13,7 +13,7 @@ from numba import njit, prange
 from ._jit import inner
 
 from ._core import MAXITER, OK, _solve_core
-from ._kernels import N_POLISH, solve_cascade_nb
+from ._kernels import N_POLISH, N_PRE, solve_cascade_nb
 from ._legacy import _solve_core as legacy_core
 from ._legacy import solve_cascade as legacy_solve
 from ._legacy import solve_cascade_py as legacy_solve_py
@@ -96,9 +96,10 @@ def solve_batch_kernel(nst_arr, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, 
 
     Shapes: nst_arr (B,), Lout/Lup/G/Ts/eta (B, nmax), O/fT (B,), ext/k0 (B, nmax, S),
     yin/kf/kh/kfh/sc/z (B, S). ``chain`` > 1 hands out runs of ``chain`` consecutive cascades
-    to the threads and starts each cascade from the solution of the one before it in its run
-    when both have the same stage count; a warm start that does not converge within
-    min(max_iter, 100) iterations is dropped for a cold start, so results do not depend on the
+    to the threads and starts each cascade from the solution of the last one before it in its
+    run that converged, when both have the same stage count; a warm start that does not
+    converge within min(max_iter, 100) iterations is dropped for a cold start (the attempts of
+    :func:`._kernels.solve_cascade`, then the fall-back), so results do not depend on the
     order. ``chain`` <= 1 solves every cascade from a cold start.
     Returns status (B,), iterations (B,, warm and cold attempts summed), residual (B,),
     x (B, nmax, S), y (B, nmax, S), h (B, nmax), f (B, nmax).
@@ -119,20 +120,21 @@ def solve_batch_kernel(nst_arr, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, 
     for c in prange(n_runs):
         b0 = c * size
         b1 = min(B, b0 + size)
+        last = -1   # the last cascade of this run that converged: the next one's start
         for b in range(b0, b1):
             n = nst_arr[b]
             st = MAXITER
             it_warm = 0
-            if (b > b0 and status[b - 1] == OK and nst_arr[b - 1] == n
+            if (last >= 0 and nst_arr[last] == n
                     and (use_h[b] or use_f[b])):   # a linear cascade needs no warm start
                 lh0 = np.full(n, np.nan)
                 for j in range(n):
-                    if use_h[b - 1] and use_h[b]:
-                        lh0[j] = math.log(H[b - 1, j])
+                    if use_h[last] and use_h[b]:
+                        lh0[j] = math.log(H[last, j])
                 st, it_warm, res, wj, wi, x, y, h, f = solve_warm(
                     Lout[b, :n], Lup[b, :n], O[b], ext[b, :n], yin[b], k0[b, :n], kf[b],
                     kh[b], kfh[b], sc[b], z[b], fT[b], G[b, :n], Ts[b, :n], Ka, eta[b, :n],
-                    use_h[b], use_f[b], X[b - 1, :n].copy(), lh0, tol, warm_iter)
+                    use_h[b], use_f[b], X[last, :n].copy(), lh0, tol, warm_iter)
             if st != OK:
                 x0 = np.zeros((n, S))
                 st, it, res, wj, wi, x, y, h, f = solve_cascade_nb(
@@ -141,12 +143,16 @@ def solve_batch_kernel(nst_arr, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, 
                     use_f[b], x0, tol, max_iter, n_picard)
                 it_warm += it
                 if st != OK and (use_h[b] or use_f[b]):
+                    # (the fall-back's budget leaves out the long pseudo-transient attempt,
+                    # as in Cascade.solve)
                     st, it, res, wj, wi, x, y, h, f = solve_fallback_nb(
                         Lout[b, :n], Lup[b, :n], O[b], ext[b, :n], yin[b], k0[b, :n], kf[b],
                         kh[b], kfh[b], sc[b], z[b], fT[b], G[b, :n], Ts[b, :n], Ka,
-                        eta[b, :n], use_h[b], use_f[b], x0, tol, max_iter)
+                        eta[b, :n], use_h[b], use_f[b], x0, tol, max_iter - min(it, N_PRE))
                     it_warm += it
             status[b] = st
+            if st == OK:
+                last = b
             iters[b] = it_warm
             resid[b] = res
             X[b, :n] = x

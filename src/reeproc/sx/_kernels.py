@@ -132,12 +132,14 @@ def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
         if pt[0] == OK:
             return (OK, out[1] + pt[1]) + tuple(pt[2:])
         out = (out[0], out[1] + pt[1]) + tuple(out[2:])
-    cont = loading_continuation_py(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts,
-                                   Ka, eta, use_h, use_f, tol, min(max_iter, N_CONT), N_STEP,
-                                   N_DIRECT, n_picard)
-    itot = out[1] + cont[1]   # (out[1] includes the pseudo-transient attempt)
-    if cont[0] == OK:
-        return (cont[0], itot) + tuple(cont[2:])
+    itot = out[1]   # (including the pseudo-transient attempt)
+    if max_iter > itot:
+        cont = loading_continuation_py(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G,
+                                       Ts, Ka, eta, use_h, use_f, tol,
+                                       min(max_iter - itot, N_CONT), N_STEP, N_DIRECT, n_picard)
+        itot += cont[1]
+        if cont[0] == OK:
+            return (cont[0], itot) + tuple(cont[2:])
     if use_h and long_ptc and max_iter >= N_PRE:
         # a long pseudo-transient attempt: slow fronts (the saponified Pr/Nd cascade of the
         # reference plant needs ~1,800 steps) solve here without compiling the fall-back
@@ -189,12 +191,28 @@ def solve_cascade_nb(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, 
         itot += itp
         if stp == OK:
             return stp, itot, resp, wjp, wip, xp, yp, hp, fp
+    if max_iter <= itot:
+        return st, itot, res, wj, wi, x, y, h, f
     stc, itc, resc, wjc, wic, xc, yc, hc, fc = loading_continuation(
         Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f, tol,
-        min(max_iter, N_CONT), N_STEP, N_DIRECT, n_picard)
+        min(max_iter - itot, N_CONT), N_STEP, N_DIRECT, n_picard)
     itot += itc
     if stc == OK:
         return stc, itot, resc, wjc, wic, xc, yc, hc, fc
+    if use_h and max_iter >= N_PRE:   # the long pseudo-transient attempt (solve_cascade)
+        stp, itp, resp, wjp, wip, xp, yp, hp, fp = _solve_core(
+            Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f,
+            x0 * 0.0, lh0, tol, max_iter * 0 + N_PTC_LONG, n_picard * 0 + PTC_ATTEMPT, nst < 0)
+        itot += itp
+        if stp == OK:
+            return stp, itot, resp, wjp, wip, xp, yp, hp, fp
+        if resp < RESTART_RES:
+            stn, itn, resn, wjn, win, xn, yn, hn, fn = _solve_core(
+                Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h,
+                use_f, xp, np.log(hp), tol, max_iter * 0 + N_RESTART, n_picard * 0 + 1, nst < 0)
+            itot += itn
+            if stn == OK:
+                return stn, itot, resn, wjn, win, xn, yn, hn, fn
     return st, itot, res, wj, wi, x, y, h, f
 
 

@@ -346,7 +346,10 @@ def _chain_and_chunk(B, chunksize, warm_start):
     import numba
 
     if chunksize == "auto":
-        chunksize = max(1, B // (8 * numba.get_num_threads()))
+        nth = numba.get_num_threads()
+        # chained warm starts: one run per thread (numba's default schedule hands each thread
+        # an equal block of runs anyway, and every run starts cold)
+        chunksize = -(-B // nth) if warm_start else max(1, B // (8 * nth))
     if warm_start and chunksize is not None and int(chunksize) > 1:
         # runs of `chunksize` jobs become the parallel work items, under numba's default
         # schedule (a forced chunk size would also apply to the array copies in the loop body)
@@ -402,12 +405,15 @@ def solve_many(jobs, tol: float = 1e-12, max_iter: int = 3000,
         As for :meth:`Cascade.solve`.
     chunksize : int, 'auto' or None
         Numba parallel chunk size for the ``prange`` over nonlinear cascades. 'auto' (default)
-        hands out about eight chunks per thread, which balances cascades whose iteration
-        counts differ a lot without paying numba's per-chunk scheduling cost for every single
-        cascade. None keeps numba's static schedule.
+        hands out about eight chunks per thread for cold starts, which balances cascades
+        whose iteration counts differ a lot without paying numba's per-chunk scheduling cost
+        for every single cascade, and one run per thread for warm starts (numba's static
+        schedule gives each thread an equal block of runs anyway, and each run starts cold).
+        None keeps numba's static schedule.
     warm_start : bool
         Solve each run of ``chunksize`` consecutive jobs in order, starting every cascade from
-        the solution of the one before it when their stage counts match (default). Sweeps
+        the solution of the last one before it in its run that converged, when their stage
+        counts match (default). Sweeps
         that change one parameter at a time then need a few Newton steps per case instead of a
         cold start (``benchmarks/test_bench_sweep.py`` measures both on saponified PC88A
         Pr/Nd cascades). A warm start that fails falls back to a cold start; results agree

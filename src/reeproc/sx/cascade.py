@@ -238,10 +238,11 @@ class Cascade:
         tol : float
             Convergence tolerance on the scaled stage residual [-].
         max_iter : int
-            Newton iterations of the solver's attempts together (direct <= 40,
-            pseudo-transient <= 220, loading continuation <= 300, then the fall-back with
-            the rest); a cold start's long pseudo-transient attempt, before the fall-back,
-            adds at most 2,050 when max_iter >= 560 (``docs/sx.md``).
+            Newton iterations of the solver's first attempts together (direct <= 40,
+            pseudo-transient <= 220, loading continuation <= 300); the fall-back's three
+            attempts may each take what these left, together at most four times it, and a
+            cold start's long pseudo-transient attempt, before the fall-back, adds at most
+            2,050 when max_iter >= 560 (``docs/sx.md``).
         raise_on_failure : bool
             Raise ConvergenceError (default) rather than return ``converged=False``.
         initial_guess : CascadeResult or array (n_stages, S), optional
