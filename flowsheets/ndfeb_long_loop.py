@@ -322,8 +322,8 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
                                              if k != "cfg"}.items()) + sorted(cfg.items()))
     grade = feed
     feed = feed_from_param(grade, feed_kg_h)
-    if product_slate not in SLATES:  # a build() called directly, without check_params
-        raise ValueError(f"product_slate={product_slate!r}; allowed: {', '.join(SLATES)}")
+    # (a build() called directly, without check_params, is checked all the same)
+    product_slate = PARAMETERS["product_slate"].check("product_slate", product_slate)
     light_oxides = "NdPr oxide" if product_slate == "NdPr" else "Nd2O3, Pr6O11"
     fs = Flowsheet(f"NdFeB long loop: {feed.grade} magnets to {light_oxides}, Dy2O3, Tb4O7")
     fs.notes.append(feed.describe())
@@ -454,10 +454,11 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
         if not 0.05 <= degree <= 0.6:
             raise ValueError(
                 f"SX2 saponification {degree:.4g} from the base balance lies outside 0.05-0.6 "
-                "(PC88A practice 0.3-0.5): NaOH = feed acid (leach_acid_ratio, fe_removal_pH) + SX1 scrub "
-                "acid (sx1_scrub_HCl_mol_L, sx1_scrub_ratio, sx1_scrub_H_per_light) + 3 H+ per "
-                "heavy RE + SX2 scrub acid (sx2_scrub_HCl_mol_L x sx2_scrub_ratio) + 3 H+ per Nd - "
-                "raffinate acid (sx2_raffinate_H_mol_L), over the organic (sx2_organic_L_per_mol); "
+                "(PC88A practice 0.3-0.5): NaOH = feed acid (leach_acid_ratio, fe_removal_pH) "
+                "+ SX1 scrub acid (sx1_scrub_HCl_mol_L, sx1_scrub_ratio, sx1_scrub_H_per_light) "
+                "+ 3 H+ per heavy RE + SX2 scrub acid (sx2_scrub_HCl_mol_L x sx2_scrub_ratio) "
+                "+ 3 H+ per Nd - raffinate acid (sx2_raffinate_H_mol_L), over the organic "
+                "(sx2_organic_L_per_mol); "
                 + ("lower the acid terms or raise sx2_organic_L_per_mol" if degree > 0.6 else
                    "raise the acid terms or lower sx2_organic_L_per_mol"))
         fs.add_unit("SX2 saponifier", Saponifier(degree, base="NaOH"), {"organic": "SX2 organic"},
@@ -515,7 +516,8 @@ def build(feed, feed_kg_h, roast_T_C, leach_acid_ratio, leach_time_h, leach_T_C,
 
     # --- design specs: override controllers, each acting only when its bound is missed
     if sx1_heavy:
-        fs.add_spec(Spec("SX1 heavy cut", _cut("SX1 strip liquor (Dy, Tb)", sx1_heavy), sx1_cut_spec,
+        fs.add_spec(Spec("SX1 heavy cut", _cut("SX1 strip liquor (Dy, Tb)", sx1_heavy),
+                         sx1_cut_spec,
                          FeedFlow("SX1 scrub acid", per=O1, name="sx1_scrub_ratio"),
                          SX1_SCRUB_RANGE[0], 3.0, kind=">=", feasible=lambda: _check_stages(
                              cfg, "sx1", sx1_heavy, ["Nd", "Pr"], sum(mol[e] for e in sx1_heavy),

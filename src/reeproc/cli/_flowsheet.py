@@ -170,7 +170,7 @@ def _cmd_params(args) -> int:
     params = script_parameters(args.flowsheet)
     print(f"{'name':32s} {'default':>10s}  {'range':>17s}  description")
     for name, p in params.items():
-        rng = ("|".join(p.choices) if getattr(p, "choices", None) else
+        rng = ("|".join(p.choices) if p.choices else
                "" if p.low is None and p.high is None else f"[{p.low}, {p.high}]")
         kind = " (integer)" if p.integer else ""
         print(f"{name:32s} {p.default!s:>10s}  {rng:>17s}  {p.description}{kind}")

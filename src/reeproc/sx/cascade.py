@@ -309,19 +309,20 @@ class Cascade:
                         failure, pH=pH_max, residual=float(res), stage=jmax + 1,
                         species="H+", iterations=int(it))
                 converged = False
+        note = "" if converged else self._base_excess_note(asm)
         if not converged and raise_on_failure:
             why = {K.MAXITER: "maximum iterations reached", K.SINGULAR: "singular Jacobian",
                    K.STALLED: "line search stalled"}.get(status, f"status {status}")
             # more base than acid + metal and no solution found: the documented refusal
-            exc = NoAcidicSteadyStateError if self._base_excess_note(asm) else ConvergenceError
+            exc = NoAcidicSteadyStateError if note else ConvergenceError
             raise exc(
                 f"SX cascade did not converge ({why}, method={method}): scaled residual "
                 f"{res:.3e} > tol {tol:.1e}, worst at stage {wj + 1}, species "
-                f"{names[wi]!r}, after {it} iterations{self._base_excess_note(asm)}",
+                f"{names[wi]!r}, after {it} iterations{note}",
                 residual=float(res), stage=int(wj) + 1, species=names[wi],
                 iterations=int(it))
         if not converged and not failure:
-            failure = f"did not converge: residual {res:.3e}{self._base_excess_note(asm)}"
+            failure = f"did not converge: residual {res:.3e}{note}"
         out = self._result(asm, x, y, h, f, converged, int(it), float(res), method)
         out.failure = failure
         if converged and not out.charge_balance_residual <= CHARGE_TOL:
