@@ -12,7 +12,7 @@ import numpy as np
 
 from ._jit import inner, kernel
 
-from ._equilibrium import LN10, h_from_invariant, stage_equilibrium
+from ._equilibrium import LN10, equilibrium, h_from_invariant
 from ._newton import block_solve, evaluate, linear_solve_log, structure
 
 UCAP = 30.0            # largest change of ln x per Newton step
@@ -241,11 +241,9 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
     if elim and cold:
         # start: the cascade with the distribution ratios of the unloaded organic at the
         # carried-through [H+] (exact for every trace), each stage's metal charge capped
-        for i in range(S):
-            cvec[i] = 0.0
+        equilibrium(xl * 0.0, w, E0, kf, kh, kfh, sc, fT, use_h, use_f, np.full(nst, fT), Dun,
+                    gB, bB, LB, cvec, no)
         for j in range(nst):
-            stage_equilibrium(xl[0] * 0.0, w[j], E0[j], kf, kh, kfh, sc, fT, use_h, use_f,
-                              fT, Dun[j], gB[j], bB[j], LB[j], cvec, no)
             for i in range(S):
                 Dun[j, i] *= eta[j] if murphree else 1.0
         linear_solve_log(Lout, Lup, O, ext, yin, Dun, u)
@@ -261,9 +259,8 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
         for j in range(nst):
             w[j] = math.log(hA[j])
     if murphree:
+        equilibrium(xA, w, E0, kf, kh, kfh, sc, fT, use_h, use_f, fA, DA, gA, bA, LA, cvec, no)
         for j in range(nst):
-            fA[j] = stage_equilibrium(xA[j], w[j], E0[j], kf, kh, kfh, sc, fT, use_h, use_f,
-                                      fA[j], DA[j], gA[j], bA[j], LA[j], cvec, no)
             for i in range(S):
                 yp = yin[i] if j == 0 else yA[j - 1, i]
                 yA[j, i] = (1.0 - eta[j]) * yp + eta[j] * DA[j, i] * xA[j, i]
@@ -284,11 +281,8 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
         # not even admit), and is kept only if it beats the start
         unloaded = extra == 1 and sweep == 0
         if unloaded:
-            for i in range(S):
-                cvec[i] = 0.0
-            for j in range(nst):
-                stage_equilibrium(xl[0] * 0.0, w[j], E0[j], kf, kh, kfh, sc, fT, use_h, use_f,
-                                  fT, Dun[j], gB[j], bB[j], LB[j], cvec, no)
+            equilibrium(xl * 0.0, w, E0, kf, kh, kfh, sc, fT, use_h, use_f, np.full(nst, fT),
+                        Dun, gB, bB, LB, cvec, no)
         for j in range(nst):
             for i in range(S):
                 DB[j, i] = (Dun[j, i] if unloaded else DA[j, i]) * (eta[j] if murphree else 1.0)

@@ -36,6 +36,7 @@ from ._jit import inner
 
 LN10 = math.log(10.0)
 KW = 1.0e-14  # ionic product of water [mol2/L2] at 25 C (sx_constants.csv)
+NEWTON_LAST = 1e-9  # a Newton step in ln f this small is the last: the next is ~its square
 
 
 @inner
@@ -108,15 +109,39 @@ def _F(f, cvec, kf, kfh, w, fT, S):
 
 
 @inner
+def _newton_convex(f, F, Fp, cvec, kf, kfh, w, fT, S):
+    """Plain Newton in ln f for F (value F, slope Fp = dF/d ln f, at f) when every bound term
+    has kf >= 0 and no kfh: F is then increasing and convex in ln f, so from above the root
+    Newton never overshoots, and from below its first step lands above it. A step below
+    NEWTON_LAST is the last one (the next would be of its square); -1.0 if the iteration
+    budget ends first (then the caller brackets)."""
+    for it in range(60):
+        dl = -F / Fp
+        if dl > 30.0:
+            dl = 30.0
+        elif dl < -30.0:
+            dl = -30.0
+        f *= math.exp(dl)
+        if abs(dl) < NEWTON_LAST:
+            return f
+        F, Fp = _F(f, cvec, kf, kfh, w, fT, S)
+        if F == 0.0:
+            return f
+    return -1.0
+
+
+@inner
 def free_extractant(cvec, kf, kfh, w, fT, fguess):
     """Free extractant f in (0, fT] solving F(f) = f + sum_i c_i f^kf_i exp(-kfh_i f w) - fT = 0,
     c_i = sc_i A_i x_i >= 0.
 
-    F is not monotone when a correlation gives D rising as the free extractant falls (kf < 0,
-    some PhCorrelation rows), so the root is first bracketed, F(lo) <= 0 < F(hi), by steps in
-    ln f that grow fourfold from the guess (the previous iterate's f), then refined by Newton
-    in ln f safeguarded by bisection. When F has no root (the correlation asks more extractant
-    than the organic holds at any free level) the search returns the f where F is least."""
+    With every kf >= 0 and no kfh (mass action) F is increasing and convex in ln f: plain
+    Newton in ln f from the guess (the previous iterate's f, usually 2 evaluations of F). F is
+    not monotone when a correlation gives D rising as the free extractant falls (kf < 0, some
+    PhCorrelation rows), so there the root is first bracketed, F(lo) <= 0 < F(hi), by steps in
+    ln f that grow fourfold from the guess, then refined by Newton in ln f safeguarded by
+    bisection. When F has no root (the correlation asks more extractant than the organic holds
+    at any free level) the search returns the f where F is least."""
     S = cvec.shape[0]
     f = fguess
     if not (f > 0.0) or f > fT:
@@ -124,6 +149,16 @@ def free_extractant(cvec, kf, kfh, w, fT, fguess):
     F, Fp = _F(f, cvec, kf, kfh, w, fT, S)
     if F == 0.0:
         return f
+    convex = True
+    for i in range(S):
+        if cvec[i] != 0.0 and (kf[i] < 0.0 or kfh[i] != 0.0):
+            convex = False
+    if convex:
+        f = _newton_convex(f, F, Fp, cvec, kf, kfh, w, fT, S)
+        if f > 0.0:
+            return f
+        f = fT
+        F, Fp = _F(f, cvec, kf, kfh, w, fT, S)
     lo = 0.0
     hi = fT
     step = 0.01
@@ -191,53 +226,56 @@ def free_extractant(cvec, kf, kfh, w, fT, fguess):
 
 
 @inner
-def stage_equilibrium(x, w, E0, kf, kh, kfh, sc, fT, use_h, use_f, fguess, D, g, beta, LH, cvec,
-                      want_jac):
-    """Equilibrium of one stage: D_i (into ``D``) for aqueous x [mol/L] at ln[H+] = w; with
-    ``want_jac`` also g, beta and LH (module docstring). Returns the free extractant f."""
-    S = x.shape[0]
-    k_last = np.nan
-    pw = 1.0
-    for i in range(S):
-        if use_h:
-            if kh[i] != k_last:
-                k_last = kh[i]
-                pw = math.exp(-k_last * w)
-            D[i] = E0[i] * pw      # A_i, before the extractant terms
-        else:
-            D[i] = E0[i]
-    f = fT
-    if use_f:
+def equilibrium(x, w, E0, kf, kh, kfh, sc, fT, use_h, use_f, f, D, g, beta, LH, cvec, want_jac):
+    """Equilibrium of every stage j: D (nst, S) for aqueous x [mol/L] at ln[H+] = w_j; f (nst,)
+    holds each stage's guess of the free extractant on entry and its value on return; with
+    ``want_jac`` also g, beta and LH (module docstring). One call for all stages: a compiled
+    call per stage, passing a dozen array views, cost more than the stage's arithmetic."""
+    nst, S = x.shape
+    for j in range(nst):
+        wj = w[j]
+        k_last = np.nan
+        pw = 1.0
         for i in range(S):
-            cvec[i] = sc[i] * D[i] * x[i]
-        f = free_extractant(cvec, kf, kfh, w if use_h else 0.0, fT, fguess)
-    lf = math.log(f)
-    k_last = np.nan
-    pw = 1.0
-    for i in range(S):
-        if kf[i] != k_last:
-            k_last = kf[i]
-            pw = math.exp(k_last * lf)
-        d = D[i] * pw
-        if kfh[i] != 0.0 and use_h:
-            d *= math.exp(-kfh[i] * f * w)
-        D[i] = d
-    if want_jac:
-        Fp = f
-        Fw = 0.0
-        for i in range(S):
-            gi = kf[i] - (kfh[i] * f * w if use_h else 0.0)
-            g[i] = gi
-            P = sc[i] * D[i] * x[i] if use_f else 0.0
-            cvec[i] = P
-            Fp += gi * P
-            Fw += P * (kh[i] + kfh[i] * f)
-        for i in range(S):
-            beta[i] = cvec[i] / Fp if use_f else 0.0
-            lh = 0.0
             if use_h:
-                lh = -(kh[i] + kfh[i] * f)
-                if use_f:
-                    lh += g[i] * Fw / Fp
-            LH[i] = lh
-    return f
+                if kh[i] != k_last:
+                    k_last = kh[i]
+                    pw = math.exp(-k_last * wj)
+                D[j, i] = E0[j, i] * pw      # A_i, before the extractant terms
+            else:
+                D[j, i] = E0[j, i]
+        fj = fT
+        if use_f:
+            for i in range(S):
+                cvec[i] = sc[i] * D[j, i] * x[j, i]
+            fj = free_extractant(cvec, kf, kfh, wj if use_h else 0.0, fT, f[j])
+        f[j] = fj
+        lf = math.log(fj)
+        k_last = np.nan
+        pw = 1.0
+        for i in range(S):
+            if kf[i] != k_last:
+                k_last = kf[i]
+                pw = math.exp(k_last * lf)
+            d = D[j, i] * pw
+            if kfh[i] != 0.0 and use_h:
+                d *= math.exp(-kfh[i] * fj * wj)
+            D[j, i] = d
+        if want_jac:
+            Fp = fj
+            Fw = 0.0
+            for i in range(S):
+                gi = kf[i] - (kfh[i] * fj * wj if use_h else 0.0)
+                g[j, i] = gi
+                P = sc[i] * D[j, i] * x[j, i] if use_f else 0.0
+                cvec[i] = P
+                Fp += gi * P
+                Fw += P * (kh[i] + kfh[i] * fj)
+            for i in range(S):
+                beta[j, i] = cvec[i] / Fp if use_f else 0.0
+                lh = 0.0
+                if use_h:
+                    lh = -(kh[i] + kfh[i] * fj)
+                    if use_f:
+                        lh += g[j, i] * Fw / Fp
+                LH[j, i] = lh

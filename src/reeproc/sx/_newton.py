@@ -35,7 +35,7 @@ import numpy as np
 
 from ._jit import inner
 
-from ._equilibrium import h_function, stage_equilibrium
+from ._equilibrium import equilibrium, h_function
 
 RCLIP = 2.0   # largest balance residual (ln In/Out) entering one Newton step
 BIG = 300.0   # exponent clamp: keeps every term and sum finite at far-off trial points
@@ -117,10 +117,9 @@ def evaluate(u, v, w, mx, my, Lout, Lup, O, ext, yin, E0, kf, kh, kfh, sc, z, fT
             if murphree:
                 y[j, i] = 0.0 if my[j, i] else math.exp(v[j, i])
         h[j] = math.exp(w[j]) if use_h else 1.0
-    for j in range(nst):
-        fst[j] = stage_equilibrium(x[j], w[j], E0[j], kf, kh, kfh, sc, fT, use_h, use_f, fst[j],
-                                   D[j], g[j], beta[j], LH[j], cvec, want_jac)
-        if not murphree:
+    equilibrium(x, w, E0, kf, kh, kfh, sc, fT, use_h, use_f, fst, D, g, beta, LH, cvec, want_jac)
+    if not murphree:
+        for j in range(nst):
             for i in range(S):
                 y[j, i] = D[j, i] * x[j, i]
     for j in range(nst):
@@ -357,6 +356,25 @@ def block_solve(S, murphree, use_h, mx, my, g, beta, LH, cf, hz, hh, R, ptc, dx,
 
 
 @inner
+def _thomas(Lout, Lup, O, ext, yin, D, i, dpv, rpv, x):
+    """Species i of :func:`linear_solve` (x[:, i] [mol/L]; dpv, rpv (nst,) work arrays)."""
+    nst = ext.shape[0]
+    sig = Lout[0]
+    dpv[0] = O * D[0, i] + sig
+    rpv[0] = ext[0, i] + O * yin[i]
+    for j in range(1, nst):
+        sj = Lout[j] - Lup[j - 1]
+        if sj < 0.0:
+            sj = 0.0
+        sig = sj + Lup[j - 1] * sig / dpv[j - 1]
+        dpv[j] = O * D[j, i] + sig
+        rpv[j] = ext[j, i] + O * D[j - 1, i] * rpv[j - 1] / dpv[j - 1]
+    x[nst - 1, i] = rpv[nst - 1] / dpv[nst - 1]
+    for j in range(nst - 2, -1, -1):
+        x[j, i] = (rpv[j] + Lup[j] * x[j + 1, i]) / dpv[j]
+
+
+@inner
 def linear_solve(Lout, Lup, O, ext, yin, D, x):
     """Aqueous profile x (nst, S) of the cascade with *given* distribution ratios D (nst, S)
     (equilibrium stages): one tridiagonal system per species, solved by the Thomas algorithm
@@ -367,19 +385,7 @@ def linear_solve(Lout, Lup, O, ext, yin, D, x):
     dpv = np.empty(nst)
     rpv = np.empty(nst)
     for i in range(S):
-        sig = Lout[0]
-        dpv[0] = O * D[0, i] + sig
-        rpv[0] = ext[0, i] + O * yin[i]
-        for j in range(1, nst):
-            sj = Lout[j] - Lup[j - 1]
-            if sj < 0.0:
-                sj = 0.0
-            sig = sj + Lup[j - 1] * sig / dpv[j - 1]
-            dpv[j] = O * D[j, i] + sig
-            rpv[j] = ext[j, i] + O * D[j - 1, i] * rpv[j - 1] / dpv[j - 1]
-        x[nst - 1, i] = rpv[nst - 1] / dpv[nst - 1]
-        for j in range(nst - 2, -1, -1):
-            x[j, i] = (rpv[j] + Lup[j] * x[j + 1, i]) / dpv[j]
+        _thomas(Lout, Lup, O, ext, yin, D, i, dpv, rpv, x)
 
 
 @inner
@@ -394,13 +400,25 @@ def _lse(a, b):
 
 @inner
 def linear_solve_log(Lout, Lup, O, ext, yin, D, lx):
-    """As :func:`linear_solve`, but returns ln x (nst, S), carried in logarithms through both
-    sweeps so that concentrations far below the double-precision range stay exact (-inf where
-    a species cannot reach a stage)."""
+    """As :func:`linear_solve`, but returns ln x (nst, S), exact for concentrations far below
+    the double-precision range too (-inf where a species cannot reach a stage). A species
+    whose every concentration lies in 1e-280..1e280 mol/L takes the linear solve and
+    one logarithm per value (a third of the cost); any other is carried in logarithms through
+    both sweeps."""
     nst, S = ext.shape
     dpv = np.empty(nst)
     lrp = np.empty(nst)
     for i in range(S):
+        _thomas(Lout, Lup, O, ext, yin, D, i, dpv, lrp, lx)
+        normal = True
+        for j in range(nst):
+            if not (lx[j, i] > 1e-280 and lx[j, i] < 1e280):
+                normal = False
+                break
+        if normal:
+            for j in range(nst):
+                lx[j, i] = math.log(lx[j, i])
+            continue
         sig = Lout[0]
         dpv[0] = O * D[0, i] + sig
         t = O * yin[i]

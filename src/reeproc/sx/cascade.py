@@ -32,7 +32,7 @@ __all__ = ["Cascade", "CascadeResult", "ConvergenceError", "NoAcidicSteadyStateE
 
 _ACID = ("H+", "HSO4-")
 _SPECIAL = {"H+", "HSO4-", "SO4-2", "OH-"}
-N_PICARD = 4  # frozen-D sweeps tried before Newton from a cold start (kept while they help)
+N_PICARD = 2  # frozen-D sweeps tried before Newton from a cold start (kept while they help)
 XMAX_MOL_L = 100.0   # largest aqueous concentration a warm start may hold [mol/L]
 HMAX_MOL_L = 20.0    # largest [H+] a warm start may hold [mol/L] (pH about -1.3)
 
