@@ -56,6 +56,32 @@ def test_bad_input(maker, args, match):
         maker(*args)
 
 
+def test_stream_from_a_concentration_array_equals_the_mapping_constructor():
+    import numpy as np
+    a = Stream.from_conc_array("aqueous", 2.5, ["Nd", "H+", "Cl-", "H2O"],
+                               np.array([0.1, 0.02, 0.32, 55.5]), T_C=40, name="row")
+    b = Stream.aqueous(2.5, {"Nd": 0.1, "H+": 0.02, "Cl-": 0.32, "H2O": 55.5}, T_C=40,
+                       name="row")
+    assert a.mol_h == b.mol_h and a.flow_L_h == b.flow_L_h and a.T_K == b.T_K
+    assert a.name == b.name and a.phase == b.phase
+
+
+@pytest.mark.parametrize("species, values, match", [
+    (["Nd"], [-0.1], "concentration of 'Nd'.*>= 0"),
+    (["Nd"], [float("nan")], "must be finite"),
+    (["H2O"], [float("inf")], "must be finite"),
+    (["Nd"], [144.0], "was g/L passed"),
+    (["Unobtainium"], [0.1], "unknown species 'Unobtainium'"),
+    (["Nd", "Cl-"], [0.1], "2 values|1 values"),
+    (["Nd", "Nd"], [0.1, 0.1], "each species once"),
+])
+def test_stream_from_a_concentration_array_refuses_bad_values_by_name(species, values, match):
+    with pytest.raises(ValueError, match=match):
+        Stream.from_conc_array("aqueous", 1.0, species, values)
+    with pytest.raises(ValueError, match="'aqueous' or 'organic'"):
+        Stream.from_conc_array("solid", 1.0, ["Nd"], [0.1])
+
+
 def test_temperature_checks():
     with pytest.raises(ValueError, match="above -273.15"):
         Stream.aqueous(1.0, {}, T_C=-300)

@@ -168,6 +168,44 @@ class Stream:
         return cls(phase, mol, flow_L_h=flow, T_C=T_C, name=name)
 
     @classmethod
+    def from_conc_array(cls, phase: str, flow_L_h: float, species, conc_mol_L, T_C: float = 25.0,
+                        name: str = "") -> "Stream":
+        """Liquid stream from a flow [L/h], a sequence of species names and an array of their
+        concentrations [mol/L] (a solver's profile row): the same checks as :meth:`aqueous`,
+        made once over the array.
+
+        >>> Stream.from_conc_array("aqueous", 2.0, ["Nd", "Cl-"], [0.1, 0.3]).mol_h
+        {'Nd': 0.2, 'Cl-': 0.6}
+        """
+        if phase not in ("aqueous", "organic"):
+            raise ValueError(f"phase must be 'aqueous' or 'organic' for concentrations, got "
+                             f"{phase!r}")
+        flow = _check_number(flow_L_h, f"flow_L_h [L/h] of {phase} stream {name!r}")
+        names = [str(sp) for sp in species]
+        vals = (conc_mol_L.tolist() if isinstance(conc_mol_L, np.ndarray)
+                else [float(v) for v in conc_mol_L])
+        if len(vals) != len(names) or len(set(names)) != len(names):
+            raise ValueError(f"conc_mol_L has {len(vals)} values for the species {names}: give "
+                             "one value per species, each species once")
+        mol = {}
+        for sp, v in zip(names, vals):
+            if not (0.0 <= v <= _MAX_CONC_MOL_L or (sp == "H2O" and 0.0 <= v < math.inf)):
+                # (also NaN) the per-value checks of Stream.aqueous raise, with their messages
+                cls._liquid(phase, flow, dict(zip(names, vals)), T_C, name)
+            get_species(sp, phase)  # raises for unknown species
+            mol[sp] = v * flow
+        if flow == 0.0 and any(vals):
+            raise ValueError(f"{phase} stream {name!r} has zero flow_L_h but non-zero species "
+                             "flows")
+        out = cls.__new__(cls)
+        out.phase = phase
+        out.name = str(name)
+        out.T_K = _check_T(T_C)
+        out._flow = flow
+        out._mol = mol
+        return out
+
+    @classmethod
     def solid(cls, kg_h: Mapping[str, float], T_C: float = 25.0, name: str = "") -> "Stream":
         """Solid stream from mass flows [kg/h] of solid species (``Nd2O3``, ``Fe2O3``, ...)."""
         if not isinstance(kg_h, Mapping):

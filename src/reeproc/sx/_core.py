@@ -190,7 +190,7 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
     ut = np.zeros((nst, S)); vt = np.zeros((nst, S)); wt = np.zeros(nst)
     cvec = np.zeros(S)
     dx = np.zeros((nst, nb)); Cp = np.zeros((nst, nb, S + 1)); M = np.zeros((nb, nb))
-    Z = np.zeros((nb, S + 1)); tv = np.zeros(S + 1)
+    tv = np.zeros(S + 1)
     xl = np.zeros((nst, S))
     Dun = np.zeros((nst, S))
     # concentration floor per species (a start value only; Newton moves off it)
@@ -366,7 +366,7 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
             n_ptc += 1
             ptc = 0.0
         ok = block_solve(S, murphree, use_h, mx, my, gA, bA, LA, cA, zA, hhA, RA, ptc, dx, Cp,
-                         M, Z, tv)
+                         M, tv)
         it += 1
         if ok:
             for j in range(nst):
@@ -427,7 +427,7 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
                 break
             polished = True
         ok = block_solve(S, murphree, use_h, mx, my, gA, bA, LA, cA, zA, hhA, RA, ptc, dx, Cp,
-                         M, Z, tv)
+                         M, tv)
         it += 1
         if not ok:
             if ptc_ok and ptc < 1e8:

@@ -239,7 +239,7 @@ def gauss_solve(M, Rhs, nb, ncol):
 
 
 @inner
-def block_solve(S, murphree, use_h, mx, my, g, beta, LH, cf, hz, hh, R, ptc, dx, Cp, M, Z, t):
+def block_solve(S, murphree, use_h, mx, my, g, beta, LH, cf, hz, hh, R, ptc, dx, Cp, M, t):
     """Newton step dx (nst, nb) solving J dx = -R by block Thomas; ``ptc`` > 0 adds the
     pseudo-transient (implicit Euler) term to the balance rows. False if a block is singular.
 
@@ -253,6 +253,7 @@ def block_solve(S, murphree, use_h, mx, my, g, beta, LH, cf, hz, hh, R, ptc, dx,
     ih = nbx
     ncol = S + 1
     for j in range(nst):
+        Z = Cp[j]   # stage j's [C_j | d_j], eliminated in place
         for a in range(nb):
             for b in range(nb):
                 M[a, b] = 0.0
@@ -341,9 +342,6 @@ def block_solve(S, murphree, use_h, mx, my, g, beta, LH, cf, hz, hh, R, ptc, dx,
                             Z[S + i, S] -= c4 * val
         if not gauss_solve(M, Z, nb, ncol):
             return False
-        for a in range(nb):
-            for c in range(ncol):
-                Cp[j, a, c] = Z[a, c]
     for a in range(nb):
         dx[nst - 1, a] = Cp[nst - 1, a, S]
     for j in range(nst - 2, -1, -1):

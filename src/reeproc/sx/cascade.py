@@ -423,20 +423,24 @@ class Cascade:
         ext_sp = self.model.extractant_species
         if ext_sp and ext_sp in asm["org_conc"]:
             org_extra[ext_sp] = asm["org_conc"][ext_sp]
-        active_set = set(active)
+        nact = len(active)
+        org_names = list(active) + list(org_extra)
+        org_fixed = np.array(list(org_extra.values()), dtype=float)
 
         def aq_stream(j, flow, name):
-            conc = {sp: float(v) for sp, v in zip(cols, aq_arr[j]) if v > 0 or sp in active_set}
+            row = aq_arr[j].copy()
             if a["use_h"]:
                 # the stage's OH- (Kw/[H+], water's own) is not a Stream species: the outlet
                 # carries the net free acid [H+] - [OH-], so it is electroneutral as the stage is
-                conc["H+"] = float(h[j] - K.KW / h[j])
-            return Stream.aqueous(flow, conc, T_C=T, name=name)
+                row[cols.index("H+")] = h[j] - K.KW / h[j]
+            keep = [c for c in range(len(cols))
+                    if c < nact or row[c] > 0 or (a["use_h"] and cols[c] == "H+")]
+            return Stream.from_conc_array("aqueous", flow, [cols[c] for c in keep], row[keep],
+                                          T_C=T, name=name)
 
         def org_stream(j, name):
-            conc = {sp: float(y[j, i]) for i, sp in enumerate(active)}
-            conc.update(org_extra)
-            return Stream.organic(O, conc, T_C=T, name=name)
+            return Stream.from_conc_array("organic", O, org_names,
+                                          np.concatenate([y[j], org_fixed]), T_C=T, name=name)
 
         if converged:
             raff = aq_stream(0, fl["F"] + fl["Sc"], "raffinate")
