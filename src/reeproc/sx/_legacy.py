@@ -141,8 +141,8 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
     if murphree:
         for j in range(nst):
             h = math.exp(lh[j]) if use_h else 1.0
-            fst[j] = _equilibrium(x[j], h, j, k0, kf, kh, kfh, sc, fT, use_h, use_f, fst[j],
-                                  ystar[j], Jall[j], Jh[j], no, lnA)
+            fst[j] = _equilibrium(x, h, j, k0, kf, kh, kfh, sc, fT, use_h, use_f, fst[j],
+                                  ystar, Jall, Jh, no, lnA)
         for j in range(nst):
             for i in range(S):
                 yprev = yin[i] if j == 0 else y[j - 1, i]

@@ -20,12 +20,14 @@ LH_STEP = 1.0 * LN10
 @inner
 def _equilibrium(x, h, j, k0, kf, kh, kfh, sc, fT, use_h, use_f, fguess, ystar, J, Jh,
                  want_jac, lnA):
-    """Equilibrium organic ystar [mol/L] in contact with aqueous x [mol/L] at [H+] = h, stage j.
+    """Equilibrium organic ystar[j] [mol/L] in contact with aqueous x[j] [mol/L] at [H+] = h,
+    stage j (whole arrays and an index: a call passing per-stage views cost more than the
+    stage's arithmetic).
 
-    Fills ``ystar`` and (if want_jac) ``J = d ystar / d x`` and ``Jh = d ystar / d ln h``;
-    returns the local free extractant f.
+    Fills ``ystar[j]`` and (if want_jac) ``J[j] = d ystar / d x`` and ``Jh[j] = d ystar / d ln
+    h``; returns the local free extractant f.
     """
-    S = x.shape[0]
+    S = x.shape[1]
     pH = -math.log10(h) if use_h else 0.0
     # lnA holds A_i = 10^(k0 + kh pH), then D_i once f is known:
     # D_i = A_i f^kf_i 10^(kfh_i f pH). f^kf is computed once per run of species sharing kf
@@ -46,13 +48,13 @@ def _equilibrium(x, h, j, k0, kf, kh, kfh, sc, fT, use_h, use_f, fguess, ystar, 
             k_last = np.nan
             pw = 1.0
             for i in range(S):
-                if x[i] == 0.0 or sc[i] == 0.0:
+                if x[j, i] == 0.0 or sc[i] == 0.0:
                     continue
                 if kf[i] != k_last:
                     k_last = kf[i]
                     pw = math.exp(k_last * lf)
                 ci = LN10 * kfh[i] * pH
-                t = sc[i] * lnA[i] * pw * x[i]
+                t = sc[i] * lnA[i] * pw * x[j, i]
                 if ci != 0.0:
                     t *= math.exp(ci * f)
                 F += t
@@ -90,22 +92,22 @@ def _equilibrium(x, h, j, k0, kf, kh, kfh, sc, fT, use_h, use_f, fguess, ystar, 
         ci = LN10 * kfh[i] * pH
         if ci != 0.0:
             D *= math.exp(ci * f)
-        ystar[i] = D * x[i]
+        ystar[j, i] = D * x[j, i]
         lnA[i] = D  # from here on: D_i
     if want_jac:
         for i in range(S):
             for k in range(S):
-                J[i, k] = 0.0
-            J[i, i] = lnA[i]
-            Jh[i] = 0.0
+                J[j, i, k] = 0.0
+            J[j, i, i] = lnA[i]
+            Jh[j, i] = 0.0
         if use_h:
             for i in range(S):
-                Jh[i] = -ystar[i] * (kh[i] + kfh[i] * f)
+                Jh[j, i] = -ystar[j, i] * (kh[i] + kfh[i] * f)
         if use_f:
             Fp = 1.0
             Fh = 0.0
             for i in range(S):
-                t = sc[i] * ystar[i]
+                t = sc[i] * ystar[j, i]
                 Fp += t * (kf[i] / f + LN10 * kfh[i] * pH)
                 Fh -= t * (kh[i] + kfh[i] * f)
             dfh = -Fh / Fp if use_h else 0.0
@@ -114,12 +116,12 @@ def _equilibrium(x, h, j, k0, kf, kh, kfh, sc, fT, use_h, use_f, fguess, ystar, 
                     continue
                 dfk = -sc[k] * lnA[k] / Fp
                 for i in range(S):
-                    if ystar[i] != 0.0:
-                        J[i, k] += ystar[i] * (kf[i] / f + LN10 * kfh[i] * pH) * dfk
+                    if ystar[j, i] != 0.0:
+                        J[j, i, k] += ystar[j, i] * (kf[i] / f + LN10 * kfh[i] * pH) * dfk
             if use_h:
                 for i in range(S):
-                    if ystar[i] != 0.0:
-                        Jh[i] += ystar[i] * (kf[i] / f + LN10 * kfh[i] * pH) * dfh
+                    if ystar[j, i] != 0.0:
+                        Jh[j, i] += ystar[j, i] * (kf[i] / f + LN10 * kfh[i] * pH) * dfh
     return f
 
 
@@ -132,8 +134,8 @@ def _residual(x, y, lh, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, T
     nbx = 2 * S if murphree else S
     for j in range(nst):
         h = math.exp(lh[j]) if use_h else 1.0
-        fst[j] = _equilibrium(x[j], h, j, k0, kf, kh, kfh, sc, fT, use_h, use_f, fst[j],
-                              ystar_all[j], Jall[j], Jh[j], want_jac, lnA)
+        fst[j] = _equilibrium(x, h, j, k0, kf, kh, kfh, sc, fT, use_h, use_f, fst[j],
+                              ystar_all, Jall, Jh, want_jac, lnA)
         if use_h:
             T = Ts[j]
             e = h + T * h / (h + Ka) - KW / h - G[j]
