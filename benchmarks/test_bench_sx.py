@@ -152,6 +152,37 @@ def test_bench_sx_reference_and_ratio(benchmark):
     assert t_ref / t_kernel > 100
 
 
+def _published_case(stages):
+    """PrOMMiS's DEHPA sulfate cascade of tests/test_sx_published.py (one definition)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tests" / "test_sx_published.py"
+    spec = importlib.util.spec_from_file_location("_sx_published", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod._case(stages)[1:]
+
+
+def test_bench_sx_published_dehpa_60_stages(benchmark):
+    """Issue 11's published case: PrOMMiS's 12-metal DEHPA cascade in sulfate (Sc included,
+    local dosage, metals in the organic feed; its 3-stage outlets are reproduced in
+    tests/test_sx_published.py) at 60 stages through the public API, cold start; baseline:
+    the scipy reference on the same equations, same run."""
+    cas, kw = _published_case(60)
+    r = cas.solve(**kw)
+    r = benchmark(cas.solve, **kw)
+    t_api = benchmark.stats.stats.min
+    t0 = time.perf_counter()
+    cas.solve(**kw, method="reference")
+    t_ref = time.perf_counter() - t0
+    benchmark.extra_info.update(iterations=r.iterations, api_s=t_api, reference_s=t_ref)
+    print(f"\nSX published case (PrOMMiS DEHPA, sulfate, 12 metals, 60 stages): API "
+          f"{t_api * 1e3:.2f} ms best, {r.iterations} iterations (target <= 1 ms); scipy "
+          f"reference {t_ref:.2f} s ({t_ref / t_api:.0f}x)")
+    assert r.converged and r.mass_balance_residual < 1e-12
+
+
 def test_bench_sx_warm_start(benchmark):
     """Warm start from a CascadeResult (issue 11): the README's saponified PC88A Pr/Nd cascade
     with its feed flow 1 % higher, started from the solution at the old flow, against the cold
