@@ -182,13 +182,18 @@ class Cascade:
             ext_t[j] += mol.get("SO4-2", 0.0) + mol.get("HSO4-", 0.0)
             ext_cl[j] += mol.get("Cl-", 0.0)
 
-        def tracer(e):
-            e2 = np.ascontiguousarray(e, dtype=float)
-            c = K.aqueous_tracer(e2.reshape(nst, -1), Lup, Lout)
-            return c.reshape(e2.shape)
-
-        chloride = tracer(ext_cl)
-        Ts = tracer(ext_t)
+        # inert solutes along the aqueous train, in one compiled call: chloride, total sulfate,
+        # the acid and the metals' inflows (the proton invariant G, linear in them, is formed
+        # once z is known) and the inert species
+        cols = np.empty((nst, 3 + S + len(inert)))
+        cols[:, 0] = ext_cl
+        cols[:, 1] = ext_t
+        cols[:, 2] = ext_h
+        cols[:, 3:3 + S] = ext
+        cols[:, 3 + S:] = ext_inert
+        traced = K.aqueous_tracer(cols, Lup, Lout)
+        chloride = np.ascontiguousarray(traced[:, 0])
+        Ts = np.ascontiguousarray(traced[:, 1])
         coef = model.coefficients(active, chloride)
         fT = coef["fT"]
         if fT is None:
@@ -205,13 +210,13 @@ class Cascade:
                     "exist: lower its metal loading or saponification, or raise the extractant "
                     "concentration")
         z = coef["z"]
-        G = tracer(ext_h + ext @ z) if uses_h else np.zeros(nst)
+        G = traced[:, 2] + traced[:, 3:3 + S] @ z if uses_h else np.zeros(nst)
         return dict(
             arrays=dict(Lout=Lout, Lup=Lup, O=float(O), ext=ext, yin=yin, k0=coef["k0"],
                         kf=coef["kf"], kh=coef["kh"], kfh=coef["kfh"], sc=coef["sc"], z=z,
                         fT=float(fT), G=G, Ts=Ts, Ka=_ka2(), eta=self.efficiency.copy(),
                         use_h=bool(uses_h), use_f=bool(model.uses_f and np.any(coef["sc"] > 0))),
-            ext_h=ext_h, active=active, inert=inert, inert_conc=tracer(ext_inert),
+            ext_h=ext_h, active=active, inert=inert, inert_conc=np.ascontiguousarray(traced[:, 3 + S:]),
             ext_inert=ext_inert, chloride=chloride, flows=dict(F=F, Sc=Sc, St=St, O=O),
             organic=organic, org_conc=org_conc, aq_inlets=aq_inlets,
             temperature=feed.T_C)
