@@ -126,7 +126,7 @@ def evaluate(u, v, w, mx, my, Lout, Lup, O, ext, yin, E0, kf, kh, kfh, sc, z, fT
         for i in range(S):
             if mx[j, i]:
                 R[j, i] = 0.0
-                for q in range(7):
+                for q in range(cf.shape[2]):
                     cf[j, i, q] = 0.0
                 continue
             uj = u[j, i]
