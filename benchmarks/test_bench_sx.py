@@ -12,6 +12,7 @@ from scipy.linalg import solve_banded
 
 from reeproc import Stream, sx
 from reeproc.sx import _kernels as K
+from reeproc.sx.cascade import N_PICARD
 
 SPECIES = ["La", "Ce", "Pr", "Nd", "Sm", "Dy"]
 
@@ -34,7 +35,7 @@ def _kernel_args(cas, kw):
     x0 = np.zeros(a["ext"].shape)
     return (a["Lout"], a["Lup"], a["O"], a["ext"], a["yin"], a["k0"], a["kf"], a["kh"],
             a["kfh"], a["sc"], a["z"], a["fT"], a["G"], a["Ts"], a["Ka"], a["eta"], a["use_h"],
-            a["use_f"], x0, 1e-12, 3000, 4)
+            a["use_f"], x0, 1e-12, 3000, N_PICARD)
 
 
 def _per_call(fn, reps):
