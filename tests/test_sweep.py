@@ -147,3 +147,37 @@ def test_cli_sweep_out_and_plot(tmp_path, capsys):
     assert capsys.readouterr().out.count("wrote") >= 2
     assert main(["params", str(TOY)]) == 0
     assert "recycle_fraction" in capsys.readouterr().out
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_ctrl_c_swallowed_by_a_destructor_still_stops_the_sweep(monkeypatch, tmp_path):
+    """CPython drops a KeyboardInterrupt raised inside a destructor ("Exception ignored in");
+    the sweep still stops after the case in which Ctrl-C came, keeping the cases done."""
+    import os
+    import signal
+
+    import reeproc.sweep as sw
+
+    class SendsCtrlC:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000):   # the interrupt is raised here, inside __del__, and dropped
+                pass
+
+    calls = []
+    real = sw.run_case
+
+    def run_case(script, params, specs=True):
+        calls.append(params)
+        if len(calls) == 2:
+            SendsCtrlC()   # created and destroyed at once
+        return real(script, params, specs)
+
+    monkeypatch.setattr(sw, "run_case", run_case)
+    out = tmp_path / "s.csv"
+    with pytest.raises(sw.SweepInterrupted) as err:
+        sweep(TOY, {"recycle_fraction": [0.1, 0.2, 0.3, 0.4, 0.5]}, executor="serial",
+              out=out, progress=False)
+    assert len(calls) == 2 and len(err.value.results) == 2
+    assert len(pd.read_csv(out, index_col="case")) == 2
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler   # restored

@@ -22,7 +22,7 @@ import pandas as pd
 from ._validate import InputError, as_number
 from .flowsheet.report import PURITY_TARGET
 from .flowsheet.script import check_params, script_parameters
-from .parallel import WorkerPool, progress_bar
+from .parallel import WorkerPool, interrupt_flag, progress_bar
 from .sweep import MAX_CASES, SweepInterrupted, run_case, save, sweep
 
 __all__ = ["optimise", "OptimiseResult", "monte_carlo", "MonteCarloResult", "property_uncertainty"]
@@ -181,6 +181,7 @@ def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_
     pool = WorkerPool(workers, executor, scheduler)
     bar = progress_bar(None, "optimise", unit="solve", enabled=progress)
     best_seen = [math.inf]
+    ctrl_c = None   # the interrupt flag while the search runs
 
     def _key(x):
         return tuple(int(round(v)) if i else float(v) for v, i in zip(x, integer))
@@ -189,6 +190,8 @@ def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_
         rows.append(row)
         cache[key] = row
         bar.update(1)
+        if ctrl_c is not None and ctrl_c.hit:   # a Ctrl-C a destructor swallowed
+            raise KeyboardInterrupt
         if not any(_violations(row, purity_min, recovery_min).values()):
             val = _objective_value(row, objective, stage_params)
             if val < best_seen[0]:
@@ -235,7 +238,7 @@ def optimise(script, variables, *, objective="cost", purity_min: float = PURITY_
         return v if X.ndim == 1 else v[None, :]
 
     t0 = time.perf_counter()
-    with pool, bar:
+    with interrupt_flag() as ctrl_c, pool, bar:
         if pool.serial:
             de = dict(func=f, constraints=[NonlinearConstraint(g, -np.inf, 0.0)],
                       updating="immediate")

@@ -23,7 +23,7 @@ import sys
 
 from ._validate import InputError, as_number
 
-__all__ = ["EXECUTORS", "progress_bar", "WorkerPool"]
+__all__ = ["EXECUTORS", "progress_bar", "WorkerPool", "interrupt_flag"]
 
 EXECUTORS = ("processes", "dask", "serial")
 
@@ -51,6 +51,38 @@ def progress_bar(total=None, desc: str | None = None, unit: str = "case", enable
         enabled = sys.stderr.isatty()
     return tqdm(total=total, desc=desc, unit=unit, disable=not enabled, file=sys.stderr,
                 dynamic_ncols=True, smoothing=0.1, mininterval=0.2)
+
+
+@contextlib.contextmanager
+def interrupt_flag():
+    """Within the block, Ctrl-C (SIGINT) raises KeyboardInterrupt as usual and also sets the
+    yielded flag's ``hit``.
+
+    CPython raises the KeyboardInterrupt wherever the main thread is when it next checks for
+    signals; inside a destructor or a library callback it is printed ("Exception ignored in
+    ...") and dropped, and a long loop would run on. A loop that checks ``flag.hit`` between
+    its steps stops anyway. Outside the main thread, or where SIGINT is ignored (a worker
+    process), nothing is installed and ``hit`` stays False.
+    """
+    import threading
+    from types import SimpleNamespace
+
+    flag = SimpleNamespace(hit=False)
+    previous = signal.getsignal(signal.SIGINT)
+    if (threading.current_thread() is not threading.main_thread()
+            or not callable(previous)):
+        yield flag
+        return
+
+    def handler(signum, frame):
+        flag.hit = True
+        previous(signum, frame)   # the default handler raises KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _ignore_sigint():  # worker processes: Ctrl-C is the parent's to handle

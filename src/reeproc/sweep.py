@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ._validate import InputError, as_number, check_output_file
-from .parallel import EXECUTORS, WorkerPool, progress_bar
+from .parallel import EXECUTORS, WorkerPool, interrupt_flag, progress_bar
 
 __all__ = ["sweep", "sx_sweep", "grid_cases", "lhs_cases", "parse_param_spec", "count_cases",
            "run_case", "save", "pareto_front", "summary_table", "EXECUTORS",
@@ -286,11 +286,13 @@ def sweep(script, grid: dict | None = None, *, lhs: dict | None = None, n_lhs: i
     rows: dict = {}
     last_save = time.perf_counter()
     try:
-        with pool, progress_bar(n, "sweep", enabled=progress) as bar:
+        with interrupt_flag() as ctrl_c, pool, progress_bar(n, "sweep", enabled=progress) as bar:
             tasks = [(script, [cases[i] for i in ch], specs) for ch in chunks]
             for k, result in pool.imap_unordered(_run_chunk, tasks):
                 rows.update(zip(chunks[k], result))
                 bar.update(len(result))
+                if ctrl_c.hit:   # a Ctrl-C whose KeyboardInterrupt a destructor swallowed
+                    raise KeyboardInterrupt
                 if out is not None and time.perf_counter() - last_save > checkpoint_s:
                     save(_table(rows, script, executor), out)
                     last_save = time.perf_counter()
