@@ -373,10 +373,13 @@ def test_subprocess_broken_pipe():
 
 def test_subprocess_ctrl_c_keeps_the_cases_done(tmp_path):
     out = tmp_path / "s.csv"
+    # the child starts with Ctrl-C's default action even when this suite runs as a background
+    # job, whose shell leaves SIGINT ignored (an ignored signal stays ignored across exec)
     proc = subprocess.Popen([sys.executable, "-m", "reeproc.cli", "sweep", str(TOY), "--param",
                              "recycle_fraction=0:0.9:0.00001", "--executor", "serial",
                              "--quiet", "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.time() + 180
         while not out.exists() and time.time() < deadline:  # first checkpoint after ~5 s

@@ -175,9 +175,14 @@ def test_a_ctrl_c_swallowed_by_a_destructor_still_stops_the_sweep(monkeypatch, t
 
     monkeypatch.setattr(sw, "run_case", run_case)
     out = tmp_path / "s.csv"
-    with pytest.raises(sw.SweepInterrupted) as err:
-        sweep(TOY, {"recycle_fraction": [0.1, 0.2, 0.3, 0.4, 0.5]}, executor="serial",
-              out=out, progress=False)
+    # Ctrl-C's Python handler, also when this suite runs as a background job (SIGINT ignored)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(sw.SweepInterrupted) as err:
+            sweep(TOY, {"recycle_fraction": [0.1, 0.2, 0.3, 0.4, 0.5]}, executor="serial",
+                  out=out, progress=False)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler   # restored
+    finally:
+        signal.signal(signal.SIGINT, before)
     assert len(calls) == 2 and len(err.value.results) == 2
     assert len(pd.read_csv(out, index_col="case")) == 2
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler   # restored
