@@ -99,6 +99,31 @@ def test_bench_sx_stage_scaling(benchmark):
     assert r4.converged and r4.mass_balance_residual < 1e-10
 
 
+def test_bench_sx_newton_cost_per_stage(benchmark):
+    """Cost of one Newton iteration per stage, 25 to 400 stages (the benchmark cascade at n
+    extraction, n scrub, n/2 strip stages): kernel time at 6 iterations minus at 3 (start and
+    frozen-D sweeps), over 3 iterations and the stage count."""
+    def per_call(fn):
+        return min(_per_call(fn, 10) for _ in range(3))
+
+    cost = {}
+    for n in (10, 40, 160):
+        cas, kw = _case(n)
+        args = list(_kernel_args(cas, kw))
+        a3, a6 = args[:], args[:]
+        a3[20], a6[20] = 3, 6
+        t3 = per_call(lambda: K.solve_cascade(*a3))
+        t6 = per_call(lambda: K.solve_cascade(*a6))
+        cost[cas.n_stages] = ((t6 - t3) / 3 / cas.n_stages, t3 / cas.n_stages)
+    cas, kw = _case(40)
+    benchmark(K.solve_cascade, *_kernel_args(cas, kw))
+    benchmark.extra_info.update({f"newton_us_per_stage_{n}": c[0] * 1e6 for n, c in cost.items()})
+    print("\nSX Newton iteration per stage: " + ", ".join(
+        f"{n} stages {c[0] * 1e6:.2f} us (start + 3 sweeps {c[1] * 1e6:.2f} us)"
+        for n, c in cost.items()))
+    assert all(c[0] > 0 for c in cost.values())
+
+
 def _textbook(conc):
     model = sx.MassAction("PC88A", concentration_mol_L=conc, species=SPECIES)
     cas = sx.Cascade(model, extraction=50, scrub=50)

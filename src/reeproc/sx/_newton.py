@@ -355,7 +355,8 @@ def block_solve(S, murphree, use_h, mx, my, g, beta, LH, cf, hz, hh, R, ptc, dx,
 
 @inner
 def _thomas(Lout, Lup, O, ext, yin, D, i, dpv, rpv, x):
-    """Species i of :func:`linear_solve` (x[:, i] [mol/L]; dpv, rpv (nst,) work arrays)."""
+    """Species i of :func:`linear_solve` (x[:, i] [mol/L]); dpv and rpv (nst,) hold the
+    pivots and the eliminated right-hand side on return."""
     nst = ext.shape[0]
     sig = Lout[0]
     dpv[0] = O * D[0, i] + sig
@@ -417,17 +418,12 @@ def linear_solve_log(Lout, Lup, O, ext, yin, D, lx):
             for j in range(nst):
                 lx[j, i] = math.log(lx[j, i])
             continue
-        sig = Lout[0]
-        dpv[0] = O * D[0, i] + sig
+        # the pivots dpv are those of _thomas (sums of non-negative terms, never out of
+        # range); only the right-hand side and the back substitution go to logarithms
         t = O * yin[i]
         lrp[0] = _lse(math.log(ext[0, i]) if ext[0, i] > 0.0 else -np.inf,
                       math.log(t) if t > 0.0 else -np.inf)
         for j in range(1, nst):
-            sj = Lout[j] - Lup[j - 1]
-            if sj < 0.0:
-                sj = 0.0
-            sig = sj + Lup[j - 1] * sig / dpv[j - 1]
-            dpv[j] = O * D[j, i] + sig
             c = O * D[j - 1, i] / dpv[j - 1]
             up = math.log(c) + lrp[j - 1] if c > 0.0 else -np.inf
             lrp[j] = _lse(math.log(ext[j, i]) if ext[j, i] > 0.0 else -np.inf, up)

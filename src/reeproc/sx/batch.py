@@ -416,8 +416,9 @@ def solve_many(jobs, tol: float = 1e-12, max_iter: int = 3000,
         counts match (default). Sweeps that change one parameter at a time then need a few
         Newton steps per case instead of a cold start (``benchmarks/test_bench_sweep.py``
         measures both on saponified PC88A Pr/Nd cascades). A warm start that fails falls back
-        to a cold start; results agree with cold-started ones to the solver tolerance. A batch of constant-D cascades with
-        equilibrium stages needs none: each is solved directly (1 iteration).
+        to a cold start; results agree with cold-started ones to the solver tolerance. A
+        batch of constant-D cascades with equilibrium stages needs none: each is solved
+        directly (1 iteration).
 
     Returns
     -------

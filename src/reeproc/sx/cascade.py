@@ -216,7 +216,8 @@ class Cascade:
                         kf=coef["kf"], kh=coef["kh"], kfh=coef["kfh"], sc=coef["sc"], z=z,
                         fT=float(fT), G=G, Ts=Ts, Ka=_ka2(), eta=self.efficiency.copy(),
                         use_h=bool(uses_h), use_f=bool(model.uses_f and np.any(coef["sc"] > 0))),
-            ext_h=ext_h, active=active, inert=inert, inert_conc=np.ascontiguousarray(traced[:, 3 + S:]),
+            ext_h=ext_h, active=active, inert=inert,
+            inert_conc=np.ascontiguousarray(traced[:, 3 + S:]),
             ext_inert=ext_inert, chloride=chloride, flows=dict(F=F, Sc=Sc, St=St, O=O),
             organic=organic, org_conc=org_conc, aq_inlets=aq_inlets,
             temperature=feed.T_C)
