@@ -265,6 +265,29 @@ def test_over_saponified_cascade_failure_names_the_base_excess():
     assert "2 eq/h of base" in str(e.value) and e.value.residual > 1e-12
 
 
+def test_capacity_limited_base_excess_is_refused():
+    """D2EHPA binds 3 dimers per RE3+ (1 eq per dimer) but 0.5 dimer per Na+ (2 eq per dimer):
+    past saponification 0.5 the organic's Na exceeds the metal charge it can load in exchange.
+    35 stages, O/A 0.37, 1 M HA (0.185 mol/h of dimer), 6 RE at 0.3 eq/h, feed pH 2.16 (6.9e-3
+    eq/h of acid): the neutralisation limit is 0.185 + 0.0069 = 0.192 eq/h of Na, i.e.
+    saponification 0.519 (a saponification continuation of this case reaches pH 7 at
+    0.5184). Below it the cascade solves acidic from a cold start; above it the refusal names
+    the capacity (the metal inflow, 0.3 eq/h, would not)."""
+    from test_sx_robustness import cold_start_cascade   # (tests/ is on sys.path)
+
+    case = dict(pH=2.16, oa=0.37, n=35, m=0, n_sp=6, sulfate=True, kind="mass_action")
+    cas, kw = cold_start_cascade(sap=0.50, **case)
+    r = cas.solve(**kw)
+    assert r.converged and r.pH.max() < 7.0 and r.charge_balance_residual < 1e-9
+    cas, kw = cold_start_cascade(sap=0.55, **case)
+    with pytest.raises(sx.NoAcidicSteadyStateError, match="extractant capacity 0.185 eq/h"):
+        cas.solve(**kw)
+    asm = cas._assemble(kw["feed"], kw["organic"], None, None)
+    assert "0.2035 eq/h of base" in cas._base_excess_note(asm)
+    cas, kw = cold_start_cascade(sap=0.50, **case)
+    assert cas._base_excess_note(cas._assemble(kw["feed"], kw["organic"], None, None)) == ""
+
+
 def test_one_compiled_signature_per_kernel():
     """First-run compile time (issue 11): every solve, cold or warm, direct or through the
     fall-back, goes through one compiled signature of each kernel (a literal True/False/int or

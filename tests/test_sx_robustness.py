@@ -152,7 +152,9 @@ RE_D2EHPA = ["La", "Ce", "Pr", "Nd", "Sm", "Tb", "Dy"]
 IMP_D2EHPA = ["Fe+3", "Al", "Zn", "Cu", "Co", "Ni"]
 
 
-def _cold_start_case(pH, oa, n, m, sap, n_sp, sulfate, kind):
+def cold_start_cascade(pH, oa, n, m, sap, n_sp, sulfate, kind):
+    """(cascade, solve keywords) of one case of the cold-start domain (also used by
+    benchmarks/sx_robustness_survey.py)."""
     species = (RE_D2EHPA + IMP_D2EHPA)[:n_sp] if kind == "mass_action" else RE_D2EHPA[:min(n_sp, 6)]
     if kind == "ph":
         species = [s for s in species if s in ("La", "Ce", "Pr", "Nd", "Sm", "Dy")]
@@ -179,6 +181,12 @@ def _cold_start_case(pH, oa, n, m, sap, n_sp, sulfate, kind):
     kw = dict(feed=Stream.aqueous(1.0, conc), organic=org)
     if m:
         kw["scrub"] = Stream.aqueous(0.3, {"H+": 1.0, "Cl-": 1.0})
+    return cas, kw
+
+
+def _cold_start_case(pH, oa, n, m, sap, n_sp, sulfate, kind):
+    cas, kw = cold_start_cascade(pH, oa, n, m, sap, n_sp, sulfate, kind)
+    model = cas.model
     try:
         r = cas.solve(**kw)
     except sx.NoAcidicSteadyStateError:
@@ -201,12 +209,53 @@ def test_cold_start_converges_or_refuses(pH, oa, n, m, sap, n_sp, sulfate, kind)
     _cold_start_case(pH, oa, n, m, sap, n_sp, sulfate, kind)
 
 
-@pytest.mark.xfail(strict=True, raises=sx.ConvergenceError,
-                   reason="known failure (issue 11 left open): 10-metal D2EHPA cascade with "
-                          "Fe3+, Al, Zn and 22 % saponification stalls in every solver stage")
-def test_cold_start_known_failure_ten_metals_saponified():
-    _cold_start_case(pH=2.0, oa=1.25, n=31, m=0, sap=0.21875, n_sp=10, sulfate=False,
-                     kind="mass_action")
+def test_cold_start_ten_metals_saponified_converges():
+    """The 10-metal D2EHPA cascade (Fe3+, Al, Zn; 22 % saponification) that every earlier
+    attempt left unsolved: the steady state reached by continuation in the saponification
+    (its lower branch folds at ~21.5 %, past which the steps jump to the branch at raffinate
+    pH 3.00) is the one a continuation in the feed acid through the public API reaches
+    (pH 3.004 at stage 1, 2.04 at the lowest), closed to round-off."""
+    kw = dict(pH=2.0, oa=1.25, n=31, m=0, n_sp=10, sulfate=False, kind="mass_action")
+    _cold_start_case(sap=0.21875, **kw)
+    cas, job = cold_start_cascade(sap=0.21875, **kw)
+    r = cas.solve(**job)
+    # the same state by hand: feed acid 1e-3 mol/L (solves cold), raised to 1e-2 in 4 steps
+    prev = None
+    for h in (1e-3, 3e-3, 6e-3, 1e-2):
+        conc = dict(job["feed"].conc_mol_L)
+        conc["Cl-"] += h - conc["H+"]
+        conc["H+"] = h
+        feed = Stream.aqueous(1.0, conc)
+        prev = cas.solve(feed=feed, organic=job["organic"], initial_guess=prev)
+    assert r.pH.iloc[0] == pytest.approx(3.004, abs=1e-3)
+    assert r.pH.to_numpy() == pytest.approx(prev.pH.to_numpy(), rel=1e-9, abs=0)
+    got = r.aqueous_profile[list(cas.model.species)].to_numpy()
+    ref = prev.aqueous_profile[list(cas.model.species)].to_numpy()
+    assert got == pytest.approx(ref, rel=1e-8, abs=0)
+
+
+def test_saponification_continuation_solves_and_refuses():
+    """Saponified cascades near the acid-base equivalence that the cold-start attempts miss
+    (found by benchmarks/sx_robustness_survey.py): the continuation in the saponification
+    solves the first (4 RE, 32 + 24 stages, 49.9 %), at the state a hand continuation through
+    the public API reaches from 48 %; in the second (6 RE, 17 + 22 stages, 56.5 %) the
+    continued state turns alkaline before the full saponification, and the refusal says so."""
+    base = dict(pH=1.98, oa=1.148, n=32, m=24, n_sp=4, sulfate=False, kind="mass_action")
+    cas, job = cold_start_cascade(sap=0.499, **base)
+    r = cas.solve(**job)
+    assert r.converged and r.pH.max() == pytest.approx(3.2, abs=0.1)
+    assert r.mass_balance_residual < 1e-10 and r.charge_balance_residual < 1e-10
+    prev = None
+    for sap in (0.48, 0.49, 0.495, 0.499):
+        c, j = cold_start_cascade(sap=sap, **base)
+        prev = c.solve(**j, initial_guess=prev)
+    got = r.organic_profile[list(cas.model.species)].to_numpy()
+    ref = prev.organic_profile[list(cas.model.species)].to_numpy()
+    assert got == pytest.approx(ref, rel=1e-8, abs=0)
+    cas, job = cold_start_cascade(pH=2.05, oa=1.011, n=17, m=22, sap=0.565, n_sp=6,
+                                  sulfate=False, kind="mass_action")
+    with pytest.raises(sx.NoAcidicSteadyStateError, match="turns alkaline"):
+        cas.solve(**job)
 
 
 def test_textbook_dimer_cascade_converges_from_cold():
@@ -240,3 +289,48 @@ def test_textbook_dimer_cascade_converges_from_cold():
     logD = a["k0"] + a["kf"] * np.log10(f)[:, None] + a["kh"] * pH[:, None]
     assert y == pytest.approx(10.0 ** logD * x, rel=1e-9, abs=0)
     assert f + 3.0 * y.sum(axis=1) == pytest.approx(np.full(100, 1.0), rel=1e-12)
+
+
+def test_sulfate_continuation_solves_an_unsaponified_cascade():
+    """An unsaponified 8-metal D2EHPA cascade (La..Dy and Fe3+) in sulfate with a 20-stage 1 M
+    HCl scrub, which every attempt before the last leaves unsolved (found by
+    benchmarks/sx_robustness_survey.py; the same cascade in chloride solves directly): the
+    continuation from its sulfate-free twin reaches the state that a hand continuation
+    through the public API reaches (the feed's sulfate exchanged for chloride and raised back
+    in four steps, each warm-started)."""
+    cas, job = cold_start_cascade(pH=3.7, oa=1.113, n=39, m=20, sap=0.0, n_sp=8, sulfate=True,
+                                  kind="mass_action")
+    r = cas.solve(**job)
+    assert r.converged and r.mass_balance_residual < 1e-10 and r.charge_balance_residual < 1e-10
+    conc = dict(job["feed"].conc_mol_L)
+    so4 = conc.pop("SO4-2")
+    prev = None
+    for lam in (0.0, 0.25, 0.5, 0.75, 1.0):
+        c = {**conc, "SO4-2": lam * so4, "Cl-": 2.0 * (1.0 - lam) * so4}
+        feed = Stream.aqueous(1.0, {k: v for k, v in c.items() if v > 0})
+        prev = cas.solve(feed=feed, organic=job["organic"], scrub=job["scrub"],
+                         initial_guess=prev)
+    species = list(cas.model.species)
+    got, ref = r.organic_profile[species].to_numpy(), prev.organic_profile[species].to_numpy()
+    assert got == pytest.approx(ref, rel=1e-9, abs=0)
+
+
+def test_batches_take_the_same_last_attempt():
+    """solve_many and solve_batch end with the continuation in the saponification as
+    Cascade.solve does: the same state for the case it solves, the same refusal for the
+    case whose continued state turns alkaline."""
+    from reeproc.sx.batch import solve_many
+
+    base = dict(pH=1.98, oa=1.148, n=32, m=24, n_sp=4, sulfate=False, kind="mass_action")
+    cas, job = cold_start_cascade(sap=0.499, **base)
+    single = cas.solve(**job)
+    item = solve_many([(cas, job)])[0]
+    assert item.converged
+    ref = single.aqueous_profile[list(item.species)].to_numpy()
+    assert item.x == pytest.approx(ref, rel=1e-9, abs=0)
+    cas, job = cold_start_cascade(pH=2.05, oa=1.011, n=17, m=22, sap=0.565, n_sp=6,
+                                  sulfate=False, kind="mass_action")
+    item = solve_many([(cas, job)])[0]
+    assert not item.converged and "turns alkaline" in item.failure_note
+    with pytest.raises(sx.NoAcidicSteadyStateError, match="turns alkaline"):
+        sx.solve_batch([(cas, job)])

@@ -1,7 +1,9 @@
 """Fall-back path of the SX cascade solver (numba), compiled only when first needed: the
 linear-variable Newton (:mod:`._legacy`) followed by a log-form polish, for single cascades
 (:func:`solve_fallback`), warm starts from a neighbour (:func:`solve_warm`) and the parallel
-batch kernel (:func:`solve_batch_kernel`).
+batch kernel (:func:`solve_batch_kernel`); and the last attempt for a cascade that all of
+these leave unsolved, continuation in its sulfate and its saponification
+(:func:`solve_by_continuation`).
 """
 from __future__ import annotations
 
@@ -13,12 +15,21 @@ from numba import njit, prange
 from ._jit import inner
 
 from ._core import MAXITER, OK, _solve_core
-from ._kernels import N_POLISH, N_PRE, solve_cascade_nb
+from ._kernels import N_POLISH, N_PRE, aqueous_tracer, solve_cascade, solve_cascade_nb
 from ._legacy import _solve_core as legacy_core
 from ._legacy import solve_cascade as legacy_solve
 from ._legacy import solve_cascade_py as legacy_solve_py
 
-__all__ = ["solve_fallback", "solve_warm", "solve_batch_kernel"]
+__all__ = ["solve_fallback", "solve_warm", "solve_batch_kernel", "solve_by_continuation"]
+
+# the last attempt (solve_by_continuation)
+SAP_FIRST = 0.02         # the start's share of the organic inlet's base [-]
+ACID_FIRST = 0.1         # the acid leg's start: share of the aqueous inlets' acid [-]
+CONT_STEP = 0.25         # the first increment of the continuation parameter [-]
+CONT_N_STEP = 30         # log-form Newton iterations per step
+CONT_SHORT = 1.0 / 32.0  # an increment this short also tries the linear-variable fall-back
+CONT_N_FALLBACK = 200    # ... with this budget (each of its attempts)
+CONT_MIN_STEP = 1e-3     # a shorter increment ends the continuation (or jumps: _follow)
 
 
 @inner
@@ -160,3 +171,111 @@ def solve_batch_kernel(nst_arr, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, 
             H[b, :n] = h
             F[b, :n] = f
     return status, iters, resid, X, Y, H, F
+
+
+
+
+def _with(A, yin, Ts, G):
+    """The kernel's leading arguments ``A`` (Lout .. use_f) with yin, G and Ts replaced."""
+    return A[:4] + (yin,) + A[5:12] + (G, Ts) + A[14:]
+
+
+def _follow(A, inputs, last, budget, itot, tol, h_min):
+    """Natural-parameter continuation from the solved state ``last`` (lambda = 0) to
+    lambda = 1, ``inputs(lambda)`` giving (yin, Ts). Increments start at ``CONT_STEP``,
+    double after an easy step (<= 8 iterations) and halve after a failed one; each step
+    starts from the last solution: log-form Newton, and for increments of ``CONT_SHORT`` or
+    less the linear-variable fall-back as well.
+    Stops at a solved state with a stage below ``h_min`` [mol/L] (h_min 0: never). Returns
+    (last solved state, its lambda, iterations)."""
+    lam, step = 0.0, CONT_STEP
+    while lam < 1.0 and itot < budget:
+        if A[16] and last[7].min() < h_min:
+            break
+        lt = min(1.0, lam + step)
+        x, lh = np.ascontiguousarray(last[5]), np.log(last[7])
+        args = _with(A, *inputs(lt))
+        out = _solve_core(*args, x, lh, tol, CONT_N_STEP, 1, False)
+        itot += out[1]
+        if out[0] != OK and step <= CONT_SHORT:
+            out = solve_fallback(*args, x, tol, CONT_N_FALLBACK)
+            itot += out[1]
+        if out[0] == OK:
+            lam, last = lt, out
+            if out[1] <= 8:
+                step *= 2.0
+        else:
+            step *= 0.5
+            if step < CONT_MIN_STEP:
+                break
+    return last, lam, itot
+
+
+def solve_by_continuation(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
+                          use_h, use_f, base, tol, budget, n_picard, h_min):
+    """The last attempt for a cascade with [H+] that the others leave unsolved, driven from
+    Python: continuations (homotopies) from cascades that solve from a cold start, each leg
+    with the budget ``budget`` [iterations].
+
+    1. Start: the organic inlet's base cations (``base``, (S,) bool: Na or NH4+) scaled by
+       ``SAP_FIRST``, from a cold start (:func:`._kernels.solve_cascade`); skipped when it
+       has no base (that start is the cascade itself).
+    2. If that fails and the aqueous carries sulfate: the same without sulfate, then the
+       total sulfate raised back (HSO4- buffers the acid; a build-up in the scrub that the
+       sulfate-free cascade limits through the acid it consumes can then be followed).
+    3. The base raised from ``SAP_FIRST`` to 1. Near the acid-base equivalence the stage pH
+       climbs steeply with the base (a titration curve), which a cold start cannot follow but
+       short steps can; the continuation stops at the first solved state with a stage below
+       ``h_min`` [mol/L] (alkaline): more base does not make it acidic again.
+    4. If that leg ends short on an acidic state (its branch folds back): the full base with
+       the aqueous inlets' acid scaled by ``ACID_FIRST`` (the proton invariant G less the
+       rest of the acid carried along the aqueous train), from a cold start, then the acid
+       raised back. Where the cascade has more than one steady state this leg may reach
+       another branch than the cold start would.
+
+    Returns (status, iterations, residual, worst stage, worst row, x, y, h, f, leg, lam):
+    status OK only when the full cascade was solved; otherwise the last solved state, the
+    leg it ended in ('' when no start solved, 'sulfate' or 'base') and its lambda."""
+    nst, S = ext.shape
+    A = (Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f)
+    has_base = bool(np.any(base & (yin > 0)))
+    first = SAP_FIRST if has_base else 1.0
+    y0 = np.where(base, first * yin, yin)
+    cold = np.zeros((nst, S))
+    itot = 0
+    out = (MAXITER,)   # (the start without base would be the cascade itself)
+    if has_base:
+        out = solve_cascade(*_with(A, y0, Ts, G), cold, tol, budget, n_picard)
+        itot = out[1]
+    if out[0] != OK and np.any(Ts > 0):
+        out = solve_cascade(*_with(A, y0, 0.0 * Ts, G), cold, tol, budget, n_picard)
+        itot += out[1]
+        if out[0] != OK:
+            return (out[0], itot) + tuple(out[2:]) + ("", 0.0)
+        out, lam, itot = _follow(A, lambda t: (y0, t * Ts, G), out, itot + budget, itot, tol,
+                                 0.0)
+        if lam < 1.0:
+            return (MAXITER, itot) + tuple(out[2:]) + ("sulfate", lam)
+    elif out[0] != OK:
+        return (out[0], itot) + tuple(out[2:]) + ("", 0.0)
+    if not has_base:
+        return (OK, itot) + tuple(out[2:]) + ("", 1.0)
+    out, lam, itot = _follow(
+        A, lambda t: (np.where(base, (first + t * (1.0 - first)) * yin, yin), Ts, G), out,
+        itot + budget, itot, tol, h_min)
+    if lam >= 1.0:
+        return (OK, itot) + tuple(out[2:]) + ("", 1.0)
+    short = (MAXITER, itot) + tuple(out[2:]) + ("base", first + lam * (1.0 - first))
+    if out[7].min() < h_min:
+        return short
+    acid = G - aqueous_tracer(ext, Lup, Lout) @ z   # inlet acid along the aqueous [mol/L]
+    st = solve_cascade(*_with(A, yin, Ts, G - (1.0 - ACID_FIRST) * acid), cold, tol, budget,
+                       n_picard)
+    itot += st[1]
+    if st[0] == OK:
+        st, lam2, itot = _follow(
+            A, lambda t: (yin, Ts, G - (1.0 - ACID_FIRST) * (1.0 - t) * acid), st,
+            itot + budget, itot, tol, 0.0)
+        if lam2 >= 1.0:
+            return (OK, itot) + tuple(st[2:]) + ("", 1.0)
+    return (MAXITER, itot) + short[2:]

@@ -21,6 +21,9 @@ Newton attempt (start, frozen-D sweeps, line search) in :mod:`._core`.
    (:mod:`._legacy`), whose answer is then
 5. **polished** in log form (a frozen-D sweep at its own [H+], which fixes every trace, and
    Newton), so the result meets the same relative tolerance on every row.
+6. **Continuations** in the sulfate, the saponification and the acid
+   (:func:`._fallback.solve_by_continuation`, run by the callers from a cold start) for a
+   cascade that is still unsolved.
 
 Convergence means every row satisfies |r| <= tol: every species balance at every stage closes to
 ``tol`` relative to that species' own flows there, and the proton invariant to ``tol`` of its

@@ -64,6 +64,7 @@ class Batch:
         self._ok = ok.tolist()               # per-item look-ups (BatchItem) in plain Python
         self._strip = (packed.k > 0).tolist()
         self._cols = {}                      # (kind, species, outlet, basis) -> list
+        self._notes = {}                     # b -> (the last attempt's diagnosis, refused)
 
     @property
     def H(self):
@@ -170,6 +171,8 @@ class Batch:
             return ""
         cas, kw = self.packed.jobs[b]
         asm = cas._assemble(kw.get("feed"), kw.get("organic"), kw.get("scrub"), kw.get("strip"))
+        if b in self._notes:   # the last attempt's own diagnosis
+            return self._notes[b][0].lstrip("; ")
         if asm["arrays"]["use_h"]:
             why = cas._acidic_failure(asm, self.H[b, :cas.n_stages])[0]
             if why:
@@ -390,7 +393,34 @@ def solve_packed(packed, tol: float = 1e-12, max_iter: int = 3000,
     finally:
         if chunksize is not None:
             numba.set_parallel_chunksize(old)
-    return Batch(packed, status, iters, resid, X, Y, H, Fr)
+    failed = [(b, *packed.jobs[b]) for b in np.flatnonzero(status != K.OK)]
+    notes = _continue_failed([(b, cas, cas._assemble(kw.get("feed"), kw.get("organic"),
+                                                         kw.get("scrub"), kw.get("strip")))
+                                  for b, cas, kw in failed],
+                                 status, iters, resid, X, Y, H, Fr, tol, max_iter)
+    batch = Batch(packed, status, iters, resid, X, Y, H, Fr)
+    batch._notes = notes
+    return batch
+
+
+def _continue_failed(failed, status, iters, resid, X, Y, H, Fr, tol, max_iter) -> dict:
+    """The last attempt of :meth:`Cascade.solve` (continuations in the sulfate, the
+    saponification and the acid) for the failed cascades ``failed`` [(b, cascade, assembly)]
+    of a batch: a solved one is written into the batch's arrays; returns {b: (diagnosis,
+    refused)} for the others."""
+    notes = {}
+    for b, cas, asm in failed:
+        out, note, alkaline = cas._continue(asm, tol, max_iter)
+        if out is None:
+            continue
+        iters[b] += out[1]
+        if out[0] == K.OK:
+            n = cas.n_stages
+            status[b], resid[b] = K.OK, out[2]
+            X[b, :n], Y[b, :n], H[b, :n], Fr[b, :n] = out[5], out[6], out[7], out[8]
+        elif note:
+            notes[b] = (note, alkaline)
+    return notes
 
 
 def solve_many(jobs, tol: float = 1e-12, max_iter: int = 3000,
@@ -490,6 +520,9 @@ def solve_batch(jobs, tol: float = 1e-12, max_iter: int = 3000, raise_on_failure
 
     status, iters, resid, X, Y, H, Fr = FB.solve_batch_kernel(
         *pack_batch([asm["arrays"] for _, asm in asms], nst), float(tol), int(max_iter), 1, 0)
+    notes = _continue_failed([(b, c, a) for b, (c, a) in enumerate(asms)
+                                  if status[b] != K.OK],
+                                 status, iters, resid, X, Y, H, Fr, tol, max_iter)
     out = []
     for b, (cas, asm) in enumerate(asms):
         n = cas.n_stages
@@ -498,6 +531,9 @@ def solve_batch(jobs, tol: float = 1e-12, max_iter: int = 3000, raise_on_failure
         if ok and asm["arrays"]["use_h"]:
             why = cas._acidic_failure(asm, H[b, :n])[0]
             ok = not why
+        note, alkaline = notes.get(b, ("", False))
+        if alkaline:
+            why = note.lstrip("; ")
         if why and raise_on_failure:
             raise NoAcidicSteadyStateError(f"batch item {b} ({cas!r}): {why}",
                                            residual=float(resid[b]), iterations=int(iters[b]))
@@ -505,7 +541,8 @@ def solve_batch(jobs, tol: float = 1e-12, max_iter: int = 3000, raise_on_failure
             raise ConvergenceError(
                 f"batch item {b} ({cas!r}) did not converge: scaled residual {resid[b]:.3e}, "
                 f"{iters[b]} iterations (re-solve it alone with Cascade.solve for the worst "
-                "stage and species)", residual=float(resid[b]), iterations=int(iters[b]))
+                f"stage and species){note}", residual=float(resid[b]),
+                iterations=int(iters[b]))
         out.append(cas._result(asm, X[b, :n].copy(), Y[b, :n].copy(), H[b, :n].copy(),
                                Fr[b, :n].copy(), bool(ok), int(iters[b]), float(resid[b]),
                                "numba-batch"))

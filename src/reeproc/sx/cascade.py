@@ -284,6 +284,7 @@ class Cascade:
                 raise ValueError(f"initial_guess must be a CascadeResult or a finite, "
                                  f"non-negative array of shape {(nst, S)} (stages x species "
                                  f"{asm['active']})")
+        last_note, last_alkaline = "", False   # (the last attempt's diagnosis)
         if method == "numba":
             status, it, res, wj, wi, x, y, h, f = K.solve_cascade(
                 a["Lout"], a["Lup"], a["O"], a["ext"], a["yin"], a["k0"], a["kf"], a["kh"],
@@ -301,6 +302,12 @@ class Cascade:
                 it += it2
                 if st2 == K.OK or res2 < res:
                     status, res, wj, wi, x, y, h, f = st2, res2, wj2, wi2, x2, y2, h2, f2
+            if status != K.OK and initial_guess is None:
+                cont, last_note, last_alkaline = self._continue(asm, tol, max_iter)
+                if cont is not None:
+                    it += cont[1]
+                    if cont[0] == K.OK:
+                        status, res, wj, wi, x, y, h, f = (cont[0],) + tuple(cont[2:])
         else:
             from .reference import solve_reference
             status, it, res, wj, wi, x, y, h, f = solve_reference(a, asm["ext_h"], tol, max_iter)
@@ -315,12 +322,14 @@ class Cascade:
                         failure, pH=pH_max, residual=float(res), stage=jmax + 1,
                         species="H+", iterations=int(it))
                 converged = False
-        note = "" if converged else self._base_excess_note(asm)
+        note = "" if converged else self._base_excess_note(asm) + last_note
         if not converged and raise_on_failure:
             why = {K.MAXITER: "maximum iterations reached", K.SINGULAR: "singular Jacobian",
                    K.STALLED: "line search stalled"}.get(status, f"status {status}")
-            # more base than acid + metal and no solution found: the documented refusal
-            exc = NoAcidicSteadyStateError if note else ConvergenceError
+            # more base than acid + metal, or a saponification continuation that turned
+            # alkaline, and no solution found: the documented refusal
+            refused = last_alkaline or (note and not last_note)
+            exc = NoAcidicSteadyStateError if refused else ConvergenceError
             raise exc(
                 f"SX cascade did not converge ({why}, method={method}): scaled residual "
                 f"{res:.3e} > tol {tol:.1e}, worst at stage {wj + 1}, species "
@@ -378,28 +387,86 @@ class Cascade:
                             "and extractable metal")), jmax, pH_max
 
     def _base_excess_note(self, asm) -> str:
-        """Diagnosis for a failed solve: does the saponified organic bring more base than the
-        loaded section's aqueous inlets bring acid and extractable metal?"""
+        """Diagnosis for a failed solve: can the loaded section neutralise the saponified
+        organic's base? The base B [eq/h] released into the aqueous is taken up by the acid A
+        of the feed and scrub and by the metal the organic loads in exchange, at most the
+        metal's inflow M or the extractant's capacity C = O fT max_i(z_i / n_i) (n_i dimers
+        bound per ion) less the metal the organic inlet already carries. B > A + min(M, C - Y)
+        leaves no acidic raffinate unless the loaded organic carries Na out."""
         a = asm["arrays"]
         if not a["use_h"]:
             return ""
         nm = self.extraction + self.scrub
-        z = a["z"]
-        base = a["O"] * float(sum(z[i] * a["yin"][i] for i, sp in enumerate(asm["active"])
-                                  if sp in ("Na", "NH4+")))
+        z, sc, active = a["z"], a["sc"], asm["active"]
+        is_base = [sp in ("Na", "NH4+") for sp in active]
+        base = a["O"] * float(sum(z[i] * a["yin"][i] for i in range(len(active)) if is_base[i]))
         if base <= 0:
             return ""
         acid = float(asm["ext_h"][:nm].sum())
-        metal = float(sum(z[i] * a["ext"][:nm, i].sum() for i, sp in enumerate(asm["active"])
-                          if sp not in ("Na", "NH4+")))
-        if base <= acid + metal:
+        metal = float(sum(z[i] * a["ext"][:nm, i].sum() for i in range(len(active))
+                          if not is_base[i]))
+        per_dimer = [z[i] / sc[i] for i in range(len(active)) if not is_base[i] and sc[i] > 0]
+        cap = a["O"] * a["fT"] * max(per_dimer, default=0.0)
+        carried = a["O"] * float(sum(z[i] * a["yin"][i] for i in range(len(active))
+                                     if not is_base[i]))
+        taken = min(metal, max(cap - carried, 0.0))
+        if base <= acid + taken:
             return ""
+        if taken < metal:
+            why = (f"the loaded organic can take up at most {taken:.4g} eq/h of metal in "
+                   f"exchange (extractant capacity {cap:.4g} eq/h"
+                   + (f", {carried:.4g} eq/h already loaded at its inlet" if carried else "")
+                   + f"; the feed and scrub bring {metal:.4g} eq/h)")
+        else:
+            why = f"{metal:.4g} eq/h of extractable metal"
         return (f"; the saponified organic brings {base:.4g} eq/h of base but the feed and "
-                f"scrub bring only {acid:.4g} eq/h of acid and {metal:.4g} eq/h of extractable "
-                "metal: unless the loaded organic carries part of the Na out (the solver found "
-                "no such acidic state), the raffinate would turn alkaline (rare-earth "
-                "hydroxides precipitate), outside this model: lower the saponification or the "
-                "organic flow, or raise the scrub acid")
+                f"scrub bring only {acid:.4g} eq/h of acid and {why}: unless the loaded "
+                "organic carries part of the Na out (the solver found no such acidic state), "
+                "the raffinate would turn alkaline (rare-earth hydroxides precipitate), outside "
+                "this model: lower the saponification or the organic flow, or raise the scrub "
+                "acid")
+
+    def _continue(self, asm, tol, max_iter) -> tuple:
+        """Last attempt for a cascade with [H+] that every other attempt left unsolved, when
+        it is saponified or carries sulfate and is not diagnosed as over-saponified
+        (:meth:`_base_excess_note`): continuations in its sulfate, saponification and acid
+        (:func:`._fallback.solve_by_continuation`, budget ``max_iter`` per leg). Returns (kernel
+        returns or None when it does not apply, diagnosis '' or '; ...', True when the
+        continuation reached an alkaline state)."""
+        a = asm["arrays"]
+        base = np.array([sp in ("Na", "NH4+") for sp in asm["active"]])
+        if (not a["use_h"] or not (np.any(base & (a["yin"] > 0)) or np.any(a["Ts"] > 0))
+                or self._base_excess_note(asm)):
+            return None, "", False
+        from ._fallback import solve_by_continuation
+
+        out = solve_by_continuation(
+            a["Lout"], a["Lup"], a["O"], a["ext"], a["yin"], a["k0"], a["kf"], a["kh"],
+            a["kfh"], a["sc"], a["z"], a["fT"], a["G"], a["Ts"], a["Ka"], a["eta"], a["use_h"],
+            a["use_f"], base, float(tol), int(max_iter), N_PICARD, 10.0 ** -PH_MAX)
+        leg, lam = out[9], out[10]
+        if out[0] == K.OK or not leg:
+            return out[:9], "", False
+        if leg == "sulfate":
+            return out[:9], (
+                f"; continued in the total sulfate from a sulfate-free start, the solver "
+                f"follows the steady state up to {lam:.4g} of the sulfate and finds none "
+                "beyond"), False
+        eq = a["O"] * float(np.dot(a["z"][base], a["yin"][base]))
+        h = out[7]
+        j = int(np.argmin(h))
+        if h[j] < 10.0 ** -PH_MAX:
+            return out[:9], (
+                f"; continued in saponification from the nearly unsaponified cascade, the "
+                f"steady state turns alkaline (stage {j + 1} at pH {-math.log10(h[j]):.2f}) at "
+                f"{lam:.4g} of the organic inlet's base ({lam * eq:.4g} of {eq:.4g} eq/h): the "
+                "base the loaded section cannot neutralise goes to the raffinate; lower the "
+                "saponification or the organic flow, or raise the scrub acid"), True
+        return out[:9], (
+            f"; continued in saponification from the nearly unsaponified cascade, the solver "
+            f"follows the acidic steady state up to {lam:.4g} of the organic inlet's base "
+            f"({lam * eq:.4g} of {eq:.4g} eq/h; highest stage pH there "
+            f"{-math.log10(h[j]):.2f}) and finds none beyond"), False
 
     # ------------------------------------------------------------------ results
     def _result(self, asm, x, y, h, f, converged, it, res, method):

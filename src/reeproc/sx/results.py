@@ -46,10 +46,13 @@ class NoAcidicSteadyStateError(ConvergenceError):
     extractable metal. The cation-exchange models are built for acidic solutions (rare-earth
     hydroxides precipitate in neutral to alkaline liquor), so such a state is refused.
 
-    Raised for a converged state with a stage above ``PH_MAX`` (proven), and for a failed
-    solve whose organic brings more base than the inlets bring acid and metal (a diagnosis:
-    it assumes all the Na leaves the organic; where the loaded organic can carry part of it
-    out at pH 4-6, an acidic state may exist that the solver did not find, ``docs/sx.md``).
+    Raised for a converged state with a stage above ``PH_MAX`` (proven); for a failed solve
+    whose organic brings more base than the inlets bring acid plus the metal the loaded
+    organic can take up in exchange (the metal inflow, or the extractant's capacity when
+    smaller; a diagnosis: it assumes all the Na leaves the organic; where the loaded organic
+    can carry part of it out at pH 4-6, an acidic state may exist that the solver did not
+    find, ``docs/sx.md``); and for a failed solve whose continuation in the saponification
+    reached an alkaline state before the full saponification.
 
     Attributes (besides those of ConvergenceError)
     ----------

@@ -1,0 +1,91 @@
+"""Cold-start robustness survey of the SX solver over the domain of issue 11.
+
+The property-based test (``tests/test_sx_robustness.py``) runs 40 fixed examples so that CI is
+reproducible; this script draws many more cases from the same domain (feed pH 0-4, O/A
+0.05-20 log-uniform, 1-40 extraction and 0-30 scrub stages, saponification 0-0.6, 1-12
+metals, chloride or sulfate, each model kind) and counts what happens to each from the
+default start:
+
+* ``converged``: balances closed and every stage acidic (the test's assertions);
+* ``refused``: the documented ``NoAcidicSteadyStateError``;
+* ``failed``: any other ``ConvergenceError`` (a gap of the solver, listed case by case).
+
+Run: ``python benchmarks/sx_robustness_survey.py --cases 600 --seed 1`` (about 90 s on one
+core of the CI machine kind; a failing case costs ~1-2 s, the rest ~0.1 s). The figures in
+``docs/sx.md`` come from its output.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import pathlib
+import random
+import sys
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
+
+from test_sx_robustness import cold_start_cascade  # noqa: E402  (the test's case builder)
+
+from reeproc import sx  # noqa: E402
+from reeproc.sx.results import PH_MAX  # noqa: E402
+
+KINDS = ("mass_action", "constant", "ph")
+
+
+def draw(rng: random.Random, kind: str | None) -> dict:
+    """One case of the domain (the test's strategies, O/A log-uniform)."""
+    return dict(pH=rng.uniform(0.0, 4.0),
+                oa=10.0 ** rng.uniform(math.log10(0.05), math.log10(20.0)),
+                n=rng.randint(1, 40), m=rng.randint(0, 30), sap=rng.uniform(0.0, 0.6),
+                n_sp=rng.randint(1, 12), sulfate=rng.random() < 0.5,
+                kind=kind or rng.choice(KINDS))
+
+
+def outcome(case: dict) -> tuple[str, str]:
+    """('converged' | 'refused' | 'failed', detail) of one case from the default start."""
+    cas, kw = cold_start_cascade(**case)
+    try:
+        r = cas.solve(**kw)
+    except sx.NoAcidicSteadyStateError:
+        return "refused", ""
+    except sx.ConvergenceError as e:
+        return "failed", (f"residual {e.residual:.3g} at stage {e.stage} ({e.species}) after "
+                          f"{e.iterations} iterations")
+    ok = (r.converged and r.mass_balance_residual < 1e-9 and r.charge_balance_residual < 1e-9
+          and (not cas.model.uses_h or r.pH.max() <= PH_MAX))
+    return ("converged", "") if ok else ("failed", "converged=True but a balance is open")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--cases", type=int, default=600)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--kind", choices=KINDS, default=None,
+                    help="one model kind only (default: drawn per case)")
+    args = ap.parse_args(argv)
+    rng = random.Random(args.seed)
+    counts = {"converged": 0, "refused": 0, "failed": 0}
+    failed = []
+    t0 = time.perf_counter()
+    for _ in range(args.cases):
+        case = draw(rng, args.kind)
+        what, detail = outcome(case)
+        counts[what] += 1
+        if what == "failed":
+            failed.append((case, detail))
+    dt = time.perf_counter() - t0
+    print(f"SX cold-start survey, seed {args.seed}, {args.cases} cases "
+          f"(kind: {args.kind or 'drawn'}), {dt:.0f} s: "
+          + ", ".join(f"{k} {v} ({100.0 * v / args.cases:.1f} %)" for k, v in counts.items()))
+    for case, detail in failed:
+        short = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in case.items()}
+        print(f"  failed: {short}: {detail}")
+    if failed:
+        with_scrub = sum(c["m"] >= 10 for c, _ in failed)
+        print(f"  {with_scrub} of {len(failed)} failures have a scrub of 10 stages or more")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
