@@ -124,6 +124,25 @@ def _cap_charge(u, mx, z, G, frac, xs):
 
 
 @inner
+def _closure(x, y, Lout, Lup, O, ext, yin):
+    """Largest relative closure |in - out| / in [-] of the cascade's overall balance over the
+    species with an inflow: in = the aqueous inflows + O yin, out = the aqueous leaving each
+    stage for outside (Lout_j less what goes on to stage j - 1) + O y of the last stage."""
+    nst, S = x.shape
+    worst = 0.0
+    for i in range(S):
+        inn = O * yin[i]
+        out = O * y[nst - 1, i] + Lout[0] * x[0, i]
+        for j in range(nst):
+            inn += ext[j, i]
+            if j > 0:
+                out += (Lout[j] - Lup[j - 1]) * x[j, i]
+        if inn > 0.0:
+            worst = max(worst, abs(inn - out) / inn)
+    return worst
+
+
+@inner
 def _sumsq(R, nb):
     nst = R.shape[0]
     s = 0.0
@@ -360,8 +379,10 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
         # metal charge capped below G_j, [H+] recomputed; ptc shrinks with the residual
         if res <= tol:
             # Newton steps until rounding (a build-up multiplies the rows' error in the
-            # cascade's overall balance by its internal recirculation)
-            if n_ptc >= N_POLISH_PTC or res <= 1e-3 * tol or res < 1e-15:
+            # cascade's overall balance by its internal recirculation), unless that balance
+            # already closes to tol
+            if (n_ptc >= N_POLISH_PTC or res <= 1e-3 * tol or res < 1e-15
+                    or _closure(xA, yA, Lout, Lup, O, ext, yin) <= tol):
                 status = OK
                 break
             n_ptc += 1
@@ -423,7 +444,8 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
         res, wj, wa = _worst(RA, nb)
     while not elim and it < max_iter:
         if res <= tol:
-            if polished or res <= 0.1 * tol or res < 1e-15:
+            if (polished or res <= 0.1 * tol or res < 1e-15
+                    or _closure(xA, yA, Lout, Lup, O, ext, yin) <= tol):
                 status = OK
                 break
             polished = True
