@@ -315,6 +315,25 @@ def test_sulfate_continuation_solves_an_unsaponified_cascade():
     assert got == pytest.approx(ref, rel=1e-9, abs=0)
 
 
+def test_organic_flow_continuation_solves_an_unsaponified_cascade():
+    """An unsaponified 11-metal D2EHPA cascade in chloride (36 + 11 stages, O/A 0.8518) that
+    every other attempt leaves unsolved, while the same cascade at O/A 0.7, 0.8 or 1.0 solves
+    directly (found by benchmarks/sx_robustness_survey.py): the organic-flow leg starts 10 %
+    below and brings the flow back, to the state a hand continuation through the public API
+    reaches from O/A 0.8."""
+    case = dict(pH=2.6421, n=36, m=11, sap=0.0, n_sp=11, sulfate=False, kind="mass_action")
+    cas, job = cold_start_cascade(oa=0.8518, **case)
+    r = cas.solve(**job)
+    assert r.converged and r.mass_balance_residual < 1e-10 and r.charge_balance_residual < 1e-10
+    prev = None
+    for oa in (0.8, 0.8518):
+        c, j = cold_start_cascade(oa=oa, **case)
+        prev = c.solve(**j, initial_guess=prev)
+    species = list(cas.model.species)
+    got, ref = r.organic_profile[species].to_numpy(), prev.organic_profile[species].to_numpy()
+    assert got == pytest.approx(ref, rel=1e-9, abs=0)
+
+
 def test_batches_take_the_same_last_attempt():
     """solve_many and solve_batch end with the continuation in the saponification as
     Cascade.solve does: the same state for the case it solves, the same refusal for the

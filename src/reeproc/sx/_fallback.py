@@ -25,6 +25,7 @@ __all__ = ["solve_fallback", "solve_warm", "solve_batch_kernel", "solve_by_conti
 # the last attempt (solve_by_continuation)
 SAP_FIRST = 0.02         # the start's share of the organic inlet's base [-]
 ACID_FIRST = 0.1         # the acid leg's start: share of the aqueous inlets' acid [-]
+ORGANIC_FIRST = (0.9, 1.1)  # the organic-flow leg's starts: shares of the organic flow [-]
 CONT_STEP = 0.25         # the first increment of the continuation parameter [-]
 CONT_N_STEP = 30         # log-form Newton iterations per step
 CONT_SHORT = 1.0 / 32.0  # an increment this short also tries the linear-variable fall-back
@@ -175,9 +176,9 @@ def solve_batch_kernel(nst_arr, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, 
 
 
 
-def _with(A, yin, Ts, G):
-    """The kernel's leading arguments ``A`` (Lout .. use_f) with yin, G and Ts replaced."""
-    return A[:4] + (yin,) + A[5:12] + (G, Ts) + A[14:]
+def _with(A, yin, Ts, G, O=None):
+    """The kernel's leading arguments ``A`` (Lout .. use_f) with yin, G, Ts (and O) replaced."""
+    return A[:2] + (A[2] if O is None else O, A[3], yin) + A[5:12] + (G, Ts) + A[14:]
 
 
 def _follow(A, inputs, last, budget, itot, tol, h_min):
@@ -232,10 +233,34 @@ def solve_by_continuation(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G,
        rest of the acid carried along the aqueous train), from a cold start, then the acid
        raised back. Where the cascade has more than one steady state this leg may reach
        another branch than the cold start would.
+    5. If all of these fail short of an alkaline state: the organic flow scaled by each of
+       ``ORGANIC_FIRST`` in turn, from a cold start, then brought back (a cascade that fails
+       cold at one flow is often solved cold a few per cent away).
 
     Returns (status, iterations, residual, worst stage, worst row, x, y, h, f, leg, lam):
     status OK only when the full cascade was solved; otherwise the last solved state, the
     leg it ended in ('' when no start solved, 'sulfate' or 'base') and its lambda."""
+    out = _legs(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h,
+                use_f, base, tol, budget, n_picard, h_min)
+    if out[0] == OK or (out[9] == "base" and out[7].min() < h_min):
+        return out
+    A = (Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f)
+    itot = out[1]
+    for f in ORGANIC_FIRST:
+        st = solve_cascade(*_with(A, yin, Ts, G, f * O), np.zeros(ext.shape), tol, budget,
+                           n_picard)
+        itot += st[1]
+        if st[0] == OK:
+            st, lam, itot = _follow(A, lambda t: (yin, Ts, G, (f + t * (1.0 - f)) * O), st,
+                                    itot + budget, itot, tol, 0.0)
+            if lam >= 1.0:
+                return (OK, itot) + tuple(st[2:]) + ("", 1.0)
+    return (out[0], itot) + tuple(out[2:])
+
+
+def _legs(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f,
+          base, tol, budget, n_picard, h_min):
+    """Steps 1-4 of :func:`solve_by_continuation` (same arguments and returns)."""
     nst, S = ext.shape
     A = (Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f)
     has_base = bool(np.any(base & (yin > 0)))
@@ -243,7 +268,8 @@ def solve_by_continuation(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G,
     y0 = np.where(base, first * yin, yin)
     cold = np.zeros((nst, S))
     itot = 0
-    out = (MAXITER,)   # (the start without base would be the cascade itself)
+    # (without base, the start would be the cascade itself, which the caller's attempts failed)
+    out = (MAXITER, 0, np.inf, 0, 0, cold, cold, np.ones(nst), np.full(nst, fT))
     if has_base:
         out = solve_cascade(*_with(A, y0, Ts, G), cold, tol, budget, n_picard)
         itot = out[1]

@@ -427,16 +427,15 @@ class Cascade:
                 "acid")
 
     def _continue(self, asm, tol, max_iter) -> tuple:
-        """Last attempt for a cascade with [H+] that every other attempt left unsolved, when
-        it is saponified or carries sulfate and is not diagnosed as over-saponified
-        (:meth:`_base_excess_note`): continuations in its sulfate, saponification and acid
+        """Last attempt for a cascade with [H+] that every other attempt left unsolved and
+        that is not diagnosed as over-saponified (:meth:`_base_excess_note`): continuations
+        in its sulfate, saponification, acid and organic flow
         (:func:`._fallback.solve_by_continuation`, budget ``max_iter`` per leg). Returns (kernel
         returns or None when it does not apply, diagnosis '' or '; ...', True when the
         continuation reached an alkaline state)."""
         a = asm["arrays"]
         base = np.array([sp in ("Na", "NH4+") for sp in asm["active"]])
-        if (not a["use_h"] or not (np.any(base & (a["yin"] > 0)) or np.any(a["Ts"] > 0))
-                or self._base_excess_note(asm)):
+        if not a["use_h"] or self._base_excess_note(asm):
             return None, "", False
         from ._fallback import solve_by_continuation
 
