@@ -248,7 +248,9 @@ class Cascade:
             pseudo-transient <= 220, loading continuation <= 300); the fall-back's three
             attempts may each take what these left, together at most four times it, and a
             cold start's long pseudo-transient attempt, before the fall-back, adds at most
-            2,050 when max_iter >= 560 (``docs/sx.md``).
+            2,050 when max_iter >= 560. A cold start that all of these leave unsolved ends
+            with continuations (sulfate, saponification, acid, organic flow), each leg with
+            max_iter more (``docs/sx.md``, Solver, step 6).
         raise_on_failure : bool
             Raise ConvergenceError (default) rather than return ``converged=False``.
         initial_guess : CascadeResult or array (n_stages, S), optional
