@@ -174,23 +174,22 @@ def solve_batch_kernel(nst_arr, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, 
     return status, iters, resid, X, Y, H, F
 
 
-
-
 def _with(A, yin, Ts, G, O=None):
     """The kernel's leading arguments ``A`` (Lout .. use_f) with yin, G, Ts (and O) replaced."""
     return A[:2] + (A[2] if O is None else O, A[3], yin) + A[5:12] + (G, Ts) + A[14:]
 
 
-def _follow(A, inputs, last, budget, itot, tol, h_min):
+def _follow(A, inputs, last, itot, budget, tol, h_min):
     """Natural-parameter continuation from the solved state ``last`` (lambda = 0) to
-    lambda = 1, ``inputs(lambda)`` giving (yin, Ts). Increments start at ``CONT_STEP``,
-    double after an easy step (<= 8 iterations) and halve after a failed one; each step
-    starts from the last solution: log-form Newton, and for increments of ``CONT_SHORT`` or
-    less the linear-variable fall-back as well.
-    Stops at a solved state with a stage below ``h_min`` [mol/L] (h_min 0: never). Returns
-    (last solved state, its lambda, iterations)."""
-    lam, step = 0.0, CONT_STEP
-    while lam < 1.0 and itot < budget:
+    lambda = 1, ``inputs(lambda)`` giving the arguments of :func:`_with` (yin, Ts, G[, O]),
+    with at most ``budget`` iterations more than the ``itot`` spent so far. Increments start
+    at ``CONT_STEP``, double after an easy step (<= 8 iterations) and halve after a failed
+    one; each step starts from the last solution: log-form Newton, and for increments of
+    ``CONT_SHORT`` or less the linear-variable fall-back as well. Stops at a solved state with
+    a stage below ``h_min`` [mol/L] (h_min 0: never). Returns (last solved state, its lambda,
+    iterations in all)."""
+    lam, step, cap = 0.0, CONT_STEP, itot + budget
+    while lam < 1.0 and itot < cap:
         if A[16] and last[7].min() < h_min:
             break
         lt = min(1.0, lam + step)
@@ -240,11 +239,10 @@ def solve_by_continuation(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G,
     Returns (status, iterations, residual, worst stage, worst row, x, y, h, f, leg, lam):
     status OK only when the full cascade was solved; otherwise the last solved state, the
     leg it ended in ('' when no start solved, 'sulfate' or 'base') and its lambda."""
-    out = _legs(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h,
-                use_f, base, tol, budget, n_picard, h_min)
+    A = (Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f)
+    out = _legs(A, base, tol, budget, n_picard, h_min)
     if out[0] == OK or (out[9] == "base" and out[7].min() < h_min):
         return out
-    A = (Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f)
     itot = out[1]
     for f in ORGANIC_FIRST:
         st = solve_cascade(*_with(A, yin, Ts, G, f * O), np.zeros(ext.shape), tol, budget,
@@ -252,17 +250,17 @@ def solve_by_continuation(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G,
         itot += st[1]
         if st[0] == OK:
             st, lam, itot = _follow(A, lambda t: (yin, Ts, G, (f + t * (1.0 - f)) * O), st,
-                                    itot + budget, itot, tol, 0.0)
+                                    itot, budget, tol, 0.0)
             if lam >= 1.0:
                 return (OK, itot) + tuple(st[2:]) + ("", 1.0)
     return (out[0], itot) + tuple(out[2:])
 
 
-def _legs(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f,
-          base, tol, budget, n_picard, h_min):
-    """Steps 1-4 of :func:`solve_by_continuation` (same arguments and returns)."""
+def _legs(A, base, tol, budget, n_picard, h_min):
+    """Steps 1-4 of :func:`solve_by_continuation` on its kernel arguments ``A`` (Lout ..
+    use_f); same returns."""
+    Lout, Lup, ext, yin, z, fT, G, Ts = A[0], A[1], A[3], A[4], A[10], A[11], A[12], A[13]
     nst, S = ext.shape
-    A = (Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f)
     has_base = bool(np.any(base & (yin > 0)))
     first = SAP_FIRST if has_base else 1.0
     y0 = np.where(base, first * yin, yin)
@@ -278,8 +276,7 @@ def _legs(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, us
         itot += out[1]
         if out[0] != OK:
             return (out[0], itot) + tuple(out[2:]) + ("", 0.0)
-        out, lam, itot = _follow(A, lambda t: (y0, t * Ts, G), out, itot + budget, itot, tol,
-                                 0.0)
+        out, lam, itot = _follow(A, lambda t: (y0, t * Ts, G), out, itot, budget, tol, 0.0)
         if lam < 1.0:
             return (MAXITER, itot) + tuple(out[2:]) + ("sulfate", lam)
     elif out[0] != OK:
@@ -288,7 +285,7 @@ def _legs(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, us
         return (OK, itot) + tuple(out[2:]) + ("", 1.0)
     out, lam, itot = _follow(
         A, lambda t: (np.where(base, (first + t * (1.0 - first)) * yin, yin), Ts, G), out,
-        itot + budget, itot, tol, h_min)
+        itot, budget, tol, h_min)
     if lam >= 1.0:
         return (OK, itot) + tuple(out[2:]) + ("", 1.0)
     short = (MAXITER, itot) + tuple(out[2:]) + ("base", first + lam * (1.0 - first))
@@ -301,7 +298,7 @@ def _legs(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, us
     if st[0] == OK:
         st, lam2, itot = _follow(
             A, lambda t: (yin, Ts, G - (1.0 - ACID_FIRST) * (1.0 - t) * acid), st,
-            itot + budget, itot, tol, 0.0)
+            itot, budget, tol, 0.0)
         if lam2 >= 1.0:
             return (OK, itot) + tuple(st[2:]) + ("", 1.0)
     return (MAXITER, itot) + short[2:]

@@ -169,10 +169,10 @@ class Batch:
         :attr:`BatchItem.failure_note`)."""
         if self.converged[b]:
             return ""
-        cas, kw = self.packed.jobs[b]
-        asm = cas._assemble(kw.get("feed"), kw.get("organic"), kw.get("scrub"), kw.get("strip"))
         if b in self._notes:   # the last attempt's own diagnosis
             return self._notes[b][0].lstrip("; ")
+        cas, kw = self.packed.jobs[b]
+        asm = cas._assemble(kw.get("feed"), kw.get("organic"), kw.get("scrub"), kw.get("strip"))
         if asm["arrays"]["use_h"]:
             why = cas._acidic_failure(asm, self.H[b, :cas.n_stages])[0]
             if why:
@@ -393,11 +393,12 @@ def solve_packed(packed, tol: float = 1e-12, max_iter: int = 3000,
     finally:
         if chunksize is not None:
             numba.set_parallel_chunksize(old)
-    failed = [(b, *packed.jobs[b]) for b in np.flatnonzero(status != K.OK)]
-    notes = _continue_failed([(b, cas, cas._assemble(kw.get("feed"), kw.get("organic"),
-                                                         kw.get("scrub"), kw.get("strip")))
-                                  for b, cas, kw in failed],
-                                 status, iters, resid, X, Y, H, Fr, tol, max_iter)
+    failed = []
+    for b in np.flatnonzero(status != K.OK):
+        cas, kw = packed.jobs[b]
+        failed.append((b, cas, cas._assemble(kw.get("feed"), kw.get("organic"),
+                                             kw.get("scrub"), kw.get("strip"))))
+    notes = _continue_failed(failed, status, iters, resid, X, Y, H, Fr, tol, max_iter)
     batch = Batch(packed, status, iters, resid, X, Y, H, Fr)
     batch._notes = notes
     return batch
@@ -405,12 +406,12 @@ def solve_packed(packed, tol: float = 1e-12, max_iter: int = 3000,
 
 def _continue_failed(failed, status, iters, resid, X, Y, H, Fr, tol, max_iter) -> dict:
     """The last attempt of :meth:`Cascade.solve` (continuations in the sulfate, the
-    saponification and the acid) for the failed cascades ``failed`` [(b, cascade, assembly)]
-    of a batch: a solved one is written into the batch's arrays; returns {b: (diagnosis,
-    refused)} for the others."""
+    saponification, the acid and the organic flow) for the failed cascades ``failed``
+    [(b, cascade, assembly)] of a batch: a solved one is written into the batch's arrays;
+    returns {b: (diagnosis, refused)} for the others."""
     notes = {}
     for b, cas, asm in failed:
-        out, note, alkaline = cas._continue(asm, tol, max_iter)
+        out, note, alkaline = cas._continue(asm, tol, max_iter, cas._base_excess_note(asm))
         if out is None:
             continue
         iters[b] += out[1]
@@ -520,9 +521,8 @@ def solve_batch(jobs, tol: float = 1e-12, max_iter: int = 3000, raise_on_failure
 
     status, iters, resid, X, Y, H, Fr = FB.solve_batch_kernel(
         *pack_batch([asm["arrays"] for _, asm in asms], nst), float(tol), int(max_iter), 1, 0)
-    notes = _continue_failed([(b, c, a) for b, (c, a) in enumerate(asms)
-                                  if status[b] != K.OK],
-                                 status, iters, resid, X, Y, H, Fr, tol, max_iter)
+    notes = _continue_failed([(b, c, a) for b, (c, a) in enumerate(asms) if status[b] != K.OK],
+                             status, iters, resid, X, Y, H, Fr, tol, max_iter)
     out = []
     for b, (cas, asm) in enumerate(asms):
         n = cas.n_stages

@@ -286,13 +286,14 @@ class Cascade:
                 raise ValueError(f"initial_guess must be a CascadeResult or a finite, "
                                  f"non-negative array of shape {(nst, S)} (stages x species "
                                  f"{asm['active']})")
-        last_note, last_alkaline = "", False   # (the last attempt's diagnosis)
+        excess = self._base_excess_note(asm)   # over-saponified? (diagnosis, once)
+        last_note, last_alkaline = "", False      # (the last attempt's diagnosis)
         if method == "numba":
             status, it, res, wj, wi, x, y, h, f = K.solve_cascade(
                 a["Lout"], a["Lup"], a["O"], a["ext"], a["yin"], a["k0"], a["kf"], a["kh"],
                 a["kfh"], a["sc"], a["z"], a["fT"], a["G"], a["Ts"], a["Ka"], a["eta"],
                 a["use_h"], a["use_f"], x0, float(tol), int(max_iter), N_PICARD, lh0,
-                initial_guess is None and not self._base_excess_note(asm))
+                initial_guess is None and not excess)
             # the fall-back's budget leaves out the long pseudo-transient attempt (K.N_PRE)
             left = max_iter - min(it, K.N_PRE)
             if status != K.OK and (a["use_h"] or a["use_f"]) and left > 0:
@@ -305,7 +306,7 @@ class Cascade:
                 if st2 == K.OK or res2 < res:
                     status, res, wj, wi, x, y, h, f = st2, res2, wj2, wi2, x2, y2, h2, f2
             if status != K.OK and initial_guess is None:
-                cont, last_note, last_alkaline = self._continue(asm, tol, max_iter)
+                cont, last_note, last_alkaline = self._continue(asm, tol, max_iter, excess)
                 if cont is not None:
                     it += cont[1]
                     if cont[0] == K.OK:
@@ -324,13 +325,13 @@ class Cascade:
                         failure, pH=pH_max, residual=float(res), stage=jmax + 1,
                         species="H+", iterations=int(it))
                 converged = False
-        note = "" if converged else self._base_excess_note(asm) + last_note
+        note = "" if converged else excess + last_note
         if not converged and raise_on_failure:
             why = {K.MAXITER: "maximum iterations reached", K.SINGULAR: "singular Jacobian",
                    K.STALLED: "line search stalled"}.get(status, f"status {status}")
             # more base than acid + metal, or a saponification continuation that turned
             # alkaline, and no solution found: the documented refusal
-            refused = last_alkaline or (note and not last_note)
+            refused = last_alkaline or bool(excess)
             exc = NoAcidicSteadyStateError if refused else ConvergenceError
             raise exc(
                 f"SX cascade did not converge ({why}, method={method}): scaled residual "
@@ -428,17 +429,17 @@ class Cascade:
                 "this model: lower the saponification or the organic flow, or raise the scrub "
                 "acid")
 
-    def _continue(self, asm, tol, max_iter) -> tuple:
+    def _continue(self, asm, tol, max_iter, excess) -> tuple:
         """Last attempt for a cascade with [H+] that every other attempt left unsolved and
-        that is not diagnosed as over-saponified (:meth:`_base_excess_note`): continuations
-        in its sulfate, saponification, acid and organic flow
+        that is not diagnosed as over-saponified (``excess``, :meth:`_base_excess_note`):
+        continuations in its sulfate, saponification, acid and organic flow
         (:func:`._fallback.solve_by_continuation`, budget ``max_iter`` per leg). Returns (kernel
         returns or None when it does not apply, diagnosis '' or '; ...', True when the
         continuation reached an alkaline state)."""
         a = asm["arrays"]
-        base = np.array([sp in ("Na", "NH4+") for sp in asm["active"]])
-        if not a["use_h"] or self._base_excess_note(asm):
+        if not a["use_h"] or excess:
             return None, "", False
+        base = np.array([sp in ("Na", "NH4+") for sp in asm["active"]])
         from ._fallback import solve_by_continuation
 
         out = solve_by_continuation(
