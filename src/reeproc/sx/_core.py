@@ -191,21 +191,25 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
     yes = not no
     nbx = 2 * S if murphree else S
     nb = nbx + (1 if use_h else 0)
-    E0 = np.empty((nst, S))
+    E0 = np.zeros((nst, S))
     for j in range(nst):
         for i in range(S):
             E0[j, i] = math.exp(LN10 * k0[j, i])
     mx, my = structure(ext, yin, k0, Lup, eta)
-    # two buffers of the evaluated state: the iterate (A) and the trial point (B)
-    xA = np.zeros((nst, S)); yA = np.zeros((nst, S)); hA = np.ones(nst); fA = np.full(nst, fT)
-    DA = np.zeros((nst, S)); gA = np.zeros((nst, S)); bA = np.zeros((nst, S))
+    # the evaluated state in two slots, the iterate (slot ia) and the trial point (slot ib):
+    # accepting a step swaps the two indices, not a dozen array variables (each array that
+    # changes binding inside a loop costs numba's SSA pass and the first-run compile seconds)
+    ia, ib = 0, 1
+    x_s = np.zeros((2, nst, S)); y_s = np.zeros((2, nst, S))
+    h_s = np.zeros((2, nst)); f_s = np.zeros((2, nst))
+    for k in range(2):
+        for j in range(nst):
+            h_s[k, j] = 1.0
+            f_s[k, j] = fT
+    D_s = np.zeros((2, nst, S)); g_s = np.zeros((2, nst, S)); b_s = np.zeros((2, nst, S))
     ncf = 7 if murphree else 4   # Jacobian coefficients per row (_newton.evaluate)
-    LA = np.zeros((nst, S)); RA = np.zeros((nst, nb)); cA = np.zeros((nst, S, ncf))
-    zA = np.zeros((nst, S)); hhA = np.zeros(nst)
-    xB = np.zeros((nst, S)); yB = np.zeros((nst, S)); hB = np.ones(nst); fB = np.full(nst, fT)
-    DB = np.zeros((nst, S)); gB = np.zeros((nst, S)); bB = np.zeros((nst, S))
-    LB = np.zeros((nst, S)); RB = np.zeros((nst, nb)); cB = np.zeros((nst, S, ncf))
-    zB = np.zeros((nst, S)); hhB = np.zeros(nst)
+    L_s = np.zeros((2, nst, S)); R_s = np.zeros((2, nst, nb)); c_s = np.zeros((2, nst, S, ncf))
+    z_s = np.zeros((2, nst, S)); hh_s = np.zeros((2, nst))
     u = np.zeros((nst, S)); v = np.zeros((nst, S)); w = np.zeros(nst)
     ut = np.zeros((nst, S)); vt = np.zeros((nst, S)); wt = np.zeros(nst)
     cvec = np.zeros(S)
@@ -218,10 +222,12 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
     for j in range(nst):
         if Lout[j] > Lmax:
             Lmax = Lout[j]
-    floor = np.empty(S)
-    thr = np.empty(S)
-    lfloor = np.empty(S)
-    W = np.ones((nst, nb))
+    floor = np.zeros(S)
+    thr = np.zeros(S)
+    lfloor = np.zeros(S)
+    W = np.zeros((nst, nb))
+    x0l = np.zeros((nst, S))   # the unloaded organic's aqueous side (all zero)
+    fun = np.zeros(nst)        # its free extractant
     for i in range(S):
         s = O * yin[i]
         for j in range(nst):
@@ -242,27 +248,29 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
             for i in range(S):
                 val = ext[j, i]
                 if j + 1 < nst:
-                    val += Lup[j] * xA[j + 1, i]
-                xA[j, i] = val / Lout[j]
+                    val += Lup[j] * x_s[ia, j + 1, i]
+                x_s[ia, j, i] = val / Lout[j]
     else:
         for j in range(nst):
             for i in range(S):
-                xA[j, i] = x0[j, i]
+                x_s[ia, j, i] = x0[j, i]
     keep_h = use_h and np.isfinite(lh0[0])
     if use_h:
-        _h_of_x(xA, G, Ts, Ka, z, hA)
+        _h_of_x(x_s[ia], G, Ts, Ka, z, h_s[ia])
         for j in range(nst):
             if np.isfinite(lh0[j]):
-                hA[j] = math.exp(lh0[j])
-            w[j] = math.log(hA[j])
+                h_s[ia, j] = math.exp(lh0[j])
+            w[j] = math.log(h_s[ia, j])
     it = 0
-    _to_log(xA, mx, floor, u)
+    _to_log(x_s[ia], mx, floor, u)
     elim = use_h and n_picard == PTC_ATTEMPT
     if elim and cold:
         # start: the cascade with the distribution ratios of the unloaded organic at the
         # carried-through [H+] (exact for every trace), each stage's metal charge capped
-        equilibrium(xl * 0.0, w, E0, kf, kh, kfh, sc, fT, use_h, use_f, np.full(nst, fT), Dun,
-                    gB, bB, LB, cvec, no)
+        for j in range(nst):
+            fun[j] = fT
+        equilibrium(x0l, w, E0, kf, kh, kfh, sc, fT, use_h, use_f, fun, Dun,
+                    g_s[ib], b_s[ib], L_s[ib], cvec, no)
         for j in range(nst):
             for i in range(S):
                 Dun[j, i] *= eta[j] if murphree else 1.0
@@ -273,26 +281,27 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
                     u[j, i] = 0.0
                 elif u[j, i] < lfloor[i]:
                     u[j, i] = lfloor[i]
-        _cap_charge(u, mx, z, G, START_CHARGE, xA)
+        _cap_charge(u, mx, z, G, START_CHARGE, x_s[ia])
     if elim:
-        _h_of_x(xA, G, Ts, Ka, z, hA)
+        _h_of_x(x_s[ia], G, Ts, Ka, z, h_s[ia])
         for j in range(nst):
-            w[j] = math.log(hA[j])
+            w[j] = math.log(h_s[ia, j])
     if murphree:
-        equilibrium(xA, w, E0, kf, kh, kfh, sc, fT, use_h, use_f, fA, DA, gA, bA, LA, cvec, no)
+        equilibrium(x_s[ia], w, E0, kf, kh, kfh, sc, fT, use_h, use_f, f_s[ia], D_s[ia], g_s[ia],
+                    b_s[ia], L_s[ia], cvec, no)
         for j in range(nst):
             for i in range(S):
-                yp = yin[i] if j == 0 else yA[j - 1, i]
-                yA[j, i] = (1.0 - eta[j]) * yp + eta[j] * DA[j, i] * xA[j, i]
-        _to_log(yA, my, floor, v)
-    evaluate(u, v, w, mx, my, Lout, Lup, O, ext, yin, E0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
-             eta, use_h, use_f, murphree, xA, yA, hA, fA, DA, gA, bA, LA, cvec, RA, cA, zA, hhA,
-             yes)
-    _weights(xA, yA, Lout, O, thr, murphree, use_h, W)
-    phi = _merit(RA, W, nb)
+                yp = yin[i] if j == 0 else y_s[ia, j - 1, i]
+                y_s[ia, j, i] = (1.0 - eta[j]) * yp + eta[j] * D_s[ia, j, i] * x_s[ia, j, i]
+        _to_log(y_s[ia], my, floor, v)
+    evaluate(u, v, w, mx, my, Lout, Lup, O, ext, yin, E0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
+             use_h, use_f, murphree, x_s[ia], y_s[ia], h_s[ia], f_s[ia], D_s[ia], g_s[ia], b_s[ia],
+             L_s[ia], cvec, R_s[ia], c_s[ia], z_s[ia], hh_s[ia], yes)
+    _weights(x_s[ia], y_s[ia], Lout, O, thr, murphree, use_h, W)
+    phi = _merit(R_s[ia], W, nb)
     if not np.isfinite(phi):
         phi = np.inf
-    res, wj, wa = _worst(RA, nb)
+    res, wj, wa = _worst(R_s[ia], nb)
     extra = 1 if (cold and use_f and n_picard > 0) else 0
     for sweep in range(0 if elim else n_picard + extra):
         # frozen-D sweep: D at the current (x, h), then the linear cascade; from a cold start
@@ -301,12 +310,15 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
         # not even admit), and is kept only if it beats the start
         unloaded = extra == 1 and sweep == 0
         if unloaded:
-            equilibrium(xl * 0.0, w, E0, kf, kh, kfh, sc, fT, use_h, use_f, np.full(nst, fT),
-                        Dun, gB, bB, LB, cvec, no)
+            for j in range(nst):
+                fun[j] = fT
+            equilibrium(x0l, w, E0, kf, kh, kfh, sc, fT, use_h, use_f, fun,
+                        Dun, g_s[ib], b_s[ib], L_s[ib], cvec, no)
         for j in range(nst):
             for i in range(S):
-                DB[j, i] = (Dun[j, i] if unloaded else DA[j, i]) * (eta[j] if murphree else 1.0)
-        linear_solve_log(Lout, Lup, O, ext, yin, DB, ut)
+                dd = Dun[j, i] if unloaded else D_s[ia, j, i]
+                D_s[ib, j, i] = dd * (eta[j] if murphree else 1.0)
+        linear_solve_log(Lout, Lup, O, ext, yin, D_s[ib], ut)
         for j in range(nst):
             for i in range(S):
                 if mx[j, i]:
@@ -317,7 +329,7 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
                         ut[j, i] = lfloor[i]
                     xl[j, i] = math.exp(ut[j, i])
         for j in range(nst):
-            fB[j] = fA[j]
+            f_s[ib, j] = f_s[ia, j]
         if use_h:
             if keep_h:
                 # [H+] given by the caller (a solved neighbour): recomputing it from the
@@ -325,21 +337,21 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
                 for j in range(nst):
                     wt[j] = w[j]
             else:
-                _h_of_x(xl, G, Ts, Ka, z, hB)
+                _h_of_x(xl, G, Ts, Ka, z, h_s[ib])
                 for j in range(nst):
-                    wt[j] = math.log(hB[j])
+                    wt[j] = math.log(h_s[ib, j])
         if murphree:
             for j in range(nst):
                 for i in range(S):
-                    yp = yin[i] if j == 0 else yB[j - 1, i]
-                    yB[j, i] = (1.0 - eta[j]) * yp + DB[j, i] * xl[j, i]
-            _to_log(yB, my, floor, vt)
-        evaluate(ut, vt, wt, mx, my, Lout, Lup, O, ext, yin, E0, kf, kh, kfh, sc, z, fT, G, Ts,
-                 Ka, eta, use_h, use_f, murphree, xB, yB, hB, fB, DB, gB, bB, LB, cvec, RB, cB,
-                 zB, hhB, yes)
+                    yp = yin[i] if j == 0 else y_s[ib, j - 1, i]
+                    y_s[ib, j, i] = (1.0 - eta[j]) * yp + D_s[ib, j, i] * xl[j, i]
+            _to_log(y_s[ib], my, floor, vt)
+        evaluate(ut, vt, wt, mx, my, Lout, Lup, O, ext, yin, E0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
+                 eta, use_h, use_f, murphree, x_s[ib], y_s[ib], h_s[ib], f_s[ib], D_s[ib], g_s[ib],
+                 b_s[ib], L_s[ib], cvec, R_s[ib], c_s[ib], z_s[ib], hh_s[ib], yes)
         it += 1
-        phit = _merit(RB, W, nb)   # with the weights of the iterate it would replace
-        rest, wjt, wat = _worst(RB, nb)
+        phit = _merit(R_s[ib], W, nb)   # with the weights of the iterate it would replace
+        rest, wjt, wat = _worst(R_s[ib], nb)
         if not (phit < 0.25 * phi or (rest < 0.25 * res and phit < 100.0 * phi + 1e-26)):
             if unloaded:
                 continue
@@ -349,30 +361,19 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
                 u[j, i] = ut[j, i]
                 v[j, i] = vt[j, i]
             w[j] = wt[j]
-        xA, xB = xB, xA
-        yA, yB = yB, yA
-        hA, hB = hB, hA
-        fA, fB = fB, fA
-        DA, DB = DB, DA
-        gA, gB = gB, gA
-        bA, bB = bB, bA
-        LA, LB = LB, LA
-        RA, RB = RB, RA
-        cA, cB = cB, cA
-        zA, zB = zB, zA
-        hhA, hhB = hhB, hhA
-        _weights(xA, yA, Lout, O, thr, murphree, use_h, W)
-        phi = _merit(RA, W, nb)
+        ia, ib = ib, ia
+        _weights(x_s[ia], y_s[ia], Lout, O, thr, murphree, use_h, W)
+        phi = _merit(R_s[ia], W, nb)
         res = rest
         if not use_h and not use_f and not murphree:
             break   # linear: the sweep is the solution
-    res, wj, wa = _worst(RA, nb)
+    res, wj, wa = _worst(R_s[ia], nb)
     # ---------------------------------------------------------------- Newton
     status = MAXITER
     polished = False
     ptc = PTC0 if elim else 0.0
     n_ptc = 0
-    nrm = _sumsq(RA, nb)
+    nrm = _sumsq(R_s[ia], nb)
     while elim and it < max_iter:
         # pseudo-transient steps on the balances with [H+] from the invariant: the step of
         # J + ptc diag(outflow) dx = -R for ln x (its [H+] part is dropped), the trial point's
@@ -382,13 +383,13 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
             # cascade's overall balance by its internal recirculation), unless that balance
             # already closes to tol
             if (n_ptc >= N_POLISH_PTC or res <= 1e-3 * tol or res < 1e-15
-                    or _closure(xA, yA, Lout, Lup, O, ext, yin) <= tol):
+                    or _closure(x_s[ia], y_s[ia], Lout, Lup, O, ext, yin) <= tol):
                 status = OK
                 break
             n_ptc += 1
             ptc = 0.0
-        ok = block_solve(S, murphree, use_h, mx, my, gA, bA, LA, cA, zA, hhA, RA, ptc, dx, Cp,
-                         M, tv)
+        ok = block_solve(S, murphree, use_h, mx, my, g_s[ia], b_s[ia], L_s[ia], c_s[ia], z_s[ia],
+                         hh_s[ia], R_s[ia], ptc, dx, Cp, M, tv)
         it += 1
         if ok:
             for j in range(nst):
@@ -405,15 +406,15 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
                 ut[j, i] = u[j, i] + min(max(dx[j, i], -UCAP), UCAP)
                 if murphree:
                     vt[j, i] = v[j, i] + min(max(dx[j, S + i], -UCAP), UCAP)
-            fB[j] = fA[j]
+            f_s[ib, j] = f_s[ia, j]
         _cap_charge(ut, mx, z, G, STEP_CHARGE, xl)
-        _h_of_x(xl, G, Ts, Ka, z, hB)
+        _h_of_x(xl, G, Ts, Ka, z, h_s[ib])
         for j in range(nst):
-            wt[j] = math.log(hB[j])
-        evaluate(ut, vt, wt, mx, my, Lout, Lup, O, ext, yin, E0, kf, kh, kfh, sc, z, fT, G,
-                 Ts, Ka, eta, use_h, use_f, murphree, xB, yB, hB, fB, DB, gB, bB, LB, cvec,
-                 RB, cB, zB, hhB, yes)
-        nt = _sumsq(RB, nb)
+            wt[j] = math.log(h_s[ib, j])
+        evaluate(ut, vt, wt, mx, my, Lout, Lup, O, ext, yin, E0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
+                 eta, use_h, use_f, murphree, x_s[ib], y_s[ib], h_s[ib], f_s[ib], D_s[ib], g_s[ib],
+                 b_s[ib], L_s[ib], cvec, R_s[ib], c_s[ib], z_s[ib], hh_s[ib], yes)
+        nt = _sumsq(R_s[ib], nb)
         if not (nt <= PTC_ACCEPT * PTC_ACCEPT * nrm):   # (also NaN)
             ptc = 0.1 if ptc == 0.0 else PTC_REJECT * ptc
             if ptc > 1e8:
@@ -429,28 +430,17 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
                 u[j, i] = ut[j, i]
                 v[j, i] = vt[j, i]
             w[j] = wt[j]
-        xA, xB = xB, xA
-        yA, yB = yB, yA
-        hA, hB = hB, hA
-        fA, fB = fB, fA
-        DA, DB = DB, DA
-        gA, gB = gB, gA
-        bA, bB = bB, bA
-        LA, LB = LB, LA
-        RA, RB = RB, RA
-        cA, cB = cB, cA
-        zA, zB = zB, zA
-        hhA, hhB = hhB, hhA
-        res, wj, wa = _worst(RA, nb)
+        ia, ib = ib, ia
+        res, wj, wa = _worst(R_s[ia], nb)
     while not elim and it < max_iter:
         if res <= tol:
             if (polished or res <= 0.1 * tol or res < 1e-15
-                    or _closure(xA, yA, Lout, Lup, O, ext, yin) <= tol):
+                    or _closure(x_s[ia], y_s[ia], Lout, Lup, O, ext, yin) <= tol):
                 status = OK
                 break
             polished = True
-        ok = block_solve(S, murphree, use_h, mx, my, gA, bA, LA, cA, zA, hhA, RA, ptc, dx, Cp,
-                         M, tv)
+        ok = block_solve(S, murphree, use_h, mx, my, g_s[ia], b_s[ia], L_s[ia], c_s[ia], z_s[ia],
+                         hh_s[ia], R_s[ia], ptc, dx, Cp, M, tv)
         it += 1
         if not ok:
             if ptc_ok and ptc < 1e8:
@@ -487,11 +477,11 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
                         vt[j, i] = v[j, i] + alpha * dx[j, S + i]
                 if use_h:
                     wt[j] = w[j] + alpha * dx[j, nbx]
-                fB[j] = fA[j]
-            evaluate(ut, vt, wt, mx, my, Lout, Lup, O, ext, yin, E0, kf, kh, kfh, sc, z, fT, G,
-                     Ts, Ka, eta, use_h, use_f, murphree, xB, yB, hB, fB, DB, gB, bB, LB, cvec,
-                     RB, cB, zB, hhB, yes)
-            phit = _merit(RB, W, nb)
+                f_s[ib, j] = f_s[ia, j]
+            evaluate(ut, vt, wt, mx, my, Lout, Lup, O, ext, yin, E0, kf, kh, kfh, sc, z, fT, G, Ts,
+                     Ka, eta, use_h, use_f, murphree, x_s[ib], y_s[ib], h_s[ib], f_s[ib], D_s[ib],
+                     g_s[ib], b_s[ib], L_s[ib], cvec, R_s[ib], c_s[ib], z_s[ib], hh_s[ib], yes)
+            phit = _merit(R_s[ib], W, nb)
             if np.isfinite(phit):
                 if ptc > 0.0:
                     if phit <= PTC_GROW * phi:
@@ -546,26 +536,15 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
                 u[j, i] = ut[j, i]
                 v[j, i] = vt[j, i]
             w[j] = wt[j]
-        xA, xB = xB, xA
-        yA, yB = yB, yA
-        hA, hB = hB, hA
-        fA, fB = fB, fA
-        DA, DB = DB, DA
-        gA, gB = gB, gA
-        bA, bB = bB, bA
-        LA, LB = LB, LA
-        RA, RB = RB, RA
-        cA, cB = cB, cA
-        zA, zB = zB, zA
-        hhA, hhB = hhB, hhA
-        _weights(xA, yA, Lout, O, thr, murphree, use_h, W)
-        phi = _merit(RA, W, nb)
-        res, wj, wa = _worst(RA, nb)
+        ia, ib = ib, ia
+        _weights(x_s[ia], y_s[ia], Lout, O, thr, murphree, use_h, W)
+        phi = _merit(R_s[ia], W, nb)
+        res, wj, wa = _worst(R_s[ia], nb)
     else:
         if res <= tol:
             status = OK
-    res, wj, wa = _worst(RA, nb)
+    res, wj, wa = _worst(R_s[ia], nb)
     if status == OK and res > tol:
         status = MAXITER
     wi = S if wa >= nbx else (wa if wa < S else wa - S)
-    return status, it, res, wj, wi, xA, yA, hA, fA
+    return status, it, res, wj, wi, x_s[ia], y_s[ia], h_s[ia], f_s[ia]

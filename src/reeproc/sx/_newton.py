@@ -71,8 +71,8 @@ def structure(ext, yin, k0, Lup, eta):
                     changed = True
                     if k0[j, i] > -np.inf:
                         py[j, i] = True
-    mx = np.empty((nst, S), dtype=np.bool_)
-    my = np.empty((nst, S), dtype=np.bool_)
+    mx = np.zeros((nst, S), dtype=np.bool_)
+    my = np.zeros((nst, S), dtype=np.bool_)
     for j in range(nst):
         for i in range(S):
             mx[j, i] = not px[j, i]
@@ -381,8 +381,8 @@ def linear_solve(Lout, Lup, O, ext, yin, D, x):
     Grassmann-Taksar-Heyman elimination), so every concentration, however small, is exact to
     rounding."""
     nst, S = ext.shape
-    dpv = np.empty(nst)
-    rpv = np.empty(nst)
+    dpv = np.zeros(nst)
+    rpv = np.zeros(nst)
     for i in range(S):
         _thomas(Lout, Lup, O, ext, yin, D, i, dpv, rpv, x)
 
@@ -405,8 +405,8 @@ def linear_solve_log(Lout, Lup, O, ext, yin, D, lx):
     one logarithm per value (a third of the cost); any other is carried in logarithms through
     both sweeps."""
     nst, S = ext.shape
-    dpv = np.empty(nst)
-    lrp = np.empty(nst)
+    dpv = np.zeros(nst)
+    lrp = np.zeros(nst)
     for i in range(S):
         _thomas(Lout, Lup, O, ext, yin, D, i, dpv, lrp, lx)
         normal = True
