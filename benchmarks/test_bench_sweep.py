@@ -82,10 +82,9 @@ def _thread_counts():
 
 def _time_split(make_job, evaluate, cases):
     """Seconds per stage of the object path on one thread (best of 3): job construction (the
-    user's make_job), packing, kernel, rows + evaluate (the user's evaluate), DataFrame."""
-    import pandas as pd
-
-    from reeproc.sweep import _sx_rows
+    user's make_job), packing, kernel, evaluate + frame (the user's evaluate per case and the
+    chunk's DataFrame)."""
+    from reeproc.sweep import _sx_frame
     from reeproc.sx._pack import pack_jobs
     from reeproc.sx.batch import solve_packed
 
@@ -101,12 +100,9 @@ def _time_split(make_job, evaluate, cases):
             t.append(time.perf_counter())
             batch = solve_packed(packed, 1e-10)
             t.append(time.perf_counter())
-            rows = []
-            _sx_rows(rows, cases, batch, evaluate)
+            _sx_frame(cases, batch, evaluate)
             t.append(time.perf_counter())
-            pd.DataFrame(rows)
-            t.append(time.perf_counter())
-            for key, dt in zip(("jobs", "packing", "kernel", "rows + evaluate", "DataFrame"),
+            for key, dt in zip(("jobs", "packing", "kernel", "evaluate + frame"),
                                np.diff(t)):
                 split[key] = min(split.get(key, np.inf), dt)
     finally:

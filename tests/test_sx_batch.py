@@ -79,6 +79,50 @@ def test_sx_sweep_rows_and_failures():
     assert p[(12, 3.0)] > p[(8, 3.0)]
 
 
+def test_sx_sweep_frame_equals_the_row_by_row_frame():
+    """A chunk's frame is built column by column when every case and every evaluation has the
+    keys of the first, row by row otherwise: both give the frame of one dict per case (case,
+    converged, iterations, error, figures; a figure named like a case key replaces it; a
+    failed evaluation leaves NaN)."""
+    import pandas as pd
+
+    model = sx.ConstantD({"Pr": 1.0, "Nd": 1.5})
+    feed = Stream.aqueous(1.0, {"Pr": 0.05, "Nd": 0.15, "Cl-": 0.6})
+
+    def make_job(c):
+        return (sx.Cascade(model, extraction=c["n"], scrub=10),
+                dict(feed=feed, organic=Stream.organic(c["OA"], {}),
+                     scrub=Stream.aqueous(3.0, {"Cl-": 0.1, "Na": 0.1})))
+
+    def uniform(c, r):
+        if c["OA"] > 3.5:
+            raise RuntimeError("evaluation failure")
+        return {"OA": 2.0 * c["OA"], "Pr purity": r.purity("Pr", "raffinate")}
+
+    def ragged(c, r):
+        out = {"Pr purity": r.purity("Pr", "raffinate")}
+        if c["n"] > 10:
+            out["Nd recovery"] = r.recovery("Nd", "loaded_organic")
+        return out
+
+    cases = grid_cases({"n": [8, 12], "OA": [2.5, 3.0, 4.0]})
+    items = solve_many([make_job(c) for c in cases])
+    for evaluate in (uniform, ragged):
+        rows = []
+        for c, r in zip(cases, items):
+            row = dict(c, converged=True, iterations=r.iterations, error="")
+            try:
+                row.update(evaluate(c, r))
+            except RuntimeError as exc:
+                row["error"] = f"RuntimeError: {exc}"
+            rows.append(row)
+        want = pd.DataFrame(rows)
+        want.index.name = "case"
+        got = sx_sweep(make_job, cases, evaluate, threads=1, chunk=4)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert got["Nd recovery"].isna().tolist() == [True] * 3 + [False] * 3
+
+
 def test_warm_started_batch_matches_cold_and_needs_fewer_iterations():
     """A sweep along the scrub flow of a saponified PC88A Pr/Nd cascade near its balance
     point: chained warm starts give the cold-start answers with a fraction of the work."""

@@ -398,9 +398,7 @@ def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
     frames: list = []   # one DataFrame per chunk, built while the next chunk's kernel runs
 
     def post(part, batch):
-        rows: list = []
-        _sx_rows(rows, part, batch, evaluate)
-        frames.append(pd.DataFrame(rows))
+        frames.append(_sx_frame(part, batch, evaluate))
 
     with numba_threads(threads) as nth:
         if nth < 2 or len(parts) < 2:
@@ -437,21 +435,47 @@ def _pipeline(parts, prep, solve, post, executor):
             post(parts[q - 1], batch)                          # overlaps the next one
 
 
-def _sx_rows(rows, part, batch, evaluate):
-    """Append one row per case of a solved chunk (evaluation errors recorded, never raised)."""
+def _sx_frame(part, batch, evaluate) -> pd.DataFrame:
+    """One row per case of a solved chunk: the case, ``converged``, ``iterations``, ``error``
+    and the evaluated figures (evaluation errors recorded in ``error``, never raised; a figure
+    of the same name as a case key replaces it). Built column by column when every case has
+    the keys of the first and every evaluation the keys of the first (a grid's chunk), row by
+    row otherwise; both give the same frame."""
     conv = batch.converged.tolist()
-    iters = batch.iterations.tolist()
-    for c, r, ok, it in zip(part, batch.items(), conv, iters):
-        row = dict(c)
-        row["converged"] = ok
-        row["iterations"] = it
-        row["error"] = batch.error(r.b)
-        if ok:
-            try:
-                row.update(evaluate(c, r))
-            except Exception as exc:  # recorded, never dropped
-                row["error"] = f"{type(exc).__name__}: {exc}"
-        rows.append(row)
+    errors, evals = [""] * len(part), [None] * len(part)
+    for k, (c, r) in enumerate(zip(part, batch.items())):
+        if not conv[k]:
+            errors[k] = batch.error(k)
+            continue
+        try:
+            evals[k] = evaluate(c, r)
+        except Exception as exc:  # recorded, never dropped
+            errors[k] = f"{type(exc).__name__}: {exc}"
+    meta = {"converged": conv, "iterations": batch.iterations.tolist(), "error": errors}
+    ckeys = list(part[0]) if part else []
+    got = [ev for ev in evals if ev is not None]
+    ekeys = list(got[0]) if got else []
+    uniform = (all(map(ckeys.__eq__, map(list, part)))
+               and all(type(ev) is dict and list(ev) == ekeys for ev in got)
+               and not set(meta) & (set(ckeys) | set(ekeys)))
+    if not uniform:
+        rows = []
+        for c, ev, k in zip(part, evals, range(len(part))):
+            row = dict(c)
+            row.update({key: col[k] for key, col in meta.items()})
+            if ev is not None:
+                row.update(ev)
+            rows.append(row)
+        return pd.DataFrame(rows)
+    cols = {key: [c[key] for c in part] for key in ckeys if key not in ekeys}
+    cols.update(meta)
+    nan = float("nan")   # (no figures for a case: NaN, or the case's own value of that key)
+    for key in ekeys:
+        cols[key] = ([c[key] if ev is None else ev[key] for c, ev in zip(part, evals)]
+                     if key in ckeys else [nan if ev is None else ev[key] for ev in evals])
+    # (a case key that an evaluated figure replaces keeps its first position, as dict.update)
+    order = ckeys + [k for k in cols if k not in ckeys]
+    return pd.DataFrame({k: cols[k] for k in order})
 
 
 # ---------------------------------------------------------------------------- Pareto front

@@ -28,6 +28,7 @@ from .results import ConvergenceError, NoAcidicSteadyStateError, PH_MAX
 __all__ = ["solve_many", "solve_batch", "Batch", "BatchItem", "assemble_many", "pack_batch"]
 
 _OUTLETS = ("raffinate", "loaded_organic", "strip_liquor", "stripped_organic")
+_ALWAYS = _OUTLETS[:2]     # outlets of every cascade (the strip ones need a strip section)
 
 
 class Batch:
@@ -289,7 +290,7 @@ class BatchItem:
         """Fraction [-] of the species' total inflow [mol/h] leaving in ``outlet``."""
         try:   # fast path: a column already computed, a converged cascade with that outlet
             bt, b = self.batch, self.b
-            if bt._ok[b] and (outlet in _OUTLETS[:2] or bt._strip[b]):
+            if bt._ok[b] and (outlet in _ALWAYS or bt._strip[b]):
                 return bt._cols["r", species, outlet][b]
         except (KeyError, TypeError):
             pass
@@ -303,7 +304,7 @@ class BatchItem:
         (default basis: the extracted metals, saponification Na excluded)."""
         try:   # fast path, as in recovery
             bt, b = self.batch, self.b
-            if bt._ok[b] and (outlet in _OUTLETS[:2] or bt._strip[b]):
+            if bt._ok[b] and (outlet in _ALWAYS or bt._strip[b]):
                 return bt._cols["p", species, outlet, basis][b]
         except (KeyError, TypeError):
             pass
