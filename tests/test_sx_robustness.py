@@ -354,3 +354,33 @@ def test_batches_take_the_same_last_attempt():
     assert not item.converged and "turns alkaline" in item.failure_note
     with pytest.raises(sx.NoAcidicSteadyStateError, match="turns alkaline"):
         sx.solve_batch([(cas, job)])
+
+
+def test_continuation_start_falls_back_to_linear_variables():
+    """The last attempt's starts (here 2 % of the organic inlet's base) take the
+    linear-variable Newton when the log-form attempts miss them: the 4-RE sulfate cascade
+    (25 + 20 stages, 54.9 % saponified, found by benchmarks/sx_robustness_survey.py) at 2 % of
+    its base stalls in the log form and solves there, at the state the public API reaches
+    for the cascade saponified to 2 % of 54.9 %."""
+    from reeproc.sx import _kernels as K
+    from reeproc.sx._fallback import _cold, _with
+    from reeproc.sx.cascade import N_PICARD
+
+    case = dict(pH=2.404936494635301, oa=1.0302290031189814, n=25, m=20, n_sp=4, sulfate=True,
+                kind="mass_action")
+    cas, kw = cold_start_cascade(sap=0.5494444471084363, **case)
+    asm = cas._assemble(kw["feed"], kw["organic"], kw["scrub"], None)
+    a = asm["arrays"]
+    A = tuple(a[k] for k in ("Lout", "Lup", "O", "ext", "yin", "k0", "kf", "kh", "kfh", "sc",
+                             "z", "fT", "G", "Ts", "Ka", "eta", "use_h", "use_f"))
+    base = np.array([sp == "Na" for sp in asm["active"]])
+    args = _with(A, np.where(base, 0.02 * a["yin"], a["yin"]), a["Ts"], a["G"])
+    log_form = K.solve_cascade(*args, np.zeros(a["ext"].shape), 1e-12, 3000, N_PICARD)
+    assert log_form[0] != K.OK
+    out = _cold(args, 1e-12, 3000, N_PICARD)
+    assert out[0] == K.OK
+    c2, kw2 = cold_start_cascade(sap=0.02 * 0.5494444471084363, **case)
+    r = c2.solve(**kw2)
+    assert r.converged and r.pH.max() <= PH_MAX
+    ref = r.aqueous_profile[list(asm["active"])].to_numpy()
+    assert out[5] == pytest.approx(ref, rel=1e-8, abs=0)

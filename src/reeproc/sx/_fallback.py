@@ -245,8 +245,7 @@ def solve_by_continuation(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G,
         return out
     itot = out[1]
     for f in ORGANIC_FIRST:
-        st = solve_cascade(*_with(A, yin, Ts, G, f * O), np.zeros(ext.shape), tol, budget,
-                           n_picard)
+        st = _cold(_with(A, yin, Ts, G, f * O), tol, budget, n_picard)
         itot += st[1]
         if st[0] == OK:
             st, lam, itot = _follow(A, lambda t: (yin, Ts, G, (f + t * (1.0 - f)) * O), st,
@@ -254,6 +253,19 @@ def solve_by_continuation(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G,
             if lam >= 1.0:
                 return (OK, itot) + tuple(st[2:]) + ("", 1.0)
     return (out[0], itot) + tuple(out[2:])
+
+
+def _cold(args, tol, budget, n_picard):
+    """A continuation's start from a cold start: the attempts of
+    :func:`._kernels.solve_cascade`, then the linear-variable fall-back with
+    ``CONT_N_FALLBACK`` iterations per attempt (a start the log-form attempts miss is often
+    solved there in a few dozen). Same returns as :func:`._kernels.solve_cascade`."""
+    cold = np.zeros(args[3].shape)
+    out = solve_cascade(*args, cold, tol, budget, n_picard)
+    if out[0] == OK:
+        return out
+    fb = solve_fallback(*args, cold, tol, CONT_N_FALLBACK)
+    return (fb[0], out[1] + fb[1]) + tuple((fb if fb[0] == OK else out)[2:])
 
 
 def _legs(A, base, tol, budget, n_picard, h_min):
@@ -269,10 +281,10 @@ def _legs(A, base, tol, budget, n_picard, h_min):
     # (without base, the start would be the cascade itself, which the caller's attempts failed)
     out = (MAXITER, 0, np.inf, 0, 0, cold, cold, np.ones(nst), np.full(nst, fT))
     if has_base:
-        out = solve_cascade(*_with(A, y0, Ts, G), cold, tol, budget, n_picard)
+        out = _cold(_with(A, y0, Ts, G), tol, budget, n_picard)
         itot = out[1]
     if out[0] != OK and np.any(Ts > 0):
-        out = solve_cascade(*_with(A, y0, 0.0 * Ts, G), cold, tol, budget, n_picard)
+        out = _cold(_with(A, y0, 0.0 * Ts, G), tol, budget, n_picard)
         itot += out[1]
         if out[0] != OK:
             return (out[0], itot) + tuple(out[2:]) + ("", 0.0)
@@ -292,8 +304,7 @@ def _legs(A, base, tol, budget, n_picard, h_min):
     if out[7].min() < h_min:
         return short
     acid = G - aqueous_tracer(ext, Lup, Lout) @ z   # inlet acid along the aqueous [mol/L]
-    st = solve_cascade(*_with(A, yin, Ts, G - (1.0 - ACID_FIRST) * acid), cold, tol, budget,
-                       n_picard)
+    st = _cold(_with(A, yin, Ts, G - (1.0 - ACID_FIRST) * acid), tol, budget, n_picard)
     itot += st[1]
     if st[0] == OK:
         st, lam2, itot = _follow(
