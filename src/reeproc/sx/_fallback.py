@@ -167,10 +167,12 @@ def solve_batch_kernel(nst_arr, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, 
                 last = b
             iters[b] = it_warm
             resid[b] = res
-            X[b, :n] = x
-            Y[b, :n] = y
-            H[b, :n] = h
-            F[b, :n] = f
+            for j in range(n):   # (loops: a slice assignment compiles numba's shape-error
+                H[b, j] = h[j]   # path, string formatting included: ~3 s of the first sweep)
+                F[b, j] = f[j]
+                for i in range(S):
+                    X[b, j, i] = x[j, i]
+                    Y[b, j, i] = y[j, i]
     return status, iters, resid, X, Y, H, F
 
 
