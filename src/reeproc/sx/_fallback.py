@@ -12,7 +12,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._jit import inner
+from ._jit import inlined
 
 from ._core import MAXITER, OK, _solve_core
 from ._kernels import N_POLISH, N_PRE, aqueous_tracer, solve_cascade, solve_cascade_nb
@@ -33,7 +33,7 @@ CONT_N_FALLBACK = 200    # ... with this budget (each of its attempts)
 CONT_MIN_STEP = 1e-3     # a shorter increment ends the continuation (or jumps: _follow)
 
 
-@inner
+@inlined
 def _polish(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f,
             x, h, tol, budget):
     """Log-form polish of a solution found in linear variables (one frozen-D sweep in
@@ -47,7 +47,7 @@ def _polish(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, 
                        use_h, use_f, x, lh, tol, budget, nst - nst + 2, nst < 0)   # plain int, bool
 
 
-@inner
+@inlined
 def solve_warm(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h,
                use_f, x0, lh0, tol, max_iter):
     """Solve from a neighbour's solution (x0, ln h0): log-form Newton, else the linear-variable
@@ -86,7 +86,7 @@ def solve_fallback(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka
     return (pol[0], out[1] + pol[1]) + tuple(pol[2:])
 
 
-@inner
+@inlined
 def solve_fallback_nb(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h,
                    use_f, x0, tol, max_iter):
     """Compiled twin of :func:`solve_fallback` for the parallel batch kernel."""

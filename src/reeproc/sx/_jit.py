@@ -5,6 +5,9 @@
   C-function wrappers. Every compiled function's wrappers are linked into (and optimised again
   with) each kernel that calls it; a helper with ~40 array arguments has a wrapper larger than
   its body, so leaving them out shortens the first-run compile (``docs/sx.md``, Performance).
+* :func:`inlined` - a helper whose code numba inlines into its compiled callers: numba
+  optimises and emits each compiled function's whole call tree again in every caller, so
+  the batch kernel's drivers, each called from one place, are inlined instead.
 """
 from __future__ import annotations
 
@@ -21,3 +24,9 @@ def kernel(fn):
 def inner(fn):
     """Numba-compile ``fn`` as a helper callable only from other compiled functions."""
     return njit(no_cpython_wrapper=True, no_cfunc_wrapper=True, **_OPTS)(fn)
+
+
+def inlined(fn):
+    """Numba-compile ``fn`` as a helper whose code numba inlines into each compiled caller
+    (no library of its own to optimise and emit again; for the batch path's drivers)."""
+    return njit(inline="always", **_OPTS)(fn)

@@ -35,7 +35,7 @@ import math
 
 import numpy as np
 
-from ._jit import inner, kernel
+from ._jit import inlined, kernel
 
 from ._continuation import loading_continuation, loading_continuation_py
 from ._core import MAXITER, OK, PTC_ATTEMPT, SINGULAR, STALLED, _solve_core
@@ -166,7 +166,7 @@ def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
     return (out[0], itot) + tuple(out[2:])
 
 
-@inner
+@inlined
 def solve_cascade_nb(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
                      use_h, use_f, x0, tol, max_iter, n_picard):
     """Compiled twin of :func:`solve_cascade` for the parallel batch kernel (cold start)."""
