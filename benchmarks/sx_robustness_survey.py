@@ -42,6 +42,14 @@ def draw(rng: random.Random, kind: str | None) -> dict:
                 kind=kind or rng.choice(KINDS))
 
 
+def flagged(case: dict) -> bool:
+    """Whether the over-saponification diagnosis (``Cascade._base_excess_note``: more base
+    than the inlets' acid and the metal the organic can take up) flags the case."""
+    cas, kw = cold_start_cascade(**case)
+    asm = cas._assemble(kw.get("feed"), kw.get("organic"), kw.get("scrub"), kw.get("strip"))
+    return bool(cas._base_excess_note(asm))
+
+
 def outcome(case: dict) -> tuple[str, str]:
     """('converged' | 'refused' | 'failed', detail) of one case from the default start."""
     cas, kw = cold_start_cascade(**case)
@@ -66,18 +74,21 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     rng = random.Random(args.seed)
     counts = {"converged": 0, "refused": 0, "failed": 0}
+    flags = dict.fromkeys(counts, 0)   # of those, flagged by the over-saponification diagnosis
     failed = []
     t0 = time.perf_counter()
     for _ in range(args.cases):
         case = draw(rng, args.kind)
         what, detail = outcome(case)
         counts[what] += 1
+        flags[what] += flagged(case)
         if what == "failed":
             failed.append((case, detail))
     dt = time.perf_counter() - t0
     print(f"SX cold-start survey, seed {args.seed}, {args.cases} cases "
           f"(kind: {args.kind or 'drawn'}), {dt:.0f} s: "
           + ", ".join(f"{k} {v} ({100.0 * v / args.cases:.1f} %)" for k, v in counts.items()))
+    print("  flagged as over-saponified: " + ", ".join(f"{flags[k]} of the {k}" for k in counts))
     for case, detail in failed:
         short = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in case.items()}
         print(f"  failed: {short}: {detail}")

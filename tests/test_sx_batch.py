@@ -54,14 +54,20 @@ def test_fast_assembly_and_results_match_solve_batch(kind):
     assert full.purity("Pr", "raffinate") == pytest.approx(fast[0].purity("Pr", "raffinate"))
 
 
-def test_sx_sweep_rows_and_failures():
-    model = sx.ConstantD({"Pr": 1.0, "Nd": 1.5})
-    feed = Stream.aqueous(1.0, {"Pr": 0.05, "Nd": 0.15, "Cl-": 0.6})
+_CONSTANT_D = sx.ConstantD({"Pr": 1.0, "Nd": 1.5})
 
-    def make_job(c):
-        return (sx.Cascade(model, extraction=c["n"], scrub=10),
-                dict(feed=feed, organic=Stream.organic(c["OA"], {}),
-                     scrub=Stream.aqueous(3.0, {"Cl-": 0.1, "Na": 0.1})))
+
+def _constant_d_job(c):
+    """(cascade, solve keywords) of a constant-D Pr/Nd case {"n": extraction stages, "OA":
+    organic flow [L/h]} with 10 scrub stages, for the sweep tests (one model for all)."""
+    return (sx.Cascade(_CONSTANT_D, extraction=c["n"], scrub=10),
+            dict(feed=Stream.aqueous(1.0, {"Pr": 0.05, "Nd": 0.15, "Cl-": 0.6}),
+                 organic=Stream.organic(c["OA"], {}),
+                 scrub=Stream.aqueous(3.0, {"Cl-": 0.1, "Na": 0.1})))
+
+
+def test_sx_sweep_rows_and_failures():
+    make_job = _constant_d_job
 
     def evaluate(c, r):
         if c["OA"] > 3.5:
@@ -86,13 +92,7 @@ def test_sx_sweep_frame_equals_the_row_by_row_frame():
     failed evaluation leaves NaN)."""
     import pandas as pd
 
-    model = sx.ConstantD({"Pr": 1.0, "Nd": 1.5})
-    feed = Stream.aqueous(1.0, {"Pr": 0.05, "Nd": 0.15, "Cl-": 0.6})
-
-    def make_job(c):
-        return (sx.Cascade(model, extraction=c["n"], scrub=10),
-                dict(feed=feed, organic=Stream.organic(c["OA"], {}),
-                     scrub=Stream.aqueous(3.0, {"Cl-": 0.1, "Na": 0.1})))
+    make_job = _constant_d_job
 
     def uniform(c, r):
         if c["OA"] > 3.5:
