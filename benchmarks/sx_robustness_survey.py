@@ -2,17 +2,18 @@
 
 The property-based test (``tests/test_sx_robustness.py``) runs 40 fixed examples so that CI is
 reproducible; this script draws many more cases from the same domain (feed pH 0-4, O/A
-0.05-20 log-uniform, 1-40 extraction and 0-30 scrub stages, saponification 0-0.6, 1-12
-metals, chloride or sulfate, each model kind) and counts what happens to each from the
-default start:
+0.05-20 log-uniform, 1-40 extraction and 0-30 scrub stages by default, saponification
+0-0.6, 1-12 metals, chloride or sulfate, each model kind) and counts what happens to each
+from the default start:
 
 * ``converged``: balances closed and every stage acidic (the test's assertions);
 * ``refused``: the documented ``NoAcidicSteadyStateError``;
 * ``failed``: any other ``ConvergenceError`` (a gap of the solver, listed case by case).
 
-Run: ``python benchmarks/sx_robustness_survey.py --cases 600 --seed 1`` (about 90 s on one
-core of the CI machine kind; a failing case costs ~1-2 s, the rest ~0.1 s). The figures in
-``docs/sx.md`` come from its output.
+Run: ``python benchmarks/sx_robustness_survey.py --cases 600 --seed 1`` (about 3 minutes on
+one core of the CI machine kind; a refused case costs ~1-2 s, the rest ~0.1 s);
+``--max-extraction 250 --max-scrub 250`` draws cascades of up to 500 stages (issue 11's
+domain; ~1 s per case). The figures in ``docs/sx.md`` come from its output.
 """
 from __future__ import annotations
 
@@ -33,11 +34,12 @@ from reeproc.sx.results import PH_MAX  # noqa: E402
 KINDS = ("mass_action", "constant", "ph")
 
 
-def draw(rng: random.Random, kind: str | None) -> dict:
-    """One case of the domain (the test's strategies, O/A log-uniform)."""
+def draw(rng: random.Random, kind: str | None, max_n: int = 40, max_m: int = 30) -> dict:
+    """One case of the domain (the test's strategies, O/A log-uniform; at most ``max_n``
+    extraction and ``max_m`` scrub stages)."""
     return dict(pH=rng.uniform(0.0, 4.0),
                 oa=10.0 ** rng.uniform(math.log10(0.05), math.log10(20.0)),
-                n=rng.randint(1, 40), m=rng.randint(0, 30), sap=rng.uniform(0.0, 0.6),
+                n=rng.randint(1, max_n), m=rng.randint(0, max_m), sap=rng.uniform(0.0, 0.6),
                 n_sp=rng.randint(1, 12), sulfate=rng.random() < 0.5,
                 kind=kind or rng.choice(KINDS))
 
@@ -71,6 +73,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--kind", choices=KINDS, default=None,
                     help="one model kind only (default: drawn per case)")
+    ap.add_argument("--max-extraction", type=int, default=40,
+                    help="most extraction stages drawn (issue 11's domain: up to 500 in all)")
+    ap.add_argument("--max-scrub", type=int, default=30, help="most scrub stages drawn")
     args = ap.parse_args(argv)
     rng = random.Random(args.seed)
     counts = {"converged": 0, "refused": 0, "failed": 0}
@@ -78,7 +83,7 @@ def main(argv=None) -> int:
     failed = []
     t0 = time.perf_counter()
     for _ in range(args.cases):
-        case = draw(rng, args.kind)
+        case = draw(rng, args.kind, args.max_extraction, args.max_scrub)
         what, detail = outcome(case)
         counts[what] += 1
         flags[what] += flagged(case)
@@ -86,7 +91,8 @@ def main(argv=None) -> int:
             failed.append((case, detail))
     dt = time.perf_counter() - t0
     print(f"SX cold-start survey, seed {args.seed}, {args.cases} cases "
-          f"(kind: {args.kind or 'drawn'}), {dt:.0f} s: "
+          f"(kind: {args.kind or 'drawn'}, at most {args.max_extraction} + {args.max_scrub} "
+          f"stages), {dt:.0f} s: "
           + ", ".join(f"{k} {v} ({100.0 * v / args.cases:.1f} %)" for k, v in counts.items()))
     print("  flagged as over-saponified: " + ", ".join(f"{flags[k]} of the {k}" for k in counts))
     for case, detail in failed:

@@ -2,8 +2,8 @@
 linear-variable Newton (:mod:`._legacy`) followed by a log-form polish, for single cascades
 (:func:`solve_fallback`), warm starts from a neighbour (:func:`solve_warm`) and the parallel
 batch kernel (:func:`solve_batch_kernel`); and the last attempt for a cascade that all of
-these leave unsolved, continuation in its sulfate and its saponification
-(:func:`solve_by_continuation`).
+these leave unsolved, continuation in its sulfate, saponification, acid and organic flow, then
+pseudo-arclength continuation (:mod:`._arclength`) (:func:`solve_by_continuation`).
 """
 from __future__ import annotations
 
@@ -31,6 +31,9 @@ CONT_N_STEP = 30         # log-form Newton iterations per step
 CONT_SHORT = 1.0 / 32.0  # an increment this short also tries the linear-variable fall-back
 CONT_N_FALLBACK = 200    # ... with this budget (each of its attempts)
 CONT_MIN_STEP = 1e-3     # a shorter increment ends the continuation (or jumps: _follow)
+LOAD_FIRST = 1e-3        # the loading arclength's start: share of every inlet's metal [-]
+ARC_CLOSURE = 1e-10      # an arclength state the kernel cannot polish: largest stage closure
+ARC_BUDGET = 2           # corrector iterations per arclength leg: this many times max_iter
 
 
 @inlined
@@ -237,14 +240,19 @@ def solve_by_continuation(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G,
     5. If all of these fail short of an alkaline state: the organic flow scaled by each of
        ``ORGANIC_FIRST`` in turn, from a cold start, then brought back (a cascade that fails
        cold at one flow is often solved cold a few per cent away).
+    6. If these fail too: pseudo-arclength continuation (:func:`_by_arclength`), which passes
+       where the steady state moves too fast with the parameter for steps 3-5 and shows a
+       fold: in the base from where step 3 ended, else (or if that stalls) in the loading.
 
-    Returns (status, iterations, residual, worst stage, worst row, x, y, h, f, leg, lam):
+    Returns (status, iterations, residual, worst stage, worst row, x, y, h, f, leg, lam, why):
     status OK only when the full cascade was solved; otherwise the last solved state, the
-    leg it ended in ('' when no start solved, 'sulfate' or 'base') and its lambda."""
+    leg it ended in ('' when no start solved, 'sulfate', 'base' or 'loading'), its lambda
+    and why it ended ('alkaline': a stage above pH -log10(h_min); 'fold': the curve turned
+    back at lam; else 'stalled', 'steps' or 'murphree', see :func:`._arclength.follow`)."""
     A = (Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f)
     out = _legs(A, base, tol, budget, n_picard, h_min)
     if out[0] == OK or (out[9] == "base" and out[7].min() < h_min):
-        return out
+        return out + ("alkaline" if out[0] != OK else "",)
     itot = out[1]
     for f in ORGANIC_FIRST:
         st = _cold(_with(A, yin, Ts, G, f * O), tol, budget, n_picard)
@@ -253,8 +261,77 @@ def solve_by_continuation(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G,
             st, lam, itot = _follow(A, lambda t: (yin, Ts, G, (f + t * (1.0 - f)) * O), st,
                                     itot, budget, tol, 0.0)
             if lam >= 1.0:
-                return (OK, itot) + tuple(st[2:]) + ("", 1.0)
-    return (out[0], itot) + tuple(out[2:])
+                return (OK, itot) + tuple(st[2:]) + ("", 1.0, "")
+    arc = _by_arclength(A, base, out, tol, budget, n_picard, h_min)
+    if arc is None:
+        return (out[0], itot) + tuple(out[2:]) + ("stalled",)
+    return (arc[0], itot + arc[1]) + tuple(arc[2:])
+
+
+def _by_arclength(A, base, out, tol, budget, n_picard, h_min):
+    """Step 6 of :func:`solve_by_continuation`: pseudo-arclength continuation
+    (:func:`._arclength.follow`) in the organic inlet's base from the state where the
+    saponification leg ended (``out``, the returns of :func:`_legs`; when it ended short on
+    an acidic state), else in the loading (every inlet's metal and base scaled by lambda,
+    the proton invariant with them, as in :mod:`._continuation`) from lambda =
+    ``LOAD_FIRST``, solved cold. A state reached at lambda = 1 is polished by the log-form
+    Newton (or, where that cannot start, taken as the arclength's Newton left it: the same
+    rows, within ``tol``). Returns the returns of :func:`solve_by_continuation` (with the
+    arclength's corrector iterations) or None when neither leg starts."""
+    from ._arclength import follow   # (numpy and scipy: nothing to compile)
+
+    yin, G, Ts = A[4], A[12], A[13]
+    legs = []
+    if out[9] == "base" and out[10] < 1.0:
+        legs.append(("base", out, out[10],
+                     lambda t: _with(A, np.where(base, t * yin, yin), Ts, G)))
+    metal = aqueous_tracer(A[3], A[1], A[0]) @ A[10]   # inlet metal charge along the aqueous
+
+    def loading(t):
+        return A[:3] + (t * A[3], t * yin) + A[5:12] + (G - (1.0 - t) * metal, Ts) + A[14:]
+
+    legs.append(("loading", None, LOAD_FIRST, loading))
+    itot, last = 0, None
+    for leg, st, lam0, args_of in legs:
+        if st is None:
+            st = _cold(args_of(lam0), tol, budget, n_picard)
+            itot += st[1]
+            if st[0] != OK:
+                continue
+        arc = follow(args_of, st[5], st[7], st[8], lam0, tol_end=tol, h_min=h_min,
+                     max_iter=ARC_BUDGET * budget)
+        itot += arc.iterations
+        if arc.reached:
+            pol = _solve_core(*A, np.ascontiguousarray(arc.x), np.log(arc.h), tol, CONT_N_STEP,
+                              1, False)
+            itot += pol[1]
+            if pol[0] == OK:
+                return (OK, itot) + tuple(pol[2:]) + ("", 1.0, "")
+            # the kernel starts from linear x, so traces below ~1e-308 mol/L start at its
+            # floor, which can stall it; the arclength's Newton solved the same rows to tol,
+            # but with the traces its start held as 0 left out: its state stands only if
+            # every stage balance closes with them at 0
+            if _stage_closure(A, arc.x, arc.y) <= ARC_CLOSURE:
+                return (OK, itot, arc.residual, arc.stage, min(arc.row, A[3].shape[1]), arc.x,
+                        arc.y, arc.h, arc.f, "", 1.0, "")
+            arc = arc._replace(why="stalled")
+        last = (MAXITER, itot, out[2], out[3], out[4], arc.x, arc.y, arc.h, arc.f, leg,
+                arc.lam_max if arc.why == "fold" else arc.lam, arc.why)
+        if arc.why == "alkaline":
+            break
+    return last
+
+
+def _stage_closure(A, x, y):
+    """Largest |in - out| of a stage's species balance [mol/h] over that species' inflow to
+    the cascade (aqueous inflows + O yin), for the state x, y [mol/L] (equilibrium stages)."""
+    Lout, Lup, O, ext, yin = A[:5]
+    before = np.vstack([yin[None, :], y[:-1]])
+    after = np.vstack([x[1:], np.zeros((1, x.shape[1]))])
+    bal = ext + O * before + Lup[:, None] * after - Lout[:, None] * x - O * y
+    thr = ext.sum(axis=0) + O * yin
+    live = thr > 0.0
+    return float((np.abs(bal[:, live]).max(axis=0) / thr[live]).max()) if live.any() else 0.0
 
 
 def _cold(args, tol, budget, n_picard):

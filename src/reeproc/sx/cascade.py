@@ -446,7 +446,7 @@ class Cascade:
             a["Lout"], a["Lup"], a["O"], a["ext"], a["yin"], a["k0"], a["kf"], a["kh"],
             a["kfh"], a["sc"], a["z"], a["fT"], a["G"], a["Ts"], a["Ka"], a["eta"], a["use_h"],
             a["use_f"], base, float(tol), int(max_iter), N_PICARD, 10.0 ** -PH_MAX)
-        leg, lam = out[9], out[10]
+        leg, lam, why = out[9], out[10], out[11]
         if out[0] == K.OK or not leg:
             return out[:9], "", False
         if leg == "sulfate":
@@ -455,20 +455,26 @@ class Cascade:
                 f"follows the steady state up to {lam:.4g} of the sulfate and finds none "
                 "beyond"), False
         eq = a["O"] * float(np.dot(a["z"][base], a["yin"][base]))
+        what = (f"{lam:.4g} of the organic inlet's base ({lam * eq:.4g} of {eq:.4g} eq/h)"
+                if leg == "base" else f"{lam:.4g} of every inlet's metal and base")
+        how = ("in saponification from the nearly unsaponified cascade" if leg == "base" else
+               "in the loading (every inlet's metal and base scaled together) from "
+               "nearly unloaded")
         h = out[7]
         j = int(np.argmin(h))
         if h[j] < 10.0 ** -PH_MAX:
             return out[:9], (
-                f"; continued in saponification from the nearly unsaponified cascade, the "
-                f"steady state turns alkaline (stage {j + 1} at pH {-math.log10(h[j]):.2f}) at "
-                f"{lam:.4g} of the organic inlet's base ({lam * eq:.4g} of {eq:.4g} eq/h): the "
-                "base the loaded section cannot neutralise goes to the raffinate; lower the "
-                "saponification or the organic flow, or raise the scrub acid"), True
+                f"; continued {how}, the steady state turns alkaline (stage {j + 1} at pH "
+                f"{-math.log10(h[j]):.2f}) at {what}: the base the loaded section cannot "
+                "neutralise goes to the raffinate; lower the saponification or the organic "
+                "flow, or raise the scrub acid"), True
+        if why == "fold":
+            return out[:9], (
+                f"; continued {how} by pseudo-arclength, the acidic steady state turns back "
+                f"(a fold) at {what}: on this branch there is no steady state beyond it"), False
         return out[:9], (
-            f"; continued in saponification from the nearly unsaponified cascade, the solver "
-            f"follows the acidic steady state up to {lam:.4g} of the organic inlet's base "
-            f"({lam * eq:.4g} of {eq:.4g} eq/h; highest stage pH there "
-            f"{-math.log10(h[j]):.2f}) and finds none beyond"), False
+            f"; continued {how}, the solver follows the acidic steady state up to {what} "
+            f"(highest stage pH there {-math.log10(h[j]):.2f}) and finds none beyond"), False
 
     # ------------------------------------------------------------------ results
     def _result(self, asm, x, y, h, f, converged, it, res, method):

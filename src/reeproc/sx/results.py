@@ -51,8 +51,9 @@ class NoAcidicSteadyStateError(ConvergenceError):
     organic can take up in exchange (the metal inflow, or the extractant's capacity when
     smaller; a diagnosis: it assumes all the Na leaves the organic; where the loaded organic
     can carry part of it out at pH 4-6, an acidic state may exist that the solver did not
-    find, ``docs/sx.md``); and for a failed solve whose continuation in the saponification
-    reached an alkaline state before the full saponification.
+    find, ``docs/sx.md``); and for a failed solve whose continuation in the saponification,
+    or in the loading (pseudo-arclength, ``docs/sx.md``), reached an alkaline state before
+    the full cascade.
 
     Attributes (besides those of ConvergenceError)
     ----------
