@@ -382,10 +382,8 @@ def test_continuation_start_falls_back_to_linear_variables():
     case = dict(pH=2.404936494635301, oa=1.0302290031189814, n=25, m=20, n_sp=4, sulfate=True,
                 kind="mass_action")
     cas, kw = cold_start_cascade(sap=0.5494444471084363, **case)
-    asm = cas._assemble(kw["feed"], kw["organic"], kw["scrub"], None)
+    asm, A = _kernel_args(cas, kw)
     a = asm["arrays"]
-    A = tuple(a[k] for k in ("Lout", "Lup", "O", "ext", "yin", "k0", "kf", "kh", "kfh", "sc",
-                             "z", "fT", "G", "Ts", "Ka", "eta", "use_h", "use_f"))
     base = np.array([sp == "Na" for sp in asm["active"]])
     args = _with(A, np.where(base, 0.02 * a["yin"], a["yin"]), a["Ts"], a["G"])
     log_form = K.solve_cascade(*args, np.zeros(a["ext"].shape), 1e-12, 3000, N_PICARD)

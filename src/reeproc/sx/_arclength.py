@@ -62,7 +62,7 @@ class Arc(NamedTuple):
     lam_max: float       # the largest lambda on the curve
     iterations: int      # corrector and Newton iterations
     why: str             # '' (reached), 'fold', 'alkaline', 'stalled', 'steps' or 'murphree'
-    residual: float      # largest |row| at the last state (NaN if not evaluated)
+    residual: float      # largest |row| at the last state
     stage: int           # its stage (0-based)
     row: int             # its row: a species, S the proton invariant, S + 1 the extractant
 
@@ -76,19 +76,25 @@ def _unpack(z, nst, S, use_h, use_f, fT):
     return u, w, v
 
 
+def _ln_d(args, w, v):
+    """ln D (nst, S) at ln [H+] w and ln f v (the kernel's generic form)."""
+    k0, kf, kh, kfh = args[5:9]
+    return LN10 * k0 - kh * w[:, None] + kf * v[:, None] - kfh * (np.exp(v) * w)[:, None]
+
+
 def evaluate(z, mask, args, want_jac=True):
     """Rows R (nst * nb,) at the unknowns z, and with ``want_jac`` the Jacobian as
     (rows, cols, values) of its nonzeros; ``mask`` (nst, S) is True where a species is
     structurally absent (its row is ``u`` itself, pinned at its start value by the caller).
     ``args`` are the kernel's leading arguments (Lout .. use_f)."""
-    (Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, zc, fT, G, Ts, Ka, eta,
+    (Lout, Lup, O, ext, yin, _, kf, kh, kfh, sc, zc, fT, G, Ts, Ka, eta,
      use_h, use_f) = args
     nst, S = ext.shape
     nb = S + use_h + use_f
     u, w, v = _unpack(z, nst, S, use_h, use_f, fT)
     live = ~mask
     f = np.exp(v)
-    lnD = LN10 * k0 - kh * w[:, None] + kf * v[:, None] - kfh * (f * w)[:, None]
+    lnD = _ln_d(args, w, v)
     # the species rows in logarithms (terms far below 1e-308 keep their ratios)
     lu = np.where(live, u, -np.inf)
     lOD = math.log(O) + lnD
@@ -162,8 +168,8 @@ def _lu(rows, cols, vals, Rl, t, n):
     """LU of the bordered matrix [[J, Rl], [t]] (n + 1 square) as a solve function; None
     when it is singular or not finite. The row t is scaled to ``ARC_ROW_SCALE`` of its
     largest entry (the solution is the same): SuperLU's threshold pivoting would otherwise
-    swap that dense row up into J's band, and the fill (measured: 234,000 entries of U
-    against 31,000 at 1,830 unknowns) costs 7x the time."""
+    swap that dense row up into J's band, and the fill costs several times the time
+    (``benchmarks/test_bench_sx_arclength.py`` measures both)."""
     if not (np.all(np.isfinite(vals)) and np.all(np.isfinite(Rl)) and np.all(np.isfinite(t))):
         return None
     k = ARC_ROW_SCALE / max(np.abs(t).max(), 1e-300)
@@ -231,13 +237,12 @@ def follow(args_of, x, h, f, lam0, tol=ARC_TOL, tol_end=ARC_TOL, h_min=0.0,
         a = args_of(lam)
         u, w, v = _unpack(z, nst, S, use_h, use_f, a[11])
         lu = np.where(mask, -np.inf, u)
-        lnD = LN10 * a[5] - a[7] * w[:, None] + a[6] * v[:, None] - a[8] * (np.exp(v) * w)[
-            :, None]
-        Rm = np.abs(R).reshape(nst, nb) if R is not None else np.full((nst, nb), np.nan)
+        Rm = np.abs(R).reshape(nst, nb)
         j, r = np.unravel_index(int(np.argmax(np.nan_to_num(Rm, nan=-1.0))), Rm.shape)
-        return Arc(reached, np.exp(lu), np.exp(lnD + lu), np.exp(w) if use_h else np.ones(nst),
-                   np.exp(v), lam, lam if lam_max is None else lam_max, iters, why,
-                   float(Rm.max()) if R is not None else math.nan, int(j), int(r))
+        return Arc(reached, np.exp(lu), np.exp(_ln_d(a, w, v) + lu),
+                   np.exp(w) if use_h else np.ones(nst), np.exp(v), lam,
+                   lam if lam_max is None else lam_max, iters, why, float(np.nanmax(Rm)),
+                   int(j), int(r))
 
     e = np.zeros(n + 1)
     e[n] = 1.0

@@ -287,7 +287,7 @@ def _by_arclength(A, base, out, tol, budget, n_picard, h_min):
                      lambda t: _with(A, np.where(base, t * yin, yin), Ts, G)))
     metal = aqueous_tracer(A[3], A[1], A[0]) @ A[10]   # inlet metal charge along the aqueous
 
-    def loading(t):
+    def loading(t):   # (the scaling of _continuation.metal_scale, which only kernels call)
         return A[:3] + (t * A[3], t * yin) + A[5:12] + (G - (1.0 - t) * metal, Ts) + A[14:]
 
     legs.append(("loading", None, LOAD_FIRST, loading))
@@ -311,7 +311,8 @@ def _by_arclength(A, base, out, tol, budget, n_picard, h_min):
             # floor, which can stall it; the arclength's Newton solved the same rows to tol,
             # but with the traces its start held as 0 left out: its state stands only if
             # every stage balance closes with them at 0
-            if _stage_closure(A, arc.x, arc.y) <= ARC_CLOSURE:
+            if _stage_closure(A, arc.x, arc.y) <= ARC_CLOSURE:   # (its extractant row,
+                # S + 1, has no kernel row: reported as the proton row S)
                 return (OK, itot, arc.residual, arc.stage, min(arc.row, A[3].shape[1]), arc.x,
                         arc.y, arc.h, arc.f, "", 1.0, "")
             arc = arc._replace(why="stalled")
