@@ -537,6 +537,53 @@ def test_arclength_refuses_when_the_followed_state_turns_alkaline():
         cas.solve(**kw)
 
 
+def test_over_saponified_cascade_with_an_acidic_state_converges():
+    """The saponified PC88A Pr/Nd cascade of the sweep benchmark at O/A 5.4 and scrub 0.44
+    L/h: its organic brings 2.16 eq/h of Na against 1.506 eq/h of acid and 0.6 eq/h of metal
+    (diagnosed over-saponified), yet it has an acidic steady state in which the loaded
+    organic carries the excess Na to the strip (stage pH up to 5.7). It was refused with
+    NoAcidicSteadyStateError until the arclength's start took the traces below the double
+    range (Na in the scrub organic, ~1e-600 mol/L at 2 % of the base) as unknowns."""
+    model = sx.MassAction("PC88A", species=["Pr", "Nd"], saponification=0.4)
+    cas = sx.Cascade(model, 30, 30, 6)
+    kw = dict(feed=FEED, organic=Stream.organic(5.4, {"PC88A": 1.0}),
+              scrub=Stream.aqueous(0.44, {"H+": 3.4, "Cl-": 3.4}),
+              strip=Stream.aqueous(1.0, {"H+": 4.0, "Cl-": 4.0}))
+    asm = cas._assemble(kw["feed"], kw["organic"], kw["scrub"], kw["strip"])
+    assert "eq/h of base" in cas._base_excess_note(asm)
+    r = cas.solve(**kw)
+    assert r.converged and r.mass_balance_residual < 1e-12 and r.charge_balance_residual < 1e-12
+    assert 5.0 < r.pH.max() <= PH_MAX
+    raf, lo = r.raffinate.mol_h, r.loaded_organic.mol_h
+    base = 0.4 * 5.4
+    # the raffinate takes Na up to its chloride; the loaded organic carries the rest
+    assert lo["Na"] == pytest.approx(base - raf["Na"], rel=1e-10, abs=0)
+    assert raf["Na"] + raf["H+"] + 3 * (raf["Pr"] + raf["Nd"]) == pytest.approx(
+        0.61 + 0.44 * 3.4, rel=1e-12, abs=0)
+    assert lo["Na"] > 0.05
+
+
+def test_trace_fill_recovers_entries_below_the_double_range():
+    """The arclength's start: with [H+] and the free extractant of a solved state held, each
+    species' balances are linear in its own concentrations; solved by elimination in
+    logarithms they give back, to 1e-9 relative, the entries the state is told are absent
+    (here every entry below 1e-3 of its species' largest, about half of them)."""
+    from reeproc.sx import _arclength as AL
+    from reeproc.sx import _kernels as K
+    from reeproc.sx.cascade import N_PICARD
+
+    cas, kw = cold_start_cascade(pH=2.0, oa=1.0, n=8, m=4, sap=0.2, n_sp=5, sulfate=True,
+                                 kind="mass_action")
+    asm, A = _kernel_args(cas, kw)
+    out = K.solve_cascade(*A, np.zeros(A[3].shape), 1e-12, 3000, N_PICARD)
+    assert out[0] == K.OK
+    x, h, f = out[5], out[7], out[8]
+    hidden = x < 1e-3 * x.max(axis=0)
+    assert 0.2 < hidden.mean() < 0.8
+    lx = AL.trace_fill(A, np.where(hidden, 0.0, x), h, f)
+    assert np.exp(lx) == pytest.approx(x, rel=1e-9, abs=0)
+
+
 def test_arclength_leaves_murphree_cascades_alone():
     """A Murphree cascade's organic depends on every earlier stage, which the arclength's
     stage-local rows do not express: it declines (the error then reports the earlier legs)."""

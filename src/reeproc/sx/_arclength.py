@@ -100,12 +100,14 @@ def evaluate(z, mask, args, want_jac=True):
     lOD = math.log(O) + lnD
     la = np.full((nst, S), -np.inf)           # ln Lup x_i,j+1 (aqueous from above)
     lb = np.empty((nst, S))                   # ln O y_i,j-1 (organic from below)
-    with np.errstate(divide="ignore"):        # (no flow: ln 0 = -inf)
+    # (no flow: ln 0 = -inf; a predictor past lambda = 0 gives negative inflows, NaN rows,
+    # and the step is refused by the caller)
+    with np.errstate(divide="ignore", invalid="ignore"):
         la[:-1] = np.log(Lup[:-1, None]) + lu[1:]
         lb[0] = np.log(O * yin)
         le = np.log(ext)
-    lb[1:] = lOD[:-1] + lu[:-1]
-    lIn = np.logaddexp(np.logaddexp(la, le), lb)
+        lb[1:] = lOD[:-1] + lu[:-1]
+        lIn = np.logaddexp(np.logaddexp(la, le), lb)
     lOut = np.logaddexp(np.log(Lout)[:, None], lOD)     # ln (Lout + O D), per unit x
     R = np.zeros((nst, nb))
     R[:, :S] = np.where(live, lIn - lOut - np.where(live, u, 0.0), 0.0)
@@ -190,6 +192,111 @@ def _lu(rows, cols, vals, Rl, t, n):
     return solve
 
 
+def _newton(z, mask, args, tol, n_iter, cap=math.inf):
+    """Newton on the rows of ``args`` from the unknowns z, each step shortened to move no
+    ln-variable by more than ``cap``: (z, rows, iterations) with rows None unless every row
+    is within ``tol``."""
+    n = z.size
+    e = np.zeros(n + 1)
+    e[n] = 1.0          # (lambda held: the bordered system's last row)
+    z = z.copy()
+    for k in range(1, n_iter + 1):
+        R, r, cc, v = evaluate(z, mask, args)
+        if not np.all(np.isfinite(R)):
+            break
+        if np.abs(R).max() <= tol:
+            return z, R, k
+        lu = _lu(r, cc, v, np.zeros(n), e, n)
+        if lu is None:
+            break
+        d = lu(-np.append(R, 0.0))[:n]
+        if not np.all(np.isfinite(d)):
+            break
+        z += d * min(1.0, cap / max(np.abs(d).max(), 1e-300))
+    return z, None, n_iter
+
+
+def solve_from(args, x, h, f, tol, n_iter=ARC_N_CORR):
+    """Newton on the rows of the cascade ``args`` (the kernel's leading arguments) from the
+    state x [mol/L], h [mol/L], f of a neighbouring cascade, its traces below the double range
+    filled by :func:`trace_fill` (the kernel starts from linear concentrations, so a
+    neighbour whose traces underflow can stall it). Returns an :class:`Arc` at lambda 1
+    (reached: every row within ``tol``)."""
+    nst, S = x.shape
+    use_h, use_f = bool(args[16]), bool(args[17])
+    if np.any(args[15] < 1.0):
+        return Arc(False, x, np.full((nst, S), np.nan), h, f, 1.0, 1.0, 0, "murphree",
+                   math.nan, 0, 0)
+    lx = trace_fill(args, x, h, f)
+    mask = np.isneginf(lx)
+    Z = np.zeros((nst, S + use_h + use_f))
+    Z[:, :S] = np.where(mask, 0.0, lx)
+    if use_h:
+        Z[:, S] = np.log(h)
+    if use_f:
+        Z[:, S + use_h] = np.log(f)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):   # (a diverging
+        z, R, k = _newton(Z.ravel(), mask, args, tol, n_iter, ARC_DZ_MAX)  # step: refused)
+    if R is not None:
+        return _arc(args, z, mask, R, k, True)
+    return _arc(args, z, mask, evaluate(z, mask, args, False), k, False, why="stalled")
+
+
+def trace_fill(args, x, h, f):
+    """ln x [ln(mol/L)] (nst, S) of every species with an inflow, for the solved state x, h,
+    f of the cascade ``args`` (the kernel's leading arguments): with [H+] and the free
+    extractant held, each species' balances are linear in its own concentrations (D fixed),
+    and their tridiagonal system is solved by elimination in logarithms, so the entries
+    below the double range that the state holds as 0 get their values (a balance's terms are
+    all positive after elimination: Out_j x_j = Lup_j x_j+1 + ext_j + O D_j-1 x_j-1 is an
+    M-matrix, diagonally dominant by columns); the entries the state resolves keep theirs.
+    A species without inflow is -inf throughout."""
+    Lout, Lup, O, ext, yin = args[:5]
+    nst, S = x.shape
+    use_h, use_f = bool(args[16]), bool(args[17])
+    Z = np.zeros((nst, S + use_h + use_f))
+    if use_h:
+        Z[:, S] = np.log(h)
+    if use_f:
+        Z[:, S + use_h] = np.log(f)
+    _, w, v = _unpack(Z.ravel(), nst, S, use_h, use_f, args[11])
+    lOD = math.log(O) + _ln_d(args, w, v)
+    lp = np.logaddexp(np.log(Lout)[:, None], lOD)       # ln (Lout + O D)
+    with np.errstate(divide="ignore"):
+        lsrc = np.log(ext)
+        lsrc[0] = np.logaddexp(lsrc[0], np.log(O * yin))
+        lLup = np.log(Lup)
+    la = np.empty((nst, S))    # x_j = alpha_j x_j+1 + beta_j (logarithms)
+    lb = np.empty((nst, S))
+    lq = lp[0]
+    lb[0] = lsrc[0] - lq
+    la[0] = lLup[0] - lq
+    for j in range(1, nst):
+        sub = lOD[j - 1] + la[j - 1] - lp[j]          # < 0: the column dominance
+        lq = lp[j] + np.log1p(-np.exp(np.minimum(sub, -1e-300)))
+        lb[j] = np.logaddexp(lsrc[j], lOD[j - 1] + lb[j - 1]) - lq
+        la[j] = lLup[j] - lq
+    lx = np.empty((nst, S))
+    lx[-1] = lb[-1]
+    for j in range(nst - 2, -1, -1):
+        lx[j] = np.logaddexp(la[j] + lx[j + 1], lb[j])
+    with np.errstate(divide="ignore"):
+        return np.where(x > 0.0, np.log(np.where(x > 0.0, x, 1.0)), lx)
+
+
+def _arc(args, z, mask, R, iters, reached, lam=1.0, lam_max=1.0, why=""):
+    """The :class:`Arc` of the unknowns z on the cascade ``args`` with rows R."""
+    nst, S = mask.shape
+    use_h, use_f = bool(args[16]), bool(args[17])
+    u, w, v = _unpack(z, nst, S, use_h, use_f, args[11])
+    lu = np.where(mask, -np.inf, u)
+    Rm = np.abs(R).reshape(nst, -1)
+    j, r = np.unravel_index(int(np.argmax(np.nan_to_num(Rm, nan=-1.0))), Rm.shape)
+    return Arc(reached, np.exp(lu), np.exp(_ln_d(args, w, v) + lu),
+               np.exp(w) if use_h else np.ones(nst), np.exp(v), lam, lam_max, iters,
+               why, float(np.nanmax(Rm)), int(j), int(r))
+
+
 def follow(args_of, x, h, f, lam0, tol=ARC_TOL, tol_end=ARC_TOL, h_min=0.0,
            steps=ARC_STEPS, max_iter=None):
     """Follow the cascade's steady state from the solved state (x [mol/L], h [mol/L], f) at
@@ -218,9 +325,10 @@ def follow(args_of, x, h, f, lam0, tol=ARC_TOL, tol_end=ARC_TOL, h_min=0.0,
                    math.nan, 0, 0)
     nb = S + use_h + use_f
     n = nst * nb
-    mask = ~(x > 0.0)   # absent: structurally, or below the double range (checked at the end)
+    lx = trace_fill(args, x, h, f)
+    mask = np.isneginf(lx)   # structurally absent: no inflow
     Z = np.zeros((nst, nb))
-    Z[:, :S] = np.where(mask, 0.0, np.log(np.where(mask, 1.0, x)))
+    Z[:, :S] = np.where(mask, 0.0, lx)
     if use_h:
         Z[:, S] = np.log(h)
     if use_f:
@@ -234,15 +342,8 @@ def follow(args_of, x, h, f, lam0, tol=ARC_TOL, tol_end=ARC_TOL, h_min=0.0,
         return R, _lu(r, cc, v, Rl, c, n)
 
     def state(z, lam, R, why, reached=False, lam_max=None):
-        a = args_of(lam)
-        u, w, v = _unpack(z, nst, S, use_h, use_f, a[11])
-        lu = np.where(mask, -np.inf, u)
-        Rm = np.abs(R).reshape(nst, nb)
-        j, r = np.unravel_index(int(np.argmax(np.nan_to_num(Rm, nan=-1.0))), Rm.shape)
-        return Arc(reached, np.exp(lu), np.exp(_ln_d(a, w, v) + lu),
-                   np.exp(w) if use_h else np.ones(nst), np.exp(v), lam,
-                   lam if lam_max is None else lam_max, iters, why, float(np.nanmax(Rm)),
-                   int(j), int(r))
+        return _arc(args_of(lam), z, mask, R, iters, reached, lam,
+                    lam if lam_max is None else lam_max, why)
 
     e = np.zeros(n + 1)
     e[n] = 1.0
@@ -290,18 +391,10 @@ def follow(args_of, x, h, f, lam0, tol=ARC_TOL, tol_end=ARC_TOL, h_min=0.0,
         tn /= np.linalg.norm(tn) * (1.0 if tn @ t >= 0.0 else -1.0)
         if lp >= 1.0:        # the curve crosses lambda = 1: Newton there from the chord
             zc = z + (1.0 - lam) / (lp - lam) * (zp - z)
-            for _ in range(ARC_N_CORR):
-                iters += 1
-                R, r, cc, v = evaluate(zc, mask, args_of(1.0))
-                if np.abs(R).max() <= tol_end:
-                    return state(zc, 1.0, R, "", True, 1.0)
-                lu = _lu(r, cc, v, np.zeros(n), e, n)
-                if lu is None:
-                    break
-                d = lu(-np.append(R, 0.0))[:n]
-                if not np.all(np.isfinite(d)):
-                    break
-                zc += d
+            zc, R, k = _newton(zc, mask, args_of(1.0), tol_end, ARC_N_CORR)
+            iters += k
+            if R is not None:
+                return state(zc, 1.0, R, "", True, 1.0)
             return last_state._replace(iterations=iters, why="stalled")
         z, lam, t = zp, lp, tn
         lam_max = max(lam_max, lam)

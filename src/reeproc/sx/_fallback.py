@@ -33,7 +33,7 @@ CONT_N_FALLBACK = 200    # ... with this budget (each of its attempts)
 CONT_MIN_STEP = 1e-3     # a shorter increment ends the continuation (or jumps: _follow)
 LOAD_FIRST = 1e-3        # the loading arclength's start: share of every inlet's metal [-]
 ARC_CLOSURE = 1e-10      # an arclength state the kernel cannot polish: largest stage closure
-ARC_BUDGET = 2           # corrector iterations per arclength leg: this many times max_iter
+ARC_BUDGET = 4           # corrector iterations per arclength leg: this many times max_iter
 
 
 @inlined
@@ -106,7 +106,8 @@ def solve_fallback_nb(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts,
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def solve_batch_kernel(nst_arr, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts,
-                       Ka, eta, use_h, use_f, tol, max_iter, n_picard, chain):
+                       Ka, eta, use_h, use_f, tol, max_iter, n_picard, chain, h_min,
+                       short):
     """Solve B cascades in parallel; arrays padded along the stage axis to nmax stages.
 
     Shapes: nst_arr (B,), Lout/Lup/G/Ts/eta (B, nmax), O/fT (B,), ext/k0 (B, nmax, S),
@@ -115,7 +116,11 @@ def solve_batch_kernel(nst_arr, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, 
     run that converged, when both have the same stage count; a warm start that does not
     converge within min(max_iter, 100) iterations is dropped for a cold start (the attempts of
     :func:`._kernels.solve_cascade`, then the fall-back), so results do not depend on the
-    order. ``chain`` <= 1 solves every cascade from a cold start.
+    order. ``chain`` <= 1 solves every cascade from a cold start. A converged state with a
+    stage below ``h_min`` [mol/L] (alkaline: refused by the caller) is no warm start.
+    ``short`` (B,) bool: cascades diagnosed over-saponified, which skip the long
+    pseudo-transient attempt and the fall-back here (the caller runs the base arclength,
+    then the fall-back, as :meth:`Cascade.solve` does).
     Returns status (B,), iterations (B,, warm and cold attempts summed), residual (B,),
     x (B, nmax, S), y (B, nmax, S), h (B, nmax), f (B, nmax).
     """
@@ -155,9 +160,9 @@ def solve_batch_kernel(nst_arr, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, 
                 st, it, res, wj, wi, x, y, h, f = solve_cascade_nb(
                     Lout[b, :n], Lup[b, :n], O[b], ext[b, :n], yin[b], k0[b, :n], kf[b], kh[b],
                     kfh[b], sc[b], z[b], fT[b], G[b, :n], Ts[b, :n], Ka, eta[b, :n], use_h[b],
-                    use_f[b], x0, tol, max_iter, n_picard)
+                    use_f[b], x0, tol, max_iter, n_picard, not short[b])
                 it_warm += it
-                if st != OK and (use_h[b] or use_f[b]):
+                if st != OK and (use_h[b] or use_f[b]) and not short[b]:
                     # (the fall-back's budget leaves out the long pseudo-transient attempt,
                     # as in Cascade.solve)
                     st, it, res, wj, wi, x, y, h, f = solve_fallback_nb(
@@ -167,7 +172,13 @@ def solve_batch_kernel(nst_arr, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, 
                     it_warm += it
             status[b] = st
             if st == OK:
-                last = b
+                acidic = True
+                if use_h[b]:
+                    for j in range(n):
+                        if h[j] < h_min:
+                            acidic = False
+                if acidic:
+                    last = b
             iters[b] = it_warm
             resid[b] = res
             for j in range(n):   # (loops: a slice assignment compiles numba's shape-error
@@ -268,6 +279,23 @@ def solve_by_continuation(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G,
     return (arc[0], itot + arc[1]) + tuple(arc[2:])
 
 
+def solve_by_arclength(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
+                       use_h, use_f, base, tol, budget, n_picard, h_min):
+    """The last attempt for a cascade whose saponified organic brings more base than its
+    inlets bring acid and extractable metal (an acidic steady state exists only where the
+    loaded organic carries the excess Na out, at a stage pH of 3-6: the natural-parameter
+    legs of :func:`solve_by_continuation` cannot follow the titration there): step 6 of it
+    alone, the pseudo-arclength in the base from ``SAP_FIRST`` of it (solved cold), then in
+    the loading. Same arguments and returns as :func:`solve_by_continuation`."""
+    A = (Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f)
+    st = _cold(_with(A, np.where(base, SAP_FIRST * yin, yin), Ts, G), tol, budget, n_picard)
+    leg = ("base", SAP_FIRST) if st[0] == OK else ("", 0.0)
+    arc = _by_arclength(A, base, st + leg, tol, budget, n_picard, h_min)
+    if arc is None:
+        return st + leg + ("stalled",)
+    return (arc[0], st[1] + arc[1]) + tuple(arc[2:])
+
+
 def _by_arclength(A, base, out, tol, budget, n_picard, h_min):
     """Step 6 of :func:`solve_by_continuation`: pseudo-arclength continuation
     (:func:`._arclength.follow`) in the organic inlet's base from the state where the
@@ -311,7 +339,7 @@ def _by_arclength(A, base, out, tol, budget, n_picard, h_min):
             # floor, which can stall it; the arclength's Newton solved the same rows to tol,
             # but with the traces its start held as 0 left out: its state stands only if
             # every stage balance closes with them at 0
-            if _stage_closure(A, arc.x, arc.y) <= ARC_CLOSURE:   # (its extractant row,
+            if stage_closure(A, arc.x, arc.y) <= ARC_CLOSURE:   # (its extractant row,
                 # S + 1, has no kernel row: reported as the proton row S)
                 return (OK, itot, arc.residual, arc.stage, min(arc.row, A[3].shape[1]), arc.x,
                         arc.y, arc.h, arc.f, "", 1.0, "")
@@ -323,7 +351,7 @@ def _by_arclength(A, base, out, tol, budget, n_picard, h_min):
     return last
 
 
-def _stage_closure(A, x, y):
+def stage_closure(A, x, y):
     """Largest |in - out| of a stage's species balance [mol/h] over that species' inflow to
     the cascade (aqueous inflows + O yin), for the state x, y [mol/L] (equilibrium stages)."""
     Lout, Lup, O, ext, yin = A[:5]

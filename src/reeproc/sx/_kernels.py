@@ -168,7 +168,7 @@ def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
 
 @inlined
 def solve_cascade_nb(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
-                     use_h, use_f, x0, tol, max_iter, n_picard):
+                     use_h, use_f, x0, tol, max_iter, n_picard, long_ptc):
     """Compiled twin of :func:`solve_cascade` for the parallel batch kernel (cold start)."""
     nst, S = ext.shape
     nonlinear = use_h or use_f
@@ -202,7 +202,7 @@ def solve_cascade_nb(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, 
     itot += itc
     if stc == OK:
         return stc, itot, resc, wjc, wic, xc, yc, hc, fc
-    if use_h and max_iter >= N_PRE:   # the long pseudo-transient attempt (solve_cascade)
+    if use_h and long_ptc and max_iter >= N_PRE:   # the long attempt (solve_cascade)
         stp, itp, resp, wjp, wip, xp, yp, hp, fp = _solve_core(
             Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f,
             x0 * 0.0, lh0, tol, max_iter * 0 + N_PTC_LONG, n_picard * 0 + PTC_ATTEMPT, nst < 0)

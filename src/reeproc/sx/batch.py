@@ -22,13 +22,14 @@ from contextlib import contextmanager
 import numpy as np
 
 from . import _kernels as K
-from ._pack import _padded, pack_jobs
+from ._pack import _ARGS, _padded, pack_jobs
 from .results import ConvergenceError, NoAcidicSteadyStateError, PH_MAX
 
 __all__ = ["solve_many", "solve_batch", "Batch", "BatchItem", "assemble_many", "pack_batch"]
 
 _OUTLETS = ("raffinate", "loaded_organic", "strip_liquor", "stripped_organic")
 _ALWAYS = _OUTLETS[:2]     # outlets of every cascade (the strip ones need a strip section)
+WARM_ITER = 100            # Newton iterations of a last attempt's warm start (as the kernel's)
 
 
 class Batch:
@@ -388,36 +389,95 @@ def solve_packed(packed, tol: float = 1e-12, max_iter: int = 3000,
     old = numba.get_parallel_chunksize() if chunksize is not None else None
     if chunksize is not None:
         numba.set_parallel_chunksize(int(chunksize))
+    asms = _saponified_assemblies(packed)
+    short = np.array([bool(b in asms and packed.jobs[b][0]._base_excess_note(asms[b]))
+                      for b in range(len(packed.nst))], dtype=np.bool_)
     try:
         status, iters, resid, X, Y, H, Fr = FB.solve_batch_kernel(
-            *packed.args, float(tol), int(max_iter), 1, chain)
+            *packed.args, float(tol), int(max_iter), 1, chain, 10.0 ** -PH_MAX, short)
     finally:
         if chunksize is not None:
             numba.set_parallel_chunksize(old)
     failed = []
     for b in np.flatnonzero(status != K.OK):
         cas, kw = packed.jobs[b]
-        failed.append((b, cas, cas._assemble(kw.get("feed"), kw.get("organic"),
-                                             kw.get("scrub"), kw.get("strip"))))
-    notes = _continue_failed(failed, status, iters, resid, X, Y, H, Fr, tol, max_iter)
+        failed.append((b, cas, asms.get(b) or cas._assemble(
+            kw.get("feed"), kw.get("organic"), kw.get("scrub"), kw.get("strip"))))
+    notes = _continue_failed(failed, status, iters, resid, X, Y, H, Fr, tol, max_iter,
+                             packed.nst if chain > 1 else None)
     batch = Batch(packed, status, iters, resid, X, Y, H, Fr)
     batch._notes = notes
     return batch
 
 
-def _continue_failed(failed, status, iters, resid, X, Y, H, Fr, tol, max_iter) -> dict:
-    """The last attempt of :meth:`Cascade.solve` (continuations in the sulfate, the
-    saponification, the acid and the organic flow) for the failed cascades ``failed``
-    [(b, cascade, assembly)] of a batch: a solved one is written into the batch's arrays;
-    returns {b: (diagnosis, refused)} for the others."""
+def _last_acidic(b, n, nst, status, H) -> int:
+    """The last batch item before b with n stages, solved and acidic; -1 when none."""
+    for p in range(b - 1, -1, -1):
+        if nst[p] == n and status[p] == K.OK and H[p, :n].min() >= 10.0 ** -PH_MAX:
+            return p
+    return -1
+
+
+def _saponified_assemblies(packed) -> dict:
+    """{b: assembly} of the jobs whose organic inlet brings base (Na, NH4+) into a model with
+    [H+]: the candidates of the over-saponification diagnosis (~45 us each)."""
+    base = np.array([sp in ("Na", "NH4+") for sp in packed.species])
+    if not base.any():
+        return {}
+    yin, use_h = packed.yin, packed.use_h
+    out = {}
+    for b in np.flatnonzero(use_h & (yin[:, base] > 0.0).any(axis=1)):
+        cas, kw = packed.jobs[b]
+        out[int(b)] = cas._assemble(kw.get("feed"), kw.get("organic"), kw.get("scrub"),
+                                    kw.get("strip"))
+    return out
+
+
+def _continue_failed(failed, status, iters, resid, X, Y, H, Fr, tol, max_iter,
+                     nst=None) -> dict:
+    """The last attempts of :meth:`Cascade.solve` for the failed cascades ``failed``
+    [(b, cascade, assembly)] of a batch: continuations in the sulfate, the saponification,
+    the acid and the organic flow; for an over-saponified one (which skipped the fall-back in
+    the kernel) the base arclength, then the fall-back. With the stage counts ``nst`` (chained
+    warm starts), each first tries Newton from the last acidic solution before it with its
+    stage count (``WARM_ITER`` iterations), those solved here included: a run of
+    over-saponified neighbours then needs one arclength. A solved one is written into the
+    batch's arrays; returns {b: (diagnosis, refused)} for the others."""
+    from ._arclength import solve_from
+    from ._core import _solve_core
+    from ._fallback import ARC_CLOSURE, stage_closure
+
     notes = {}
     for b, cas, asm in failed:
-        out, note, alkaline = cas._continue(asm, tol, max_iter, cas._base_excess_note(asm))
+        n = cas.n_stages
+        prev = _last_acidic(b, n, nst, status, H) if nst is not None else -1
+        if prev >= 0:
+            A = tuple(asm["arrays"][k] for k in _ARGS[1:])
+            out = _solve_core(*A, X[prev, :n].copy(), np.log(H[prev, :n]) if A[16] else
+                              np.full(n, np.nan), float(tol), WARM_ITER, 1, False)
+            iters[b] += out[1]
+            if out[0] != K.OK:   # (a neighbour whose traces underflow can stall the kernel)
+                arc = solve_from(A, X[prev, :n], H[prev, :n], Fr[prev, :n], float(tol))
+                iters[b] += arc.iterations
+                if arc.reached and stage_closure(A, arc.x, arc.y) <= ARC_CLOSURE:
+                    out = (K.OK, 0, arc.residual, 0, 0, arc.x, arc.y, arc.h, arc.f)
+            if out[0] == K.OK:
+                status[b], resid[b] = K.OK, out[2]
+                X[b, :n], Y[b, :n], H[b, :n], Fr[b, :n] = out[5], out[6], out[7], out[8]
+                continue
+        excess = cas._base_excess_note(asm)
+        out, note, alkaline = cas._continue(asm, tol, max_iter, excess)
+        if out is not None:
+            iters[b] += out[1]
+        if excess and (out is None or out[0] != K.OK):
+            from ._fallback import solve_fallback
+            a = asm["arrays"]
+            out = solve_fallback(*(a[k] for k in _ARGS[1:]), np.zeros(a["ext"].shape),
+                                 float(tol), int(max_iter - min(iters[b], K.N_PRE)))
+            iters[b] += out[1]
         if out is None:
             continue
-        iters[b] += out[1]
         if out[0] == K.OK:
-            n = cas.n_stages
             status[b], resid[b] = K.OK, out[2]
             X[b, :n], Y[b, :n], H[b, :n], Fr[b, :n] = out[5], out[6], out[7], out[8]
         elif note:
@@ -520,8 +580,10 @@ def solve_batch(jobs, tol: float = 1e-12, max_iter: int = 3000, raise_on_failure
     nst = np.array([c.n_stages for c, _ in asms], dtype=np.int64)
     from . import _fallback as FB
 
+    short = np.array([bool(cas._base_excess_note(asm)) for cas, asm in asms], dtype=np.bool_)
     status, iters, resid, X, Y, H, Fr = FB.solve_batch_kernel(
-        *pack_batch([asm["arrays"] for _, asm in asms], nst), float(tol), int(max_iter), 1, 0)
+        *pack_batch([asm["arrays"] for _, asm in asms], nst), float(tol), int(max_iter), 1, 0,
+        10.0 ** -PH_MAX, short)
     notes = _continue_failed([(b, c, a) for b, (c, a) in enumerate(asms) if status[b] != K.OK],
                              status, iters, resid, X, Y, H, Fr, tol, max_iter)
     out = []

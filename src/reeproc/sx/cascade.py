@@ -296,21 +296,26 @@ class Cascade:
                 initial_guess is None and not excess)
             # the fall-back's budget leaves out the long pseudo-transient attempt (K.N_PRE)
             left = max_iter - min(it, K.N_PRE)
-            if status != K.OK and (a["use_h"] or a["use_f"]) and left > 0:
-                from . import _fallback   # compiled only when a cascade first needs it
-                st2, it2, res2, wj2, wi2, x2, y2, h2, f2 = _fallback.solve_fallback(
-                    a["Lout"], a["Lup"], a["O"], a["ext"], a["yin"], a["k0"], a["kf"],
-                    a["kh"], a["kfh"], a["sc"], a["z"], a["fT"], a["G"], a["Ts"], a["Ka"],
-                    a["eta"], a["use_h"], a["use_f"], x0, float(tol), int(left))
-                it += it2
-                if st2 == K.OK or res2 < res:
-                    status, res, wj, wi, x, y, h, f = st2, res2, wj2, wi2, x2, y2, h2, f2
-            if status != K.OK and initial_guess is None:
-                cont, last_note, last_alkaline = self._continue(asm, tol, max_iter, excess)
-                if cont is not None:
-                    it += cont[1]
-                    if cont[0] == K.OK:
-                        status, res, wj, wi, x, y, h, f = (cont[0],) + tuple(cont[2:])
+            # an over-saponified cascade takes the base arclength (solves the survey's
+            # flagged cascades, often faster) before the fall-back; the others after it
+            for attempt in (("last", "fallback") if excess else ("fallback", "last")):
+                if status == K.OK:
+                    break
+                if attempt == "fallback" and (a["use_h"] or a["use_f"]) and left > 0:
+                    from . import _fallback   # compiled only when a cascade first needs it
+                    out = _fallback.solve_fallback(
+                        a["Lout"], a["Lup"], a["O"], a["ext"], a["yin"], a["k0"], a["kf"],
+                        a["kh"], a["kfh"], a["sc"], a["z"], a["fT"], a["G"], a["Ts"], a["Ka"],
+                        a["eta"], a["use_h"], a["use_f"], x0, float(tol), int(left))
+                    it += out[1]
+                    if out[0] == K.OK or out[2] < res:
+                        status, res, wj, wi, x, y, h, f = (out[0],) + tuple(out[2:])
+                elif attempt == "last" and initial_guess is None:
+                    cont, last_note, last_alkaline = self._continue(asm, tol, max_iter, excess)
+                    if cont is not None:
+                        it += cont[1]
+                        if cont[0] == K.OK:
+                            status, res, wj, wi, x, y, h, f = (cont[0],) + tuple(cont[2:])
         else:
             from .reference import solve_reference
             status, it, res, wj, wi, x, y, h, f = solve_reference(a, asm["ext_h"], tol, max_iter)
@@ -430,19 +435,20 @@ class Cascade:
                 "acid")
 
     def _continue(self, asm, tol, max_iter, excess) -> tuple:
-        """Last attempt for a cascade with [H+] that every other attempt left unsolved and
-        that is not diagnosed as over-saponified (``excess``, :meth:`_base_excess_note`):
+        """Last attempt for a cascade with [H+] that every other attempt left unsolved:
         continuations in its sulfate, saponification, acid and organic flow
-        (:func:`._fallback.solve_by_continuation`, budget ``max_iter`` per leg). Returns (kernel
+        (:func:`._fallback.solve_by_continuation`, budget ``max_iter`` per leg); for one
+        diagnosed as over-saponified (``excess``, :meth:`_base_excess_note`) the
+        pseudo-arclength in its base alone (:func:`._fallback.solve_by_arclength`). Returns (kernel
         returns or None when it does not apply, diagnosis '' or '; ...', True when the
         continuation reached an alkaline state)."""
         a = asm["arrays"]
-        if not a["use_h"] or excess:
+        if not a["use_h"]:
             return None, "", False
         base = np.array([sp in ("Na", "NH4+") for sp in asm["active"]])
-        from ._fallback import solve_by_continuation
+        from ._fallback import solve_by_arclength, solve_by_continuation
 
-        out = solve_by_continuation(
+        out = (solve_by_arclength if excess else solve_by_continuation)(
             a["Lout"], a["Lup"], a["O"], a["ext"], a["yin"], a["k0"], a["kf"], a["kh"],
             a["kfh"], a["sc"], a["z"], a["fT"], a["G"], a["Ts"], a["Ka"], a["eta"], a["use_h"],
             a["use_f"], base, float(tol), int(max_iter), N_PICARD, 10.0 ** -PH_MAX)
