@@ -254,7 +254,9 @@ def test_convergence_error_carries_diagnostics():
 
 
 def test_over_saponified_cascade_failure_names_the_base_excess():
-    """More Na base on the organic than acid + metal in the aqueous: no acidic steady state."""
+    """More Na base on the organic than acid + metal in the aqueous: the diagnosis names it.
+    The cascade has an acidic state (the loaded organic carries the excess Na out), which 300
+    iterations do not reach: a ConvergenceError, not a refusal (the diagnosis is none)."""
     model = sx.MassAction("PC88A", species=["Pr", "Nd"], saponification=0.4)
     cas = sx.Cascade(model, extraction=20, scrub=20)
     with pytest.raises(sx.ConvergenceError, match="turn alkaline") as e:
@@ -263,6 +265,7 @@ def test_over_saponified_cascade_failure_names_the_base_excess():
                   scrub=Stream.aqueous(0.3, {"H+": 3.4, "Cl-": 3.4}), max_iter=300)
     # 5 L/h x 0.4 mol/L Na = 2.0 eq/h > 0.3 x 3.4 + 0.01 = 1.03 eq/h acid + 0.6 eq/h metal
     assert "2 eq/h of base" in str(e.value) and e.value.residual > 1e-12
+    assert type(e.value) is sx.ConvergenceError
 
 
 def test_capacity_limited_base_excess_is_refused():

@@ -563,6 +563,19 @@ def test_over_saponified_cascade_with_an_acidic_state_converges():
     assert lo["Na"] > 0.05
 
 
+def test_long_over_saponified_cascade_gets_a_budget_per_stage():
+    """A 331-stage (173 + 158) saponified (53 %) D2EHPA cascade of survey seed 4: the pH front
+    of its base arclength crosses every stage, which takes 13,600 corrector iterations, more
+    than 4 x max_iter (12,000: it stopped at 0.247 of the base and the cascade was refused);
+    with a budget per stage it reaches the full base, stage pH up to 5.27."""
+    cas, kw = cold_start_cascade(pH=0.789948510407879, oa=5.817444779323053, n=173, m=158,
+                                 sap=0.529942824364307, n_sp=2, sulfate=True,
+                                 kind="mass_action")
+    r = cas.solve(**kw)
+    assert r.converged and r.mass_balance_residual < 1e-12 and r.charge_balance_residual < 1e-12
+    assert r.pH.max() == pytest.approx(5.2706, abs=1e-3)
+
+
 def test_trace_fill_recovers_entries_below_the_double_range():
     """The arclength's start: with [H+] and the free extractant of a solved state held, each
     species' balances are linear in its own concentrations; solved by elimination in

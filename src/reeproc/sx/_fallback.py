@@ -33,7 +33,10 @@ CONT_N_FALLBACK = 200    # ... with this budget (each of its attempts)
 CONT_MIN_STEP = 1e-3     # a shorter increment ends the continuation (or jumps: _follow)
 LOAD_FIRST = 1e-3        # the loading arclength's start: share of every inlet's metal [-]
 ARC_CLOSURE = 1e-10      # an arclength state the kernel cannot polish: largest stage closure
-ARC_BUDGET = 4           # corrector iterations per arclength leg: this many times max_iter
+ARC_BUDGET = 4           # corrector iterations per arclength leg: this many times max_iter,
+ARC_STAGES = 66         # and steps ARC_STEPS, for up to this many stages; in proportion beyond
+                        # (the pH front crosses every stage: at max_iter 3,000, 180 iterations
+                        # and 30 steps per stage)
 
 
 @inlined
@@ -306,7 +309,7 @@ def _by_arclength(A, base, out, tol, budget, n_picard, h_min):
     Newton (or, where that cannot start, taken as the arclength's Newton left it: the same
     rows, within ``tol``). Returns the returns of :func:`solve_by_continuation` (with the
     arclength's corrector iterations) or None when neither leg starts."""
-    from ._arclength import follow   # (numpy and scipy: nothing to compile)
+    from ._arclength import ARC_STEPS, follow   # (numpy and scipy: nothing to compile)
 
     yin, G, Ts = A[4], A[12], A[13]
     legs = []
@@ -320,6 +323,7 @@ def _by_arclength(A, base, out, tol, budget, n_picard, h_min):
 
     legs.append(("loading", None, LOAD_FIRST, loading))
     itot, last = 0, None
+    per = max(1.0, len(A[0]) / ARC_STAGES)   # (the budget's stage factor)
     for leg, st, lam0, args_of in legs:
         if st is None:
             st = _cold(args_of(lam0), tol, budget, n_picard)
@@ -327,7 +331,7 @@ def _by_arclength(A, base, out, tol, budget, n_picard, h_min):
             if st[0] != OK:
                 continue
         arc = follow(args_of, st[5], st[7], st[8], lam0, tol_end=tol, h_min=h_min,
-                     max_iter=ARC_BUDGET * budget)
+                     max_iter=int(ARC_BUDGET * budget * per), steps=int(ARC_STEPS * per))
         itot += arc.iterations
         if arc.reached:
             pol = _solve_core(*A, np.ascontiguousarray(arc.x), np.log(arc.h), tol, CONT_N_STEP,

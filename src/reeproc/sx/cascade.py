@@ -334,9 +334,10 @@ class Cascade:
         if not converged and raise_on_failure:
             why = {K.MAXITER: "maximum iterations reached", K.SINGULAR: "singular Jacobian",
                    K.STALLED: "line search stalled"}.get(status, f"status {status}")
-            # more base than acid + metal, or a saponification continuation that turned
-            # alkaline, and no solution found: the documented refusal
-            refused = last_alkaline or bool(excess)
+            # a continuation whose state turned alkaline: the documented refusal; the
+            # over-saponification diagnosis alone is none (most flagged cascades have an
+            # acidic state): a failure, with the diagnosis in the message
+            refused = last_alkaline
             exc = NoAcidicSteadyStateError if refused else ConvergenceError
             raise exc(
                 f"SX cascade did not converge ({why}, method={method}): scaled residual "
