@@ -6,17 +6,15 @@ Jacobian of the 100- and 400-stage benchmark cascades at their answer; and one l
 
 Run: python -m pytest benchmarks/ -c benchmarks/pytest.ini --benchmark-only -s
 """
-import time
 
 import numpy as np
-from test_bench_sx import _case
+from test_bench_sx import _case, _per_call
 
 from reeproc.sx import _arclength as AL
 from reeproc.sx import _kernels as K
+from reeproc.sx._pack import _ARGS
 from reeproc.sx.cascade import N_PICARD
 
-KEYS = ("Lout", "Lup", "O", "ext", "yin", "k0", "kf", "kh", "kfh", "sc", "z", "fT", "G", "Ts",
-        "Ka", "eta", "use_h", "use_f")
 
 
 def _bordered(n_ext):
@@ -24,7 +22,7 @@ def _bordered(n_ext):
     cascade with n_ext extraction stages, continued in the loading."""
     cas, kw = _case(n_ext)
     a = cas._assemble(kw["feed"], kw["organic"], kw["scrub"], kw["strip"])["arrays"]
-    A = tuple(a[k] for k in KEYS)
+    A = tuple(a[k] for k in _ARGS[1:])
     out = K.solve_cascade(*A, np.zeros(A[3].shape), 1e-12, 3000, N_PICARD)
     assert out[0] == K.OK
     x, h, f = out[5], out[7], out[8]
@@ -44,14 +42,6 @@ def _bordered(n_ext):
     t /= np.linalg.norm(t)
     row = np.where(np.abs(t) >= AL.ARC_ROW * np.abs(t).max(), t, 0.0)
     return r, c, v, Rl, row, n, args_of, (x, h, f)
-
-
-def _per_call(fn, reps):
-    fn()
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        fn()
-    return (time.perf_counter() - t0) / reps
 
 
 def test_bench_sx_arclength_bordered_lu(benchmark, monkeypatch):

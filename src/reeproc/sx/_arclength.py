@@ -216,17 +216,12 @@ def _newton(z, mask, args, tol, n_iter, cap=math.inf):
     return z, None, n_iter
 
 
-def solve_from(args, x, h, f, tol, n_iter=ARC_N_CORR):
-    """Newton on the rows of the cascade ``args`` (the kernel's leading arguments) from the
-    state x [mol/L], h [mol/L], f of a neighbouring cascade, its traces below the double range
-    filled by :func:`trace_fill` (the kernel starts from linear concentrations, so a
-    neighbour whose traces underflow can stall it). Returns an :class:`Arc` at lambda 1
-    (reached: every row within ``tol``)."""
+def _start(args, x, h, f):
+    """(unknowns z, mask) of the state x, h, f on the cascade ``args``: ln x with the traces
+    below the double range filled (:func:`trace_fill`), ln [H+], ln f; the mask marks the
+    species without inflow."""
     nst, S = x.shape
     use_h, use_f = bool(args[16]), bool(args[17])
-    if np.any(args[15] < 1.0):
-        return Arc(False, x, np.full((nst, S), np.nan), h, f, 1.0, 1.0, 0, "murphree",
-                   math.nan, 0, 0)
     lx = trace_fill(args, x, h, f)
     mask = np.isneginf(lx)
     Z = np.zeros((nst, S + use_h + use_f))
@@ -235,8 +230,21 @@ def solve_from(args, x, h, f, tol, n_iter=ARC_N_CORR):
         Z[:, S] = np.log(h)
     if use_f:
         Z[:, S + use_h] = np.log(f)
+    return Z.ravel(), mask
+
+
+def solve_from(args, x, h, f, tol, n_iter=ARC_N_CORR):
+    """Newton on the rows of the cascade ``args`` (the kernel's leading arguments) from the
+    state x [mol/L], h [mol/L], f of a neighbouring cascade, its traces below the double range
+    filled by :func:`trace_fill` (the kernel starts from linear concentrations, so a
+    neighbour whose traces underflow can stall it). Returns an :class:`Arc` at lambda 1
+    (reached: every row within ``tol``)."""
+    if np.any(args[15] < 1.0):
+        return Arc(False, x, np.full(x.shape, np.nan), h, f, 1.0, 1.0, 0, "murphree",
+                   math.nan, 0, 0)
+    z, mask = _start(args, x, h, f)
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):   # (a diverging
-        z, R, k = _newton(Z.ravel(), mask, args, tol, n_iter, ARC_DZ_MAX)  # step: refused)
+        z, R, k = _newton(z, mask, args, tol, n_iter, ARC_DZ_MAX)          # step: refused)
     if R is not None:
         return _arc(args, z, mask, R, k, True)
     return _arc(args, z, mask, evaluate(z, mask, args, False), k, False, why="stalled")
@@ -253,13 +261,8 @@ def trace_fill(args, x, h, f):
     A species without inflow is -inf throughout."""
     Lout, Lup, O, ext, yin = args[:5]
     nst, S = x.shape
-    use_h, use_f = bool(args[16]), bool(args[17])
-    Z = np.zeros((nst, S + use_h + use_f))
-    if use_h:
-        Z[:, S] = np.log(h)
-    if use_f:
-        Z[:, S + use_h] = np.log(f)
-    _, w, v = _unpack(Z.ravel(), nst, S, use_h, use_f, args[11])
+    w = np.log(h) if args[16] else np.zeros(nst)               # (as _unpack)
+    v = np.log(f) if args[17] else np.full(nst, math.log(args[11]))
     lOD = math.log(O) + _ln_d(args, w, v)
     lp = np.logaddexp(np.log(Lout)[:, None], lOD)       # ln (Lout + O D)
     with np.errstate(divide="ignore"):
@@ -325,15 +328,8 @@ def follow(args_of, x, h, f, lam0, tol=ARC_TOL, tol_end=ARC_TOL, h_min=0.0,
                    math.nan, 0, 0)
     nb = S + use_h + use_f
     n = nst * nb
-    lx = trace_fill(args, x, h, f)
-    mask = np.isneginf(lx)   # structurally absent: no inflow
-    Z = np.zeros((nst, nb))
-    Z[:, :S] = np.where(mask, 0.0, lx)
-    if use_h:
-        Z[:, S] = np.log(h)
-    if use_f:
-        Z[:, S + use_h] = np.log(f)
-    z, lam = Z.ravel(), float(lam0)
+    z, mask = _start(args, x, h, f)   # (mask: structurally absent, no inflow)
+    lam = float(lam0)
     iters = 0
 
     def system(z, lam, c):
