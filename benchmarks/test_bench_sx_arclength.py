@@ -1,13 +1,16 @@
 """SX pseudo-arclength (the solver's last attempt, ``reeproc.sx._arclength``): cost of one
-factorisation of the bordered corrector system with the constraint row scaled as the module
-does (``ARC_ROW_SCALE``) against the same row unscaled, measured in the same process on the
-Jacobian of the 100- and 400-stage benchmark cascades at their answer; and one loading leg
-(lambda 1e-3 -> 1) of the 100-stage cascade.
+Jacobian step of the corrector (rows and Jacobian blocks compiled, band LU with partial
+pivoting, the border by two solves) against the same step through a sparse LU of the bordered
+matrix (scipy ``splu``, the module's method until 2026-12-03, constraint row scaled to 1e-8),
+measured in the same process on the Jacobian of the 100- and 400-stage benchmark cascades at
+their answer; and one loading leg (lambda 1e-3 -> 1) of the 100-stage cascade.
 
 Run: python -m pytest benchmarks/ -c benchmarks/pytest.ini --benchmark-only -s
 """
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.linalg import splu
 from test_bench_sx import _case, _per_call
 
 from reeproc.sx import _arclength as AL
@@ -16,60 +19,84 @@ from reeproc.sx._pack import _ARGS
 from reeproc.sx.cascade import N_PICARD
 
 
-
 def _bordered(n_ext):
-    """(rows, cols, vals, lambda column, constraint row, n) at the answer of the benchmark
-    cascade with n_ext extraction stages, continued in the loading."""
+    """(unknowns z, mask, cascade arguments, lambda column, constraint row, args_of, answer)
+    at the answer of the benchmark cascade with n_ext extraction stages, continued in the
+    loading."""
     cas, kw = _case(n_ext)
     a = cas._assemble(kw["feed"], kw["organic"], kw["scrub"], kw["strip"])["arrays"]
     A = tuple(a[k] for k in _ARGS[1:])
     out = K.solve_cascade(*A, np.zeros(A[3].shape), 1e-12, 3000, N_PICARD)
     assert out[0] == K.OK
     x, h, f = out[5], out[7], out[8]
-    mask = ~(x > 0)
-    z = np.hstack([np.where(mask, 0.0, np.log(np.where(mask, 1.0, x))), np.log(h)[:, None],
-                   np.log(f)[:, None]]).ravel()
-    n = z.size
+    z, mask = AL._start(A, x, h, f)
 
     def args_of(t):
         return A[:3] + (t * A[3], t * A[4]) + A[5:]
 
-    R, r, c, v = AL.evaluate(z, mask, args_of(1.0))
+    R, fac = AL._factor(z, mask, args_of(1.0))
     Rl = (AL.evaluate(z, mask, args_of(1.0 + AL.ARC_DLAM), False) - R) / AL.ARC_DLAM
+    n = z.size
     e = np.zeros(n + 1)
     e[n] = 1.0
-    t = AL._lu(r, c, v, Rl, e, n)(e)
+    t = AL._lu(fac, Rl, e)(e)
     t /= np.linalg.norm(t)
     row = np.where(np.abs(t) >= AL.ARC_ROW * np.abs(t).max(), t, 0.0)
-    return r, c, v, Rl, row, n, args_of, (x, h, f)
+    return z, mask, A, Rl, row, args_of, (x, h, f)
 
 
-def test_bench_sx_arclength_bordered_lu(benchmark, monkeypatch):
-    """One bordered factorisation, constraint row scaled (the module) vs unscaled."""
+def _sparse_step(z, mask, A, Rl, row):
+    """The baseline: Jacobian as (rows, cols, values), sparse LU of the bordered matrix in
+    stage order with the constraint row scaled to 1e-8 of its largest (so that threshold
+    pivoting keeps it last)."""
+    _, r, c, v = AL.evaluate(z, mask, A)
+    n = z.size
+    k = 1e-8 / np.abs(row).max()
+    M = coo_matrix((np.concatenate([v, Rl, k * row]),
+                    (np.concatenate([r, np.arange(n), np.full(n + 1, n)]),
+                     np.concatenate([c, np.full(n, n), np.arange(n + 1)]))),
+                   shape=(n + 1, n + 1)).tocsc()
+    lu = splu(M, permc_spec="NATURAL")
+
+    def solve(b):
+        b = b.copy()
+        b[n] *= k
+        return lu.solve(b)
+    return solve
+
+
+def _band_step(z, mask, A, Rl, row):
+    """The module's corrector step: rows and blocks, band LU, bordering."""
+    return AL._lu(AL._factor(z, mask, A)[1], Rl, row)
+
+
+def test_bench_sx_arclength_bordered_lu(benchmark):
+    """One Jacobian step of the corrector (evaluation, factorisation, border): the module's
+    band LU vs a sparse LU of the bordered matrix, same Jacobian, same process."""
     res = {}
     for n_ext in (40, 160):
-        r, c, v, Rl, row, n, _, _ = _bordered(n_ext)
-        scaled = _per_call(lambda: AL._lu(r, c, v, Rl, row, n), 20)
-        with monkeypatch.context() as m:
-            m.setattr(AL, "ARC_ROW_SCALE", 1.0)
-            plain = _per_call(lambda: AL._lu(r, c, v, Rl, row, n), 20)
-            b = np.random.default_rng(0).normal(size=n + 1)
-            same = np.allclose(AL._lu(r, c, v, Rl, row, n)(b), AL._lu(r, c, v, Rl, row, n)(b))
-        res[n] = (scaled, plain)
-        assert same
-    r, c, v, Rl, row, n, _, _ = _bordered(40)
-    benchmark(AL._lu, r, c, v, Rl, row, n)
-    benchmark.extra_info.update({f"n{k}_scaled_ms": s * 1e3 for k, (s, _) in res.items()})
-    benchmark.extra_info.update({f"n{k}_unscaled_ms": p * 1e3 for k, (_, p) in res.items()})
-    print("\nSX arclength, one bordered LU: " + "; ".join(
-        f"{k} unknowns {s * 1e3:.2f} ms scaled row vs {p * 1e3:.2f} ms unscaled "
-        f"({p / s:.1f}x)" for k, (s, p) in res.items()))
+        z, mask, A, Rl, row, _, _ = _bordered(n_ext)
+        band = _per_call(lambda: _band_step(z, mask, A, Rl, row), 20)
+        sparse = _per_call(lambda: _sparse_step(z, mask, A, Rl, row), 20)
+        b = np.random.default_rng(0).normal(size=z.size + 1)
+        d1, d2 = _band_step(z, mask, A, Rl, row)(b), _sparse_step(z, mask, A, Rl, row)(b)
+        dev = float(np.abs(d1 - d2).max() / np.abs(d2).max())
+        assert dev < 1e-9
+        res[z.size] = (band, sparse, dev)
+    z, mask, A, Rl, row, _, _ = _bordered(40)
+    benchmark(_band_step, z, mask, A, Rl, row)
+    benchmark.extra_info.update({f"n{k}_band_ms": s * 1e3 for k, (s, _, _) in res.items()})
+    benchmark.extra_info.update({f"n{k}_splu_ms": p * 1e3 for k, (_, p, _) in res.items()})
+    print("\nSX arclength, one corrector Jacobian step: " + "; ".join(
+        f"{k} unknowns {s * 1e3:.3f} ms band LU vs {p * 1e3:.2f} ms sparse LU ({p / s:.1f}x, "
+        f"steps agree to {d:.1e})" for k, (s, p, d) in res.items()))
 
 
 def test_bench_sx_arclength_loading_leg(benchmark):
     """The loading leg of the 100-stage benchmark cascade from 1e-3 of its loading (solved
     cold) to the full cascade; baseline: its direct cold solve in the same process."""
-    _, _, _, _, _, n, args_of, ans = _bordered(40)
+    z, _, _, _, _, args_of, ans = _bordered(40)
+    n = z.size
     st = K.solve_cascade(*args_of(1e-3), np.zeros(ans[0].shape), 1e-12, 3000, N_PICARD)
     assert st[0] == K.OK
 

@@ -446,6 +446,51 @@ def test_arclength_rows_vanish_at_the_kernel_answer_and_jacobian_is_exact(kind, 
     assert np.abs(J - fd).max() < 1e-8
 
 
+@pytest.mark.parametrize("kind,sulfate,sap", [("mass_action", True, 0.2), ("ph", True, 0.0)])
+def test_arclength_bordered_step_solves_the_bordered_system(kind, sulfate, sap):
+    """The corrector's step (band LU of the Jacobian with partial pivoting, the lambda column
+    and the constraint row by bordering) solves [[J, c], [t]] d = b as a dense solve does,
+    to 1e-12 of the step's largest entry, at the kernel's answer of a survey-like cascade."""
+    from reeproc.sx import _arclength as AL
+    from reeproc.sx import _kernels as K
+    from reeproc.sx.cascade import N_PICARD
+
+    cas, kw = cold_start_cascade(pH=2.0, oa=1.0, n=8, m=4, sap=sap, n_sp=5, sulfate=sulfate,
+                                 kind=kind)
+    asm, A = _kernel_args(cas, kw)
+    out = K.solve_cascade(*A, np.zeros(A[3].shape), 1e-12, 3000, N_PICARD)
+    z, mask = AL._start(A, out[5], out[7], out[8])
+    _, r, c, v = AL.evaluate(z, mask, A)
+    n = z.size
+    rng = np.random.default_rng(3)
+    col, row, b = rng.normal(size=n), rng.normal(size=n + 1), rng.normal(size=n + 1)
+    M = np.zeros((n + 1, n + 1))
+    np.add.at(M, (r, c), v)
+    M[:n, n], M[n] = col, row
+    want = np.linalg.solve(M, b)
+    got = AL._lu(AL._factor(z, mask, A)[1], col, row)(b)
+    assert np.abs(got - want).max() <= 1e-12 * np.abs(want).max()
+
+
+def test_arclength_between_two_cascades_is_each_at_its_end():
+    """The homotopy between two cascades of one layout (another organic and scrub flow) is
+    the first at lambda 0 and the second at 1, exactly; two whose species inflows differ
+    (a species absent from the start would stay absent) get none."""
+    from reeproc.sx import _arclength as AL
+
+    cas, kw = cold_start_cascade(pH=2.0, oa=1.0, n=8, m=4, sap=0.2, n_sp=3, sulfate=False,
+                                 kind="mass_action")
+    _, A0 = _kernel_args(cas, kw)
+    kw1 = dict(kw, organic=kw["organic"].scaled(1.3), scrub=kw["scrub"].scaled(0.8))
+    _, A1 = _kernel_args(cas, kw1)
+    args_of = AL.between(A0, A1)
+    for lam, A in ((0.0, A0), (1.0, A1)):
+        for a, b in zip(args_of(lam), A):
+            assert np.array_equal(np.asarray(a), np.asarray(b))
+    none = A1[:4] + (np.zeros_like(A1[4]),) + A1[5:]   # (no metal or base on the organic)
+    assert AL.between(A0, none) is None
+
+
 def test_arclength_in_the_loading_reaches_the_cold_start_answer():
     """The loading leg of the last attempt (every inlet's metal and base scaled by lambda,
     from 1e-3, by pseudo-arclength, then the kernel's polish) ends at the answer of the

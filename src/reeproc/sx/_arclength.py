@@ -33,22 +33,21 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.linalg import splu
+from scipy.linalg.lapack import dgbtrf, dgbtrs
 
-from ._equilibrium import KW, LN10
+from . import _arcjit as AJ
+from ._equilibrium import LN10
 
 ARC_DS0 = 0.05          # first arclength step (norm of the ln-variables and lambda) [-]
 ARC_DS_MAX = 1e3        # longest step [-]
 ARC_DS_MIN = 1e-6       # a shorter step ends the continuation
 ARC_N_CORR = 12         # corrector iterations per step
 ARC_ROW = 0.05          # the constraint row keeps the tangent's components above this share
-ARC_DZ_MAX = 5.0        # a corrector iteration moving an ln-variable further fails the step
+ARC_DZ_MAX = 5.0           # a corrector iteration moving an ln-variable further fails the step
 ARC_EASY = 6            # corrector iterations (+ 1) of an easy step: the next is twice as long
 ARC_TOL = 1e-10         # corrector converged: largest |row| and largest |step| below this
 ARC_STEPS = 2000        # steps per continuation
 ARC_DLAM = 1e-7         # forward-difference increment of lambda [-]
-ARC_ROW_SCALE = 1e-8    # the constraint row's largest entry in the factorised matrix
 
 
 class Arc(NamedTuple):
@@ -82,113 +81,73 @@ def _ln_d(args, w, v):
     return LN10 * k0 - kh * w[:, None] + kf * v[:, None] - kfh * (np.exp(v) * w)[:, None]
 
 
+def _rows(z, mask, args, want_jac):
+    """Rows R (nst, nb) and, with ``want_jac``, the Jacobian blocks (Lb, Db, Ub) at the
+    unknowns z (:func:`._arcjit.rows`)."""
+    nst, S = mask.shape
+    nb = S + int(args[16]) + int(args[17])
+    R = np.empty((nst, nb))
+    shape = (nst, nb, nb) if want_jac else (1, 1, 1)
+    blocks = (np.empty(shape), np.empty(shape), np.empty(shape))
+    c = np.ascontiguousarray
+    AJ.rows(c(z, dtype=float), c(~mask), *(c(a) for a in args[:2]), float(args[2]),
+            *(c(a) for a in args[3:11]), float(args[11]), c(args[12]), c(args[13]),
+            float(args[14]), bool(args[16]), bool(args[17]), want_jac, R, *blocks)
+    return R, blocks
+
+
 def evaluate(z, mask, args, want_jac=True):
     """Rows R (nst * nb,) at the unknowns z, and with ``want_jac`` the Jacobian as
     (rows, cols, values) of its nonzeros; ``mask`` (nst, S) is True where a species is
     structurally absent (its row is ``u`` itself, pinned at its start value by the caller).
     ``args`` are the kernel's leading arguments (Lout .. use_f)."""
-    (Lout, Lup, O, ext, yin, _, kf, kh, kfh, sc, zc, fT, G, Ts, Ka, eta,
-     use_h, use_f) = args
-    nst, S = ext.shape
-    nb = S + use_h + use_f
-    u, w, v = _unpack(z, nst, S, use_h, use_f, fT)
-    live = ~mask
-    f = np.exp(v)
-    lnD = _ln_d(args, w, v)
-    # the species rows in logarithms (terms far below 1e-308 keep their ratios)
-    lu = np.where(live, u, -np.inf)
-    lOD = math.log(O) + lnD
-    la = np.full((nst, S), -np.inf)           # ln Lup x_i,j+1 (aqueous from above)
-    lb = np.empty((nst, S))                   # ln O y_i,j-1 (organic from below)
-    # (no flow: ln 0 = -inf; a predictor past lambda = 0 gives negative inflows, NaN rows,
-    # and the step is refused by the caller)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        la[:-1] = np.log(Lup[:-1, None]) + lu[1:]
-        lb[0] = np.log(O * yin)
-        le = np.log(ext)
-        lb[1:] = lOD[:-1] + lu[:-1]
-        lIn = np.logaddexp(np.logaddexp(la, le), lb)
-    lOut = np.logaddexp(np.log(Lout)[:, None], lOD)     # ln (Lout + O D), per unit x
-    R = np.zeros((nst, nb))
-    R[:, :S] = np.where(live, lIn - lOut - np.where(live, u, 0.0), 0.0)
-    x = np.exp(lu)
-    y = np.exp(lnD + lu)
-    h = np.exp(w)
-    if use_h:
-        hs = Ts * h / (h + Ka)
-        H = h + hs - KW / h
-        zx = zc * x
-        s = h + hs + KW / h + np.abs(G) + np.abs(zx).sum(axis=1)
-        R[:, S] = (H + zx.sum(axis=1) - G) / s
-    if use_f:
-        R[:, S + use_h] = (f + (sc * y).sum(axis=1) - fT) / fT
+    R, (Lb, Db, Ub) = _rows(z, mask, args, want_jac)
     if not want_jac:
         return R.ravel()
-    gD = kf - kfh * (f * w)[:, None]            # d ln D / d v
-    hD = -kh - kfh * f[:, None]                 # d ln D / d w
-    rows, cols, vals = [], [], []
-
-    def put(r, c, val):
-        r, c, val = np.broadcast_arrays(r, c, val)
-        rows.append(r.ravel())
-        cols.append(c.ravel())
-        vals.append(val.ravel())
-
-    J = np.arange(nst)[:, None]
-    I = np.arange(S)[None, :]
-    ridx = J * nb + I                           # species rows (and their own ln x columns)
-    with np.errstate(invalid="ignore"):
-        pa = np.where(live, np.exp(la - lIn), 0.0)      # shares of the inflow: a / In ...
-        pb = np.where(live, np.exp(lb - lIn), 0.0)      # ... and O y_j-1 / In
-    wout = np.where(live, np.exp(lOD - lOut), 0.0)      # O D / (Lout + O D)
-    put(ridx, ridx, np.where(live, -1.0, 1.0))  # masked rows: the identity
-    put(ridx[:-1], ridx[1:], pa[:-1])           # x_i,j+1
-    put(ridx[1:], ridx[:-1], pb[1:])            # y_i,j-1 through ln x_i,j-1 ...
-    for col, dD, on in ((S, hD, use_h), (S + use_h, gD, use_f)):
-        if not on:
-            continue
-        put(ridx[1:], (J[:-1] * nb + col), pb[1:] * dD[:-1])   # ... and its D
-        put(ridx, J * nb + col, -wout * dD)                            # own D in Out
-    if use_h:
-        rh = J[:, 0] * nb + S
-        put(rh[:, None], ridx, zc * x / s[:, None])
-        dH = h + h * Ts * Ka / ((h + Ka) ** 2) + KW / h
-        put(rh, rh, dH / s)
-    if use_f:
-        rf = J[:, 0] * nb + S + use_h
-        scy = sc * y
-        put(rf[:, None], ridx, scy / fT)
-        put(rf, rf, (f + (scy * gD).sum(axis=1)) / fT)
-        if use_h:
-            put(rf, J[:, 0] * nb + S, (scy * hD).sum(axis=1) / fT)
-    keep = np.concatenate(vals) != 0.0
-    return (R.ravel(), np.concatenate(rows)[keep], np.concatenate(cols)[keep],
-            np.concatenate(vals)[keep])
+    nst, nb = R.shape
+    j, r, c = np.meshgrid(np.arange(nst), np.arange(nb), np.arange(nb), indexing="ij")
+    rr, cc, vv = [], [], []
+    for blk, off in ((Lb, -1), (Db, 0), (Ub, 1)):
+        keep = blk != 0.0
+        rr.append((j * nb + r)[keep])
+        cc.append(((j + off) * nb + c)[keep])
+        vv.append(blk[keep])
+    return R.ravel(), np.concatenate(rr), np.concatenate(cc), np.concatenate(vv)
 
 
-def _lu(rows, cols, vals, Rl, t, n):
-    """LU of the bordered matrix [[J, Rl], [t]] (n + 1 square) as a solve function; None
-    when it is singular or not finite. The row t is scaled to ``ARC_ROW_SCALE`` of its
-    largest entry (the solution is the same): SuperLU's threshold pivoting would otherwise
-    swap that dense row up into J's band, and the fill costs several times the time
-    (``benchmarks/test_bench_sx_arclength.py`` measures both)."""
-    if not (np.all(np.isfinite(vals)) and np.all(np.isfinite(Rl)) and np.all(np.isfinite(t))):
+def _factor(z, mask, args):
+    """(rows R (nst * nb,), LU factors of the Jacobian at z in band form, or None where it is
+    singular or not finite)."""
+    R, (Lb, Db, Ub) = _rows(z, mask, args, True)
+    nst, nb = R.shape
+    kl = 2 * nb - 1
+    ab = np.empty((3 * kl + 1, nst * nb), order="F")
+    AJ.band(Lb, Db, Ub, ab)
+    if not np.all(np.isfinite(ab)):
+        return R.ravel(), None
+    lu, piv, info = dgbtrf(ab, kl, kl, overwrite_ab=1)
+    if info != 0:   # (> 0: an exactly zero pivot)
+        return R.ravel(), None
+    return R.ravel(), (lu, kl, piv)
+
+
+def _lu(fac, Rl, t):
+    """The solve function of the bordered matrix [[J, Rl], [t]] (n + 1 square), J given by
+    its band LU ``fac`` (:func:`_factor`): the border by two solves with J (Keller's
+    bordering); None where J is singular or the bordered matrix is."""
+    if fac is None or not (np.all(np.isfinite(Rl)) and np.all(np.isfinite(t))):
         return None
-    k = ARC_ROW_SCALE / max(np.abs(t).max(), 1e-300)
-    r = np.concatenate([rows, np.arange(n), np.full(n + 1, n)])
-    c = np.concatenate([cols, np.full(n, n), np.arange(n + 1)])
-    d = np.concatenate([vals, Rl, k * t])
-    keep = d != 0.0
-    M = coo_matrix((d[keep], (r[keep], c[keep])), shape=(n + 1, n + 1)).tocsc()
-    try:
-        lu = splu(M, permc_spec="NATURAL")   # (the stage order: block tridiagonal)
-    except RuntimeError:   # "Factor is exactly singular"
+    lu, kl, piv = fac
+    n = Rl.size
+    Jb = dgbtrs(lu, kl, kl, Rl, piv)[0]
+    den = t[n] - t[:n] @ Jb
+    if not (np.isfinite(den) and den != 0.0 and np.all(np.isfinite(Jb))):
         return None
 
     def solve(b):
-        b = b.copy()
-        b[n] *= k
-        return lu.solve(b)
+        a = dgbtrs(lu, kl, kl, b[:n], piv)[0]
+        dl = (b[n] - t[:n] @ a) / den
+        return np.append(a - dl * Jb, dl)
     return solve
 
 
@@ -201,12 +160,12 @@ def _newton(z, mask, args, tol, n_iter, cap=math.inf):
     e[n] = 1.0          # (lambda held: the bordered system's last row)
     z = z.copy()
     for k in range(1, n_iter + 1):
-        R, r, cc, v = evaluate(z, mask, args)
+        R, fac = _factor(z, mask, args)
         if not np.all(np.isfinite(R)):
             break
         if np.abs(R).max() <= tol:
             return z, R, k
-        lu = _lu(r, cc, v, np.zeros(n), e, n)
+        lu = _lu(fac, np.zeros(n), e)
         if lu is None:
             break
         d = lu(-np.append(R, 0.0))[:n]
@@ -248,6 +207,27 @@ def solve_from(args, x, h, f, tol, n_iter=ARC_N_CORR):
     if R is not None:
         return _arc(args, z, mask, R, k, True)
     return _arc(args, z, mask, evaluate(z, mask, args, False), k, False, why="stalled")
+
+
+def between(A0, A1):
+    """``args_of(lambda)`` for a homotopy from the cascade ``A0`` (lambda = 0) to ``A1``
+    (lambda = 1), both the kernel's leading arguments of one cascade layout (stage counts,
+    species, model kind): every number taken as (1 - lambda) A0 + lambda A1. Between two
+    neighbours of a sweep (another organic or scrub flow) the path is short: a solved
+    neighbour is the start of :func:`follow` where Newton from it cannot reach the other.
+    None where the two differ in layout or in which species have an inflow (a species absent
+    at the start would stay absent along the path)."""
+    if A0[16] != A1[16] or A0[17] != A1[17] or A0[3].shape != A1[3].shape:
+        return None
+    fed = [((a[3] > 0.0).any(axis=0) | (a[4] > 0.0)) for a in (A0, A1)]
+    if not np.array_equal(fed[0], fed[1]):
+        return None
+    d = {k: np.subtract(A1[k], A0[k]) for k in range(16)}
+    d = {k: v for k, v in d.items() if np.any(v != 0.0)}   # (what the two share stays)
+
+    def args_of(lam):
+        return tuple(A0[k] + lam * d[k] if k in d else A0[k] for k in range(16)) + A1[16:]
+    return args_of
 
 
 def trace_fill(args, x, h, f):
@@ -312,13 +292,14 @@ def follow(args_of, x, h, f, lam0, tol=ARC_TOL, tol_end=ARC_TOL, h_min=0.0,
     a new Jacobian only where an iteration shrinks the step by less than 4x; converged when
     every row and every change is below ``tol``. A step whose corrector converges in at most
     ``ARC_EASY`` + 1 iterations on one Jacobian doubles the next; a failed one halves it.
-    Where the curve crosses lambda = 1, Newton at lambda = 1 from the chord, to ``tol_end``.
+    Where the curve crosses lambda = 1, Newton at lambda = 1 from the chord, to ``tol_end``
+    (where that fails, the step is halved and taken again).
 
     Returns an :class:`Arc`: reached True with the state at lambda = 1; otherwise the last
     state on the curve, the largest lambda the curve reached and why it stopped: 'fold'
     (the curve turned back below lam0: the steady state of this branch ceases to exist
     beyond lam_max), 'alkaline' (a stage with [H+] below ``h_min`` [mol/L]), 'stalled' (the
-    step fell below ``ARC_DS_MIN``, or Newton at lambda = 1 failed), 'steps' (``steps``
+    step fell below ``ARC_DS_MIN``, the Jacobian singular at the start), 'steps' (``steps``
     steps, or ``max_iter`` corrector and Newton iterations) or 'murphree' (not run)."""
     args = args_of(lam0)
     use_h, use_f = bool(args[16]), bool(args[17])
@@ -333,9 +314,9 @@ def follow(args_of, x, h, f, lam0, tol=ARC_TOL, tol_end=ARC_TOL, h_min=0.0,
     iters = 0
 
     def system(z, lam, c):
-        R, r, cc, v = evaluate(z, mask, args_of(lam))
+        R, fac = _factor(z, mask, args_of(lam))
         Rl = (evaluate(z, mask, args_of(lam + ARC_DLAM), False) - R) / ARC_DLAM
-        return R, _lu(r, cc, v, Rl, c, n)
+        return R, _lu(fac, Rl, c)
 
     def state(z, lam, R, why, reached=False, lam_max=None):
         return _arc(args_of(lam), z, mask, R, iters, reached, lam,
@@ -387,11 +368,16 @@ def follow(args_of, x, h, f, lam0, tol=ARC_TOL, tol_end=ARC_TOL, h_min=0.0,
         tn /= np.linalg.norm(tn) * (1.0 if tn @ t >= 0.0 else -1.0)
         if lp >= 1.0:        # the curve crosses lambda = 1: Newton there from the chord
             zc = z + (1.0 - lam) / (lp - lam) * (zp - z)
-            zc, R, k = _newton(zc, mask, args_of(1.0), tol_end, ARC_N_CORR)
-            iters += k
+            zc, R, kn = _newton(zc, mask, args_of(1.0), tol_end, ARC_N_CORR)
+            iters += kn
             if R is not None:
                 return state(zc, 1.0, R, "", True, 1.0)
-            return last_state._replace(iterations=iters, why="stalled")
+            # (the chord is far from the curve at lambda = 1, as where a front leaves the
+            # cascade just before it: a shorter step)
+            ds *= 0.5
+            if ds < ARC_DS_MIN:
+                return last_state._replace(iterations=iters, why="stalled")
+            continue
         z, lam, t = zp, lp, tn
         lam_max = max(lam_max, lam)
         last_state = state(z, lam, R, "", False, lam_max)

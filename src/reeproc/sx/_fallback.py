@@ -32,6 +32,7 @@ CONT_SHORT = 1.0 / 32.0  # an increment this short also tries the linear-variabl
 CONT_N_FALLBACK = 200    # ... with this budget (each of its attempts)
 CONT_MIN_STEP = 1e-3     # a shorter increment ends the continuation (or jumps: _follow)
 LOAD_FIRST = 1e-3        # the loading arclength's start: share of every inlet's metal [-]
+WARM_WINDOW = 32         # a batch's warm start: the nearest of the last 32 converged cascades
 ARC_CLOSURE = 1e-10      # an arclength state the kernel cannot polish: largest stage closure
 ARC_BUDGET = 4           # corrector iterations per arclength leg: this many times max_iter,
 ARC_STAGES = 66         # and steps ARC_STEPS, for up to this many stages; in proportion beyond
@@ -110,20 +111,24 @@ def solve_fallback_nb(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts,
 @njit(cache=True, parallel=True, error_model="numpy")
 def solve_batch_kernel(nst_arr, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts,
                        Ka, eta, use_h, use_f, tol, max_iter, n_picard, chain, h_min,
-                       short):
+                       short, feat):
     """Solve B cascades in parallel; arrays padded along the stage axis to nmax stages.
 
     Shapes: nst_arr (B,), Lout/Lup/G/Ts/eta (B, nmax), O/fT (B,), ext/k0 (B, nmax, S),
     yin/kf/kh/kfh/sc/z (B, S). ``chain`` > 1 hands out runs of ``chain`` consecutive cascades
     to the threads and starts each cascade from the solution of the last one before it in its
-    run that converged, when both have the same stage count; a warm start that does not
+    run that converged, when both have the same stage count (of the last ``WARM_WINDOW``
+    such, the one nearest in ``feat`` (B, nf), the job's features (L1 distance): a grid's
+    neighbour in its outer parameter, not the last case of the previous row; where that
+    fails, the last one, as the caller ordered them); a warm start that does not
     converge within min(max_iter, 100) iterations is dropped for a cold start (the attempts of
     :func:`._kernels.solve_cascade`, then the fall-back), so results do not depend on the
     order. ``chain`` <= 1 solves every cascade from a cold start. A converged state with a
     stage below ``h_min`` [mol/L] (alkaline: refused by the caller) is no warm start.
     ``short`` (B,) bool: cascades diagnosed over-saponified, which skip the long
-    pseudo-transient attempt and the fall-back here (the caller runs the base arclength,
-    then the fall-back, as :meth:`Cascade.solve` does).
+    pseudo-transient attempt and the fall-back here, and the cold start too after a failed
+    warm start (the caller starts them from their nearest solved neighbour, runs the base
+    arclength, then the fall-back, as :meth:`Cascade.solve` does).
     Returns status (B,), iterations (B,, warm and cold attempts summed), residual (B,),
     x (B, nmax, S), y (B, nmax, S), h (B, nmax), f (B, nmax).
     """
@@ -143,22 +148,38 @@ def solve_batch_kernel(nst_arr, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, 
     for c in prange(n_runs):
         b0 = c * size
         b1 = min(B, b0 + size)
-        last = -1   # the last cascade of this run that converged: the next one's start
+        ring = np.full(WARM_WINDOW, -1)   # the last converged cascades of this run
+        latest = -1
         for b in range(b0, b1):
             n = nst_arr[b]
             st = MAXITER
             it_warm = 0
-            if (last >= 0 and nst_arr[last] == n
-                    and (use_h[b] or use_f[b])):   # a linear cascade needs no warm start
+            dist = np.full(WARM_WINDOW, np.inf)   # the ring's distances in features
+            for r in range(WARM_WINDOW):
+                p = ring[r]
+                if p >= 0 and nst_arr[p] == n and (use_h[b] or use_f[b]):
+                    d = 0.0   # (a linear cascade needs no warm start)
+                    for q in range(feat.shape[1]):
+                        d += abs(feat[b, q] - feat[p, q])
+                    dist[r] = d
+            r = np.argmin(dist)
+            for k in range(2):   # the nearest, then the latest (the caller's order)
+                if st == OK or dist[r] == np.inf or (k == 1 and (
+                        ring[r] == latest or nst_arr[latest] != n)):
+                    break
+                last = ring[r] if k == 0 else latest
                 lh0 = np.full(n, np.nan)
                 for j in range(n):
                     if use_h[last] and use_h[b]:
                         lh0[j] = math.log(H[last, j])
-                st, it_warm, res, wj, wi, x, y, h, f = solve_warm(
+                st, it, res, wj, wi, x, y, h, f = solve_warm(
                     Lout[b, :n], Lup[b, :n], O[b], ext[b, :n], yin[b], k0[b, :n], kf[b],
                     kh[b], kfh[b], sc[b], z[b], fT[b], G[b, :n], Ts[b, :n], Ka, eta[b, :n],
                     use_h[b], use_f[b], X[last, :n].copy(), lh0, tol, warm_iter)
-            if st != OK:
+                it_warm += it
+            # (an over-saponified cascade whose warm starts failed goes to the caller, which
+            # starts it from its nearest solved neighbour of its own kind)
+            if st != OK and not (short[b] and it_warm > 0):
                 x0 = np.zeros((n, S))
                 st, it, res, wj, wi, x, y, h, f = solve_cascade_nb(
                     Lout[b, :n], Lup[b, :n], O[b], ext[b, :n], yin[b], k0[b, :n], kf[b], kh[b],
@@ -181,7 +202,8 @@ def solve_batch_kernel(nst_arr, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, 
                         if h[j] < h_min:
                             acidic = False
                 if acidic:
-                    last = b
+                    ring[(b - b0) % WARM_WINDOW] = b
+                    latest = b
             iters[b] = it_warm
             resid[b] = res
             for j in range(n):   # (loops: a slice assignment compiles numba's shape-error
@@ -334,25 +356,37 @@ def _by_arclength(A, base, out, tol, budget, n_picard, h_min):
                      max_iter=int(ARC_BUDGET * budget * per), steps=int(ARC_STEPS * per))
         itot += arc.iterations
         if arc.reached:
-            pol = _solve_core(*A, np.ascontiguousarray(arc.x), np.log(arc.h), tol, CONT_N_STEP,
-                              1, False)
+            pol = polish(A, arc, tol)
             itot += pol[1]
             if pol[0] == OK:
                 return (OK, itot) + tuple(pol[2:]) + ("", 1.0, "")
-            # the kernel starts from linear x, so traces below ~1e-308 mol/L start at its
-            # floor, which can stall it; the arclength's Newton solved the same rows to tol,
-            # but with the traces its start held as 0 left out: its state stands only if
-            # every stage balance closes with them at 0
-            if stage_closure(A, arc.x, arc.y) <= ARC_CLOSURE:   # (its extractant row,
-                # S + 1, has no kernel row: reported as the proton row S)
-                return (OK, itot, arc.residual, arc.stage, min(arc.row, A[3].shape[1]), arc.x,
-                        arc.y, arc.h, arc.f, "", 1.0, "")
             arc = arc._replace(why="stalled")
         last = (MAXITER, itot, out[2], out[3], out[4], arc.x, arc.y, arc.h, arc.f, leg,
                 arc.lam_max if arc.why == "fold" else arc.lam, arc.why)
         if arc.why == "alkaline":
             break
     return last
+
+
+def polish(A, arc, tol):
+    """The kernel's returns for the state an arclength reached at lambda = 1 (``arc``, an
+    :class:`._arclength.Arc`) on the cascade ``A`` (the kernel's leading arguments): polished
+    by the log-form Newton from it, or, where that cannot start, the arclength's state as
+    its Newton left it (the same rows, within ``tol``), which stands only if every stage
+    balance closes (:func:`stage_closure`); status MAXITER otherwise. The iterations are the
+    polish's."""
+    pol = _solve_core(*A, np.ascontiguousarray(arc.x), np.log(arc.h), tol, CONT_N_STEP, 1,
+                      False)
+    if pol[0] == OK:
+        return pol
+    # the kernel starts from linear x, so traces below ~1e-308 mol/L start at its floor,
+    # which can stall it; the arclength's Newton solved the same rows to tol, but with the
+    # traces its start held as 0 left out: its state stands only if every stage balance
+    # closes with them at 0 (its extractant row, S + 1, has no kernel row: reported as the
+    # proton row S)
+    ok = OK if stage_closure(A, arc.x, arc.y) <= ARC_CLOSURE else MAXITER
+    return (ok, pol[1], arc.residual, arc.stage, min(arc.row, A[3].shape[1]), arc.x, arc.y,
+            arc.h, arc.f)
 
 
 def stage_closure(A, x, y):

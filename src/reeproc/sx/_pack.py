@@ -110,6 +110,12 @@ class Packed:
         return np.array([a["arrays"][key] for a in self.tpl])[self.ginv]
 
     @property
+    def inlet_sums(self) -> list:
+        """Proton-invariant, total-sulfate and chloride inflows [mol/h] of the feed, scrub and
+        strip inlets: 3 ndarray (B, 3)."""
+        return self._scalars
+
+    @property
     def O(self) -> np.ndarray:   # noqa: E743 (the kernels' name)
         """Organic flow [L/h] (B,)."""
         return np.ascontiguousarray(self.flows[:, 1])
