@@ -11,8 +11,8 @@ from the default start:
 * ``failed``: any other ``ConvergenceError`` (a gap of the solver, listed case by case).
 
 Run: ``python benchmarks/sx_robustness_survey.py --cases 500 --seed 1 --kind mass_action``
-(144 s on one core of the CI machine kind, measured 2026-12-03); ``--max-extraction 250
---max-scrub 250`` draws cascades of up to 500 stages (issue 11's domain; ~2 s per case, up to
+(60 s on one core of the CI machine kind, measured 2026-12-03); ``--max-extraction 250
+--max-scrub 250`` draws cascades of up to 500 stages (issue 11's domain; ~1.3 s per case, up to
 ~30 s for a long over-saponified one). The figures in ``docs/sx.md`` come from its output.
 """
 from __future__ import annotations

@@ -189,7 +189,9 @@ def test_bench_sx_sweep_mass_action_warm_vs_cold(benchmark):
     balance point, where a cold start needs hundreds to thousands of pseudo-transient steps):
     chained warm starts (default) vs cold starts, same process. 6 cases bring more Na base
     than acid + metal (over-saponified); each has an acidic steady state with the excess Na on
-    the loaded organic, which the base arclength finds (Python, serial: most of the time)."""
+    the loaded organic: the first of each stage count is reached by the arclength from its
+    solved neighbour's cascade (Python, serial: about two thirds of the time), the others by
+    Newton from it."""
     import itertools
 
     from reeproc.sx.batch import solve_many

@@ -371,9 +371,10 @@ def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
     chunk : int
         Cascades per batch call.
     warm_start : bool
-        Start each case from its predecessor's solution when the stage counts match (see
-        :func:`reeproc.sx.batch.solve_many`); order the cases so that neighbours are close
-        (``grid_cases`` does: its last parameter varies fastest).
+        Start each case from a solved case before it with its stage counts, the nearest in
+        flows and inlets, else its predecessor (see :func:`reeproc.sx.batch.solve_many`);
+        order the cases so that neighbours are close (``grid_cases`` does: its last
+        parameter varies fastest).
 
     Returns
     -------

@@ -116,11 +116,11 @@ def solve_batch_kernel(nst_arr, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, 
 
     Shapes: nst_arr (B,), Lout/Lup/G/Ts/eta (B, nmax), O/fT (B,), ext/k0 (B, nmax, S),
     yin/kf/kh/kfh/sc/z (B, S). ``chain`` > 1 hands out runs of ``chain`` consecutive cascades
-    to the threads and starts each cascade from the solution of the last one before it in its
-    run that converged, when both have the same stage count (of the last ``WARM_WINDOW``
-    such, the one nearest in ``feat`` (B, nf), the job's features (L1 distance): a grid's
-    neighbour in its outer parameter, not the last case of the previous row; where that
-    fails, the last one, as the caller ordered them); a warm start that does not
+    to the threads and starts each cascade from the solution of one before it in its run
+    that converged with its stage count: of the last ``WARM_WINDOW`` such, the one nearest in
+    ``feat`` (B, nf), the jobs' features (L1 distance: a grid's neighbour in its outer
+    parameter, not the last case of the previous row); where that fails, the last one, as
+    the caller ordered them. A warm start that does not
     converge within min(max_iter, 100) iterations is dropped for a cold start (the attempts of
     :func:`._kernels.solve_cascade`, then the fall-back), so results do not depend on the
     order. ``chain`` <= 1 solves every cascade from a cold start. A converged state with a
