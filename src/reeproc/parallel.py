@@ -169,9 +169,13 @@ class WorkerPool:
                     raise InputError(f"cannot reach the Dask scheduler at '{self.scheduler}' "
                                      f"({type(exc).__name__}: {exc})") from None
             else:
+                # the worker processes log only critical events: a heartbeat that meets the
+                # orderly shutdown logs an ERROR ("Failed to communicate with scheduler during
+                # heartbeat", seen once in CI under load, 2026-12-03); a task's own error
+                # reaches this process through its future, so nothing is lost
                 self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
                                              processes=True, dashboard_address=":0",
-                                             host="127.0.0.1", silence_logs=logging.ERROR)
+                                             host="127.0.0.1", silence_logs=logging.CRITICAL)
                 self._client = self._cluster.get_client()
         except BaseException:
             self._quiet.__exit__(None, None, None)

@@ -45,7 +45,8 @@ ARC_N_CORR = 12         # corrector iterations per step
 ARC_ROW = 0.05          # the constraint row keeps the tangent's components above this share
 ARC_DZ_MAX = 5.0           # a corrector iteration moving an ln-variable further fails the step
 ARC_EASY = 6            # corrector iterations (+ 1) of an easy step: the next is twice as long
-ARC_TOL = 1e-10         # corrector converged: largest |row| and largest |step| below this
+ARC_TOL = 1e-6          # a point on the way converged: largest |row| and |step| below this
+ARC_TOL_END = 1e-10     # the point at lambda = 1 (Newton), unless the caller gives its tol
 ARC_STEPS = 2000        # steps per continuation
 ARC_DLAM = 1e-7         # forward-difference increment of lambda [-]
 
@@ -280,7 +281,7 @@ def _arc(args, z, mask, R, iters, reached, lam=1.0, lam_max=1.0, why=""):
                why, float(np.nanmax(Rm)), int(j), int(r))
 
 
-def follow(args_of, x, h, f, lam0, tol=ARC_TOL, tol_end=ARC_TOL, h_min=0.0,
+def follow(args_of, x, h, f, lam0, tol=ARC_TOL, tol_end=ARC_TOL_END, h_min=0.0,
            steps=ARC_STEPS, max_iter=None):
     """Follow the cascade's steady state from the solved state (x [mol/L], h [mol/L], f) at
     lambda = lam0 to lambda = 1 by pseudo-arclength continuation; ``args_of(lambda)`` gives
