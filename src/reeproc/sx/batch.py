@@ -22,14 +22,14 @@ from contextlib import contextmanager
 import numpy as np
 
 from . import _kernels as K
-from ._pack import _ARGS, _padded, pack_jobs
+from ._batch_rescue import continue_failed, features, saponified_assemblies
+from ._pack import _padded, pack_jobs
 from .results import ConvergenceError, NoAcidicSteadyStateError, PH_MAX
 
 __all__ = ["solve_many", "solve_batch", "Batch", "BatchItem", "assemble_many", "pack_batch"]
 
 _OUTLETS = ("raffinate", "loaded_organic", "strip_liquor", "stripped_organic")
 _ALWAYS = _OUTLETS[:2]     # outlets of every cascade (the strip ones need a strip section)
-WARM_ITER = 100            # Newton iterations of a last attempt's warm start (as the kernel's)
 
 
 class Batch:
@@ -389,10 +389,10 @@ def solve_packed(packed, tol: float = 1e-12, max_iter: int = 3000,
     old = numba.get_parallel_chunksize() if chunksize is not None else None
     if chunksize is not None:
         numba.set_parallel_chunksize(int(chunksize))
-    asms = _saponified_assemblies(packed)
+    asms = saponified_assemblies(packed)
     short = np.array([bool(b in asms and packed.jobs[b][0]._base_excess_note(asms[b]))
                       for b in range(len(packed.nst))], dtype=np.bool_)
-    feat = _features(packed) if chain > 1 else np.zeros((len(packed.nst), 1))
+    feat = features(packed) if chain > 1 else np.zeros((len(packed.nst), 1))
     try:
         status, iters, resid, X, Y, H, Fr = FB.solve_batch_kernel(
             *packed.args, float(tol), int(max_iter), 1, chain, 10.0 ** -PH_MAX, short, feat)
@@ -408,128 +408,11 @@ def solve_packed(packed, tol: float = 1e-12, max_iter: int = 3000,
         return asms[b]
 
     failed = [(b, packed.jobs[b][0], assemble(b)) for b in np.flatnonzero(status != K.OK)]
-    notes = _continue_failed(failed, status, iters, resid, X, Y, H, Fr, tol, max_iter,
+    notes = continue_failed(failed, status, iters, resid, X, Y, H, Fr, tol, max_iter,
                              (packed.nst, feat, short) if chain > 1 else None, assemble)
     batch = Batch(packed, status, iters, resid, X, Y, H, Fr)
     batch._notes = notes
     return batch
-
-
-def _features(packed) -> np.ndarray:
-    """(B, nf) features of the jobs, for choosing a warm start: asinh(v / 1e-12) of the
-    flows [L/h], the inlets' molar flows [mol/h] (species, acid, sulfate, chloride) and the
-    organic inlet [mol/L] (so a difference is that of ln v where v >> 1e-12, and a present
-    or absent inlet is far), and 1e3 times the model's constants (total extractant, the
-    coefficients of ln D, each species' mean log10 K over the stages: other models are far;
-    equal ones in other Cascade objects are not)."""
-    cols = [packed.flows, *packed.inlets, *packed.inlet_sums, packed.template_array("yin")]
-    f = np.arcsinh(np.hstack([np.asarray(c, dtype=float).reshape(len(packed.nst), -1)
-                              for c in cols]) / 1e-12)
-    model = np.array([np.concatenate([[a["arrays"]["fT"]], a["arrays"]["kf"], a["arrays"]["kh"],
-                                      a["arrays"]["kfh"], a["arrays"]["sc"],
-                                      a["arrays"]["k0"].mean(axis=0)])
-                      for a in packed.tpl], dtype=float)[packed.ginv]
-    return np.ascontiguousarray(np.hstack([f, 1e3 * model]))
-
-
-def _nearest_acidic(b, n, near, status, H) -> int:
-    """The batch item nearest b in features (``near`` = (stage counts, features,
-    over-saponified flags): one of b's own kind first) among those with n stages, solved and
-    acidic; -1 when none."""
-    nst, feat, short = near
-    ok = (nst == n) & (status == K.OK)
-    ok[b] = False
-    idx = np.flatnonzero(ok)
-    if idx.size:
-        idx = idx[H[idx, :n].min(axis=1) >= 10.0 ** -PH_MAX]
-    if not idx.size:
-        return -1
-    d = np.abs(feat[idx] - feat[b]).sum(axis=1) + 1e6 * (short[idx] != short[b])
-    return int(idx[np.argmin(d)])
-
-
-def _saponified_assemblies(packed) -> dict:
-    """{b: assembly} of the jobs whose organic inlet brings base (Na, NH4+) into a model with
-    [H+]: the candidates of the over-saponification diagnosis (~45 us each)."""
-    base = np.array([sp in ("Na", "NH4+") for sp in packed.species])
-    if not base.any():
-        return {}
-    yin, use_h = packed.yin, packed.use_h
-    out = {}
-    for b in np.flatnonzero(use_h & (yin[:, base] > 0.0).any(axis=1)):
-        cas, kw = packed.jobs[b]
-        out[int(b)] = cas._assemble(kw.get("feed"), kw.get("organic"), kw.get("scrub"),
-                                    kw.get("strip"))
-    return out
-
-
-def _continue_failed(failed, status, iters, resid, X, Y, H, Fr, tol, max_iter,
-                     near=None, assemble=None) -> dict:
-    """The last attempts of :meth:`Cascade.solve` for the failed cascades ``failed``
-    [(b, cascade, assembly)] of a batch: continuations in the sulfate, the saponification,
-    the acid and the organic flow; for an over-saponified one (which skipped the fall-back in
-    the kernel) the base arclength, then the fall-back. With ``near`` (chained warm starts:
-    stage counts, features, over-saponified flags; see :func:`_nearest_acidic`), each first
-    tries Newton from the nearest acidic solution with its stage count (``WARM_ITER``
-    iterations), those solved here included, so a run of over-saponified neighbours needs
-    one arclength; where Newton cannot reach it from there, the arclength from that
-    neighbour's cascade to its own (``assemble(b)``: the assembly of batch item b). A solved
-    one is written into the batch's arrays; returns {b: (diagnosis, refused)} for the
-    others."""
-    from ._arclength import between, follow, solve_from
-    from ._core import _solve_core
-    from ._fallback import ARC_CLOSURE, polish, stage_closure
-
-    notes = {}
-    for b, cas, asm in failed:
-        n = cas.n_stages
-        prev = _nearest_acidic(b, n, near, status, H) if near is not None else -1
-        if prev >= 0:
-            A = tuple(asm["arrays"][k] for k in _ARGS[1:])
-            out = _solve_core(*A, X[prev, :n].copy(), np.log(H[prev, :n]) if A[16] else
-                              np.full(n, np.nan), float(tol), WARM_ITER, 1, False)
-            iters[b] += out[1]
-            if out[0] != K.OK:   # (a neighbour whose traces underflow can stall the kernel)
-                arc = solve_from(A, X[prev, :n], H[prev, :n], Fr[prev, :n], float(tol))
-                iters[b] += arc.iterations
-                if arc.reached and stage_closure(A, arc.x, arc.y) <= ARC_CLOSURE:
-                    out = (K.OK, 0, arc.residual, 0, 0, arc.x, arc.y, arc.h, arc.f)
-            if out[0] != K.OK and assemble is not None:
-                # the neighbour's state is too far for Newton: the arclength from it
-                # (lambda = 0) to this cascade (lambda = 1), a short path
-                pa = assemble(prev)["arrays"]
-                args_of = between(tuple(pa[k] for k in _ARGS[1:]), A)
-                if args_of is not None:
-                    arc = follow(args_of, X[prev, :n], H[prev, :n], Fr[prev, :n], 0.0,
-                                 tol_end=float(tol), h_min=10.0 ** -PH_MAX,
-                                 max_iter=int(max_iter))
-                    iters[b] += arc.iterations
-                    if arc.reached:
-                        pol = polish(A, arc, float(tol))
-                        iters[b] += pol[1]
-                        out = pol
-            if out[0] == K.OK:
-                status[b], resid[b] = K.OK, out[2]
-                X[b, :n], Y[b, :n], H[b, :n], Fr[b, :n] = out[5], out[6], out[7], out[8]
-                continue
-        excess = cas._base_excess_note(asm)
-        out, note, alkaline = cas._continue(asm, tol, max_iter, excess)
-        if out is not None:
-            iters[b] += out[1]
-        if excess and (out is None or out[0] != K.OK):
-            from ._fallback import solve_fallback
-            a = asm["arrays"]
-            out = solve_fallback(*(a[k] for k in _ARGS[1:]), np.zeros(a["ext"].shape),
-                                 float(tol), int(max_iter - min(iters[b], K.N_PRE)))
-            iters[b] += out[1]
-        if out is None:
-            continue
-        if out[0] == K.OK:
-            status[b], resid[b] = K.OK, out[2]
-            X[b, :n], Y[b, :n], H[b, :n], Fr[b, :n] = out[5], out[6], out[7], out[8]
-        elif note:
-            notes[b] = (note, alkaline)
-    return notes
 
 
 def solve_many(jobs, tol: float = 1e-12, max_iter: int = 3000,
@@ -632,7 +515,7 @@ def solve_batch(jobs, tol: float = 1e-12, max_iter: int = 3000, raise_on_failure
     status, iters, resid, X, Y, H, Fr = FB.solve_batch_kernel(
         *pack_batch([asm["arrays"] for _, asm in asms], nst), float(tol), int(max_iter), 1, 0,
         10.0 ** -PH_MAX, short, np.zeros((len(nst), 1)))
-    notes = _continue_failed([(b, c, a) for b, (c, a) in enumerate(asms) if status[b] != K.OK],
+    notes = continue_failed([(b, c, a) for b, (c, a) in enumerate(asms) if status[b] != K.OK],
                              status, iters, resid, X, Y, H, Fr, tol, max_iter)
     out = []
     for b, (cas, asm) in enumerate(asms):
