@@ -96,7 +96,8 @@ def continue_failed(failed, status, iters, resid, X, Y, H, Fr, tol, max_iter,
                     out = (K.OK, 0, arc.residual, 0, 0, arc.x, arc.y, arc.h, arc.f)
             if out[0] != K.OK and assemble is not None:
                 # the neighbour's state is too far for Newton: the arclength from it
-                # (lambda = 0) to this cascade (lambda = 1), a short path
+                # (lambda = 0) to this cascade (lambda = 1), short in the jobs' parameters
+                # though a front may cross every stage on the way
                 pa = assemble(prev)["arrays"]
                 args_of = between(tuple(pa[k] for k in _ARGS[1:]), A)
                 if args_of is not None:
