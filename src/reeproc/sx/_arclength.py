@@ -1,4 +1,4 @@
-"""Pseudo-arclength continuation for the SX cascade solver (numpy and scipy, no numba).
+"""Pseudo-arclength continuation for the SX cascade solver (rows compiled in :mod:`._arcjit`).
 
 The natural-parameter continuations of :mod:`._fallback` step a parameter lambda (the organic
 inlet's base, the sulfate, the acid, the organic flow) and solve the cascade at each value.
@@ -25,7 +25,8 @@ extractant); rows:
 with ln D_ij = ln E0_ij - kh_i w_j + kf_i v_j - kfh_i f_j w_j. Equilibrium stages only (a
 Murphree cascade's organic depends on every earlier stage; it is not continued here). The
 Jacobian is exact but for the column of lambda (a forward difference); each corrector step
-solves the bordered system (Jacobian, lambda column, tangent row) by sparse LU.
+solves the bordered system (Jacobian, lambda column, tangent row): band LU of the Jacobian
+(LAPACK ``dgbtrf``), the border by two solves.
 """
 from __future__ import annotations
 
@@ -140,7 +141,7 @@ def _lu(fac, Rl, t):
         return None
     lu, kl, piv = fac
     n = Rl.size
-    Jb = dgbtrs(lu, kl, kl, Rl, piv)[0]
+    Jb = dgbtrs(lu, kl, kl, Rl, piv)[0] if Rl.any() else Rl   # (Newton: no lambda column)
     den = t[n] - t[:n] @ Jb
     if not (np.isfinite(den) and den != 0.0 and np.all(np.isfinite(Jb))):
         return None

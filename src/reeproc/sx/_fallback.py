@@ -331,7 +331,7 @@ def _by_arclength(A, base, out, tol, budget, n_picard, h_min):
     Newton (or, where that cannot start, taken as the arclength's Newton left it: the same
     rows, within ``tol``). Returns the returns of :func:`solve_by_continuation` (with the
     arclength's corrector iterations) or None when neither leg starts."""
-    from ._arclength import ARC_STEPS, follow   # (numpy and scipy: nothing to compile)
+    from ._arclength import ARC_STEPS, follow   # (compiles _arcjit at first use only)
 
     yin, G, Ts = A[4], A[12], A[13]
     legs = []
