@@ -186,3 +186,63 @@ def test_a_ctrl_c_swallowed_by_a_destructor_still_stops_the_sweep(monkeypatch, t
         signal.signal(signal.SIGINT, before)
     assert len(calls) == 2 and len(err.value.results) == 2
     assert len(pd.read_csv(out, index_col="case")) == 2
+
+
+def test_sx_pipeline_posts_every_chunk_once_and_both_threads_solve():
+    """The 2-core pipeline of ``sx_sweep``: every chunk prepared, solved and posted exactly
+    once; the worker solves on nth - 1 numba threads, this thread on one when it has no Python
+    work left; a kernel error reaches the caller and the worker thread stops."""
+    import threading
+
+    import reeproc.sweep as sw
+
+    calls = {"prep": [], "post": [], "solve": []}
+
+    def prep(q):
+        calls["prep"].append(q)
+        return q
+
+    def solve(packed, threads):
+        calls["solve"].append((packed, threads, threading.current_thread().name))
+        threading.Event().wait(0.01)   # a kernel of 10 ms; the Python side is instant
+        return -packed
+
+    def post(q, batch):
+        assert batch == -q
+        calls["post"].append(q)
+
+    before = threading.active_count()
+    main = threading.main_thread().name
+    for nth in (2, 3):
+        for v in calls.values():
+            v.clear()
+        sw._pipeline(12, prep, solve, post, nth)
+        assert calls["prep"] == list(range(12)) and sorted(calls["post"]) == list(range(12))
+        assert sorted(c[0] for c in calls["solve"]) == list(range(12))
+        assert all(c[1] == (1 if c[2] == main else nth - 1) for c in calls["solve"])
+        if nth == 2:   # (Python is instant here: this thread solves as well)
+            assert {c[2] for c in calls["solve"]} == {"reeproc-sx-sweep", main}
+        assert threading.active_count() == before
+
+    def failing(packed, threads):
+        if packed == 3:
+            raise FloatingPointError("chunk 3")
+        return -packed
+
+    with pytest.raises(FloatingPointError, match="chunk 3"):
+        sw._pipeline(8, prep, failing, lambda q, b: None, 2)
+    assert threading.active_count() == before
+
+
+def test_sx_frame_columns_keep_the_dtypes_pandas_infers_from_lists():
+    """A chunk's columns go to pandas as numpy arrays where numpy's dtype is pandas' own
+    (float, int, bool) and as lists otherwise: mixed, strings, None, huge ints."""
+    import numpy as np
+
+    from reeproc.sweep import _column
+
+    for values in ([1.5, 2.0], [1, 2], [True, False], [1, 2.5], [np.float64(1.0), 2.0],
+                   [1, True], [1.0, None], ["a", "b"], [2 ** 63, 1], [1.0, np.int64(2)], []):
+        got = pd.DataFrame({"c": _column(list(values))})["c"]
+        want = pd.DataFrame({"c": list(values)})["c"]
+        pd.testing.assert_series_equal(got, want, check_exact=True)

@@ -16,6 +16,7 @@ import math
 import re
 import time
 import traceback
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -365,9 +366,10 @@ def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
         ``outlet_mol_h``, arrays; ``result.full()`` gives the full CascadeResult). Its
         ``recovery`` and ``purity`` are computed for the whole chunk at the first call.
     threads : int, optional
-        Numba threads (default: numba's current setting). With two or more, the kernel of one
-        chunk runs in a worker thread (GIL released for constant-D cascades) while Python
-        builds the next chunk's jobs and evaluates the previous one's results.
+        Numba threads (default: numba's current setting). With two or more, a worker thread
+        solves the prepared chunks on threads - 1 numba threads (GIL released for constant-D
+        cascades) while this thread builds the next chunks' jobs and evaluates the solved
+        ones; when it has nothing of that left to do, it solves a waiting chunk itself.
     chunk : int
         Cascades per batch call.
     warm_start : bool
@@ -389,51 +391,105 @@ def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
     templates: dict = {}   # assembled cascade templates, shared by the chunks
     parts = [cases[i:i + chunk] for i in range(0, len(cases), chunk)]
 
-    def prep(part):
-        return pack_jobs([make_job(c) for c in part], templates)
+    def prep(q):
+        return pack_jobs([make_job(c) for c in parts[q]], templates)
 
-    def solve(packed):
-        numba.set_num_threads(nth)   # (thread-local in numba)
+    def solve(packed, threads):
+        numba.set_num_threads(threads)   # (thread-local in numba)
         return solve_packed(packed, tol, max_iter, "auto", warm_start)
 
-    frames: list = []   # one DataFrame per chunk, built while the next chunk's kernel runs
+    frames: dict = {}   # one DataFrame per chunk
 
-    def post(part, batch):
-        frames.append(_sx_frame(part, batch, evaluate))
+    def post(q, batch):
+        frames[q] = _sx_frame(parts[q], batch, evaluate)
 
     with numba_threads(threads) as nth:
         if nth < 2 or len(parts) < 2:
-            for part in parts:
-                post(part, solve(prep(part)))
+            for q in range(len(parts)):
+                post(q, solve(prep(q), nth))
         else:
             import sys
-            from concurrent.futures import ThreadPoolExecutor
 
             # the worker needs the GIL briefly to launch each kernel and to return from it;
             # a short switch interval lets it take the GIL from the busy main thread at once
             si = sys.getswitchinterval()
             sys.setswitchinterval(min(si, 2e-4))
             try:
-                _pipeline(parts, prep, solve, post, ThreadPoolExecutor)
+                _pipeline(len(parts), prep, solve, post, nth)
             finally:
                 sys.setswitchinterval(si)
+                numba.set_num_threads(nth)
+    frames = [frames[q] for q in range(len(parts))]
     df = (pd.DataFrame() if not frames else frames[0] if len(frames) == 1
           else pd.concat(frames, ignore_index=True))
     df.index.name = "case"
     return df
 
 
-def _pipeline(parts, prep, solve, post, executor):
-    """prep(part) -> packed, solve(packed) -> batch in a worker thread, post(part, batch): the
-    kernel of chunk q runs while Python posts chunk q - 1 and prepares chunk q + 1."""
-    with executor(max_workers=1) as pool:
-        fut = pool.submit(solve, prep(parts[0]))
-        for q in range(1, len(parts) + 1):
-            nxt = prep(parts[q]) if q < len(parts) else None   # overlaps the kernel
-            batch = fut.result()
-            if nxt is not None:
-                fut = pool.submit(solve, nxt)
-            post(parts[q - 1], batch)                          # overlaps the next one
+def _pipeline(n_parts, prep, solve, post, nth):
+    """Chunks 0..n_parts-1 through prep(q) -> packed, solve(packed, threads) -> batch and
+    post(q, batch) on ``nth`` >= 2 cores. Python (prep, post) runs in this thread; a worker
+    thread solves the prepared chunks with nth - 1 numba threads. When this thread has no
+    Python work left to do (nothing to post, enough chunks prepared) it solves a waiting
+    chunk itself on one thread, where the worker would not reach that chunk sooner: on two
+    cores both then solve, and the Python work is no longer the critical path."""
+    import queue
+    import threading
+
+    tasks, results = queue.Queue(), queue.Queue()
+
+    def worker():
+        while (item := tasks.get()) is not None:
+            try:
+                results.put((item[0], solve(item[1], nth - 1), None))
+            except BaseException as exc:   # (raised in this thread by the loop below)
+                results.put((item[0], None, exc))
+
+    def finish(q, batch, exc):
+        if exc is not None:
+            raise exc
+        post(q, batch)
+
+    ahead = max(2, nth - 1)   # prepared chunks waiting at most
+    th = threading.Thread(target=worker, name="reeproc-sx-sweep", daemon=True)
+    th.start()
+    try:
+        nxt = posted = 0
+        while posted < n_parts:
+            # keep the worker fed, then post what is solved, then prepare ahead
+            if nxt < n_parts and tasks.qsize() < 1:
+                tasks.put((nxt, prep(nxt)))
+                nxt += 1
+                continue
+            try:
+                finish(*results.get_nowait())
+                posted += 1
+                continue
+            except queue.Empty:
+                pass
+            if nxt < n_parts and tasks.qsize() < ahead:
+                tasks.put((nxt, prep(nxt)))
+                nxt += 1
+                continue
+            if tasks.qsize() >= nth - 1:   # here on one thread, no later than the worker
+                try:
+                    q, packed = tasks.get_nowait()
+                except queue.Empty:
+                    pass
+                else:
+                    post(q, solve(packed, 1))
+                    posted += 1
+                    continue
+            finish(*results.get())
+            posted += 1
+    finally:
+        while True:   # (on an error: the waiting chunks are dropped, the worker stops)
+            try:
+                tasks.get_nowait()
+            except queue.Empty:
+                break
+        tasks.put(None)
+        th.join()
 
 
 def _sx_frame(part, batch, evaluate) -> pd.DataFrame:
@@ -442,41 +498,90 @@ def _sx_frame(part, batch, evaluate) -> pd.DataFrame:
     of the same name as a case key replaces it). Built column by column when every case has
     the keys of the first and every evaluation the keys of the first (a grid's chunk), row by
     row otherwise; both give the same frame."""
+    n = len(part)
     conv = batch.converged.tolist()
-    errors, evals = [""] * len(part), [None] * len(part)
-    for k, (c, r) in enumerate(zip(part, batch.items())):
-        if not conv[k]:
-            errors[k] = batch.error(k)
-            continue
-        try:
-            evals[k] = evaluate(c, r)
-        except Exception as exc:  # recorded, never dropped
-            errors[k] = f"{type(exc).__name__}: {exc}"
+    errors = [""] * n
+    if all(conv):
+        evals = _evaluate_all(part, batch.items(), evaluate, errors)
+    else:
+        evals = [None] * n
+        for k, (c, r) in enumerate(zip(part, batch.items())):
+            if not conv[k]:
+                errors[k] = batch.error(k)
+                continue
+            try:
+                evals[k] = evaluate(c, r)
+            except Exception as exc:  # recorded, never dropped
+                errors[k] = f"{type(exc).__name__}: {exc}"
     meta = {"converged": conv, "iterations": batch.iterations.tolist(), "error": errors}
-    ckeys = list(part[0]) if part else []
     got = [ev for ev in evals if ev is not None]
-    ekeys = list(got[0]) if got else []
-    uniform = (all(map(ckeys.__eq__, map(list, part)))
-               and all(type(ev) is dict and list(ev) == ekeys for ev in got)
+    kc = part[0].keys() if part else {}
+    ke = got[0].keys() if got else {}
+    ckeys, ekeys = list(kc), list(ke)
+    # (equal key sets suffice: the row-by-row frame orders its columns as its first row)
+    uniform = (all(type(c) is dict and c.keys() == kc for c in part)
+               and all(type(ev) is dict and ev.keys() == ke for ev in got)
                and not set(meta) & (set(ckeys) | set(ekeys)))
     if not uniform:
         rows = []
-        for c, ev, k in zip(part, evals, range(len(part))):
+        for c, ev, k in zip(part, evals, range(n)):
             row = dict(c)
             row.update({key: col[k] for key, col in meta.items()})
             if ev is not None:
                 row.update(ev)
             rows.append(row)
         return pd.DataFrame(rows)
-    cols = {key: [c[key] for c in part] for key in ckeys if key not in ekeys}
+    cols = {key: col for key, col in zip(ckeys, _transpose(part, ckeys))
+            if key not in ke}
     cols.update(meta)
-    nan = float("nan")   # (no figures for a case: NaN, or the case's own value of that key)
-    for key in ekeys:
-        cols[key] = ([c[key] if ev is None else ev[key] for c, ev in zip(part, evals)]
-                     if key in ckeys else [nan if ev is None else ev[key] for ev in evals])
+    if len(got) == n:
+        cols.update(zip(ekeys, _transpose(evals, ekeys)))
+    else:   # (no figures for a case: NaN, or the case's own value of that key)
+        nan = float("nan")
+        for key in ekeys:
+            cols[key] = ([c[key] if ev is None else ev[key] for c, ev in zip(part, evals)]
+                         if key in kc else [nan if ev is None else ev[key] for ev in evals])
     # (a case key that an evaluated figure replaces keeps its first position, as dict.update)
-    order = ckeys + [k for k in cols if k not in ckeys]
-    return pd.DataFrame({k: cols[k] for k in order})
+    order = ckeys + [k for k in cols if k not in kc]
+    return pd.DataFrame({k: _column(cols[k]) for k in order}, copy=False)
+
+
+def _evaluate_all(part, items, evaluate, errors) -> list:
+    """``evaluate(case, item)`` for every case in order, each called once; a case whose
+    evaluation raises gets None and its error text in ``errors`` (the others go on). The
+    evaluations run in one C-level map between failures."""
+    evals: list = []
+    pairs = zip(part, items)
+    while len(evals) < len(part):
+        try:
+            evals.extend(itertools.starmap(evaluate, pairs))
+        except Exception as exc:  # recorded, never dropped
+            errors[len(evals)] = f"{type(exc).__name__}: {exc}"
+            evals.append(None)
+    return evals
+
+
+def _transpose(dicts, keys) -> list:
+    """The values of ``keys`` in every dict, one list per key (C-level loops)."""
+    if len(keys) == 1:
+        return [list(map(itemgetter(keys[0]), dicts))]
+    return [list(col) for col in zip(*map(itemgetter(*keys), dicts))] if keys else []
+
+
+_NUMERIC = {frozenset({float}): "f", frozenset({np.float64}): "f", frozenset({float, np.float64}): "f",
+            frozenset({int, float}): "f", frozenset({int}): "i", frozenset({np.int64}): "i",
+            frozenset({bool}): "b", frozenset({np.bool_}): "b"}
+
+
+def _column(values):
+    """A column as a numpy array where the list holds one kind of number whose numpy dtype is
+    the one pandas infers from the list (float64, int64, bool: the common figure), else the
+    list itself, inferred by pandas as before."""
+    kind = _NUMERIC.get(frozenset(map(type, values))) if values else None
+    if kind is None:
+        return values
+    arr = np.array(values)
+    return arr if arr.dtype.kind == kind and arr.dtype.itemsize == 8 ** (kind != "b") else values
 
 
 # ---------------------------------------------------------------------------- Pareto front
