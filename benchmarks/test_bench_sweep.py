@@ -190,8 +190,8 @@ def test_bench_sx_sweep_mass_action_warm_vs_cold(benchmark):
     chained warm starts (default) vs cold starts, same process. 6 cases bring more Na base
     than acid + metal (over-saponified); each has an acidic steady state with the excess Na on
     the loaded organic: the first of each stage count is reached by the arclength from its
-    solved neighbour's cascade (Python, serial: about two thirds of the time), the others by
-    Newton from it."""
+    solved neighbour's cascade (compiled, serial after the parallel kernel: about a third of
+    the time), the others by Newton from it."""
     import itertools
 
     from reeproc.sx.batch import solve_many
@@ -206,6 +206,7 @@ def test_bench_sx_sweep_mass_action_warm_vs_cold(benchmark):
                                               np.linspace(0.44, 0.56, 13))]
     solve_many(jobs[:2])
     solve_many(jobs[:2], warm_start=False)
+    solve_many(jobs[64:66], chunksize=2)   # (an over-saponified case: the arclength compiled)
     t0 = time.perf_counter()
     cold = solve_many(jobs, warm_start=False)
     t_cold = time.perf_counter() - t0

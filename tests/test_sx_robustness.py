@@ -472,6 +472,53 @@ def test_arclength_bordered_step_solves_the_bordered_system(kind, sulfate, sap):
     assert np.abs(got - want).max() <= 1e-12 * np.abs(want).max()
 
 
+@pytest.mark.parametrize("n,kl,ku", [(40, 3, 3), (33, 9, 9), (7, 2, 5)])
+def test_band_lu_is_lapacks(n, kl, ku):
+    """The compiled band LU (``_arcloop.gbtrf``/``gbtrs``, LAPACK's ``dgbtf2``/``dgbtrs`` in
+    column-contiguous storage) gives LAPACK's pivots and factors and solves J x = b as a
+    dense solve does; an exactly singular band is reported at its first zero pivot."""
+    from scipy.linalg.lapack import dgbtrf
+
+    from reeproc.sx._arcloop import gbtrf, gbtrs
+
+    rng = np.random.default_rng(n)
+    J = np.zeros((n, n))
+    for r in range(n):
+        for c in range(max(0, r - kl), min(n, r + ku + 1)):
+            J[r, c] = rng.uniform(-1.0, 1.0)   # (no dominance: rows are swapped)
+    band = np.zeros((2 * kl + ku + 1, n))
+    for r in range(n):
+        for c in range(max(0, r - kl), min(n, r + ku + 1)):
+            band[kl + ku + r - c, c] = J[r, c]
+    ab, piv = np.ascontiguousarray(band.T), np.zeros(n, dtype=np.int64)
+    assert gbtrf(ab, kl, ku, piv) == 0
+    lu, ipiv, info = dgbtrf(np.asfortranarray(band), kl, ku)
+    assert info == 0 and np.array_equal(piv, ipiv) and any(piv != np.arange(n))
+    assert np.abs(ab.T - lu).max() <= 1e-12 * np.abs(lu).max()
+    b = rng.uniform(size=n)
+    x = b.copy()
+    gbtrs(ab, kl, ku, piv, x)
+    want = np.linalg.solve(J, b)
+    assert np.abs(x - want).max() <= 1e-12 * np.abs(want).max()
+    band[:, 4] = 0.0   # column 4 zero: singular
+    ab = np.ascontiguousarray(band.T)
+    assert gbtrf(ab, kl, ku, piv) == 5
+
+
+def test_arclength_refuses_a_homotopy_that_is_not_affine():
+    """The compiled continuation takes args_of(lambda) as (1 - lambda) args_of(0) + lambda
+    args_of(1); a homotopy off that line is refused, not followed on another path."""
+    from reeproc.sx import _arclength as AL
+
+    cas, kw = cold_start_cascade(pH=2.0, oa=1.0, n=8, m=4, sap=0.0, n_sp=3, sulfate=False,
+                                 kind="mass_action")
+    _, A = _kernel_args(cas, kw)
+    P0, P1 = AL._affine(lambda t: A[:3] + (t * A[3],) + A[4:])
+    assert np.array_equal(P1[3], A[3]) and not P0[3].any()
+    with pytest.raises(ValueError, match="not affine"):
+        AL._affine(lambda t: A[:3] + (t ** 2 * A[3],) + A[4:])
+
+
 def test_arclength_between_two_cascades_is_each_at_its_end():
     """The homotopy between two cascades of one layout (another organic and scrub flow) is
     the first at lambda 0 and the second at 1, exactly; two whose species inflows differ

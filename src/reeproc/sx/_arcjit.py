@@ -6,9 +6,10 @@ Unknowns per stage j (``nb`` of them): ln x_ij of each species i, then ln [H+] (
 the proton invariant and the extractant balance (``_arclength`` module doc). A row of stage j
 depends on the unknowns of stages j - 1, j and j + 1 only, so the Jacobian is block
 tridiagonal: ``Lb[j]`` (d rows_j / d z_j-1), ``Db[j]`` (d rows_j / d z_j), ``Ub[j]``
-(d rows_j / d z_j+1), each (nb, nb); :func:`band` writes it in LAPACK's band storage, whose
-LU with partial pivoting across the band (``dgbtrf``) stays accurate where the curve nears a
-fold (an elimination that pivots only within each stage's block stalled a survey path there).
+(d rows_j / d z_j+1), each (nb, nb); :func:`band` writes it in LAPACK's band storage
+(transposed), whose LU with partial pivoting across the band (:func:`._arcloop.gbtrf`, LAPACK's
+``dgbtf2``) stays accurate where the curve nears a fold (an elimination that pivots only
+within each stage's block stalled a survey path there).
 """
 from __future__ import annotations
 
@@ -142,9 +143,10 @@ def rows(z, live, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, zc, fT, G, Ts, Ka
 
 @kernel
 def band(Lb, Db, Ub, ab):
-    """The block-tridiagonal matrix (Lb, Db, Ub) in LAPACK's band storage for ``dgbtrf``:
-    ab[kl + ku + r - c, c] = J[r, c] with kl = ku = 2 nb - 1 (ab (3 kl + 1, nst * nb), zeroed
-    here; its first kl rows are the factorisation's room for fill)."""
+    """The block-tridiagonal matrix (Lb, Db, Ub) in LAPACK's band storage, transposed so that
+    each column is contiguous (:func:`._arcloop.gbtrf`): ab[c, kl + ku + r - c] = J[r, c]
+    with kl = ku = 2 nb - 1 (ab (nst * nb, 3 kl + 1), zeroed here; the first kl entries of
+    each column are the factorisation's room for fill)."""
     nst, nb = Db.shape[0], Db.shape[1]
     k = 2 * (2 * nb - 1)     # kl + ku
     ab[:] = 0.0
@@ -153,8 +155,8 @@ def band(Lb, Db, Ub, ab):
             row = j * nb + r
             for c in range(nb):
                 col = j * nb + c
-                ab[k + row - col, col] = Db[j, r, c]
+                ab[col, k + row - col] = Db[j, r, c]
                 if j > 0:
-                    ab[k + row - col + nb, col - nb] = Lb[j, r, c]
+                    ab[col - nb, k + row - col + nb] = Lb[j, r, c]
                 if j < nst - 1:
-                    ab[k + row - col - nb, col + nb] = Ub[j, r, c]
+                    ab[col + nb, k + row - col - nb] = Ub[j, r, c]

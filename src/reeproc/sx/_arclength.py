@@ -26,7 +26,9 @@ with ln D_ij = ln E0_ij - kh_i w_j + kf_i v_j - kfh_i f_j w_j. Equilibrium stage
 Murphree cascade's organic depends on every earlier stage; it is not continued here). The
 Jacobian is exact but for the column of lambda (a forward difference); each corrector step
 solves the bordered system (Jacobian, lambda column, tangent row): band LU of the Jacobian
-(LAPACK ``dgbtrf``), the border by two solves.
+(:func:`._arcloop.gbtrf`, LAPACK's ``dgbtf2``), the border by two solves. The continuation's
+loop and its Newton run compiled (:mod:`._arcloop`); this module holds the equations' start,
+the homotopies and the results.
 """
 from __future__ import annotations
 
@@ -34,9 +36,9 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from scipy.linalg.lapack import dgbtrf, dgbtrs
 
 from . import _arcjit as AJ
+from . import _arcloop as LP
 from ._equilibrium import LN10
 
 ARC_DS0 = 0.05          # first arclength step (norm of the ln-variables and lambda) [-]
@@ -123,14 +125,14 @@ def _factor(z, mask, args):
     R, (Lb, Db, Ub) = _rows(z, mask, args, True)
     nst, nb = R.shape
     kl = 2 * nb - 1
-    ab = np.empty((3 * kl + 1, nst * nb), order="F")
+    ab = np.empty((nst * nb, 3 * kl + 1))
     AJ.band(Lb, Db, Ub, ab)
     if not np.all(np.isfinite(ab)):
         return R.ravel(), None
-    lu, piv, info = dgbtrf(ab, kl, kl, overwrite_ab=1)
-    if info != 0:   # (> 0: an exactly zero pivot)
+    piv = np.empty(nst * nb, dtype=np.int64)
+    if LP.gbtrf(ab, kl, kl, piv) != 0:   # (an exactly zero pivot)
         return R.ravel(), None
-    return R.ravel(), (lu, kl, piv)
+    return R.ravel(), (ab, kl, piv)
 
 
 def _lu(fac, Rl, t):
@@ -139,42 +141,61 @@ def _lu(fac, Rl, t):
     bordering); None where J is singular or the bordered matrix is."""
     if fac is None or not (np.all(np.isfinite(Rl)) and np.all(np.isfinite(t))):
         return None
-    lu, kl, piv = fac
+    ab, kl, piv = fac
     n = Rl.size
-    Jb = dgbtrs(lu, kl, kl, Rl, piv)[0] if Rl.any() else Rl   # (Newton: no lambda column)
+    Jb = Rl.astype(float)   # (a copy)
+    if Jb.any():            # (Newton: no lambda column)
+        LP.gbtrs(ab, kl, kl, piv, Jb)
     den = t[n] - t[:n] @ Jb
     if not (np.isfinite(den) and den != 0.0 and np.all(np.isfinite(Jb))):
         return None
 
     def solve(b):
-        a = dgbtrs(lu, kl, kl, b[:n], piv)[0]
+        a = np.array(b[:n], dtype=float)
+        LP.gbtrs(ab, kl, kl, piv, a)
         dl = (b[n] - t[:n] @ a) / den
         return np.append(a - dl * Jb, dl)
     return solve
 
 
+def _params(args):
+    """The rows' arguments of the kernel's leading arguments ``args`` (``_arcloop.PARAMS``),
+    contiguous, as the compiled loop takes them."""
+    return tuple(float(args[k]) if k in (2, 11, 14) else np.ascontiguousarray(args[k], float)
+                 for k in range(15))
+
+
+def _affine(args_of):
+    """(P0, P1): the rows' arguments at lambda = 0 and 1 of the homotopy ``args_of``, which
+    must be affine in lambda (every continuation here is); checked at lambda = 1/2."""
+    P0, P1, Ph = (_params(args_of(lam)) for lam in (0.0, 1.0, 0.5))
+    for a, b, m in zip(P0, P1, Ph):
+        mid = 0.5 * (np.asarray(a) + np.asarray(b))
+        if not np.allclose(m, mid, rtol=1e-9, atol=0.0, equal_nan=True):
+            raise ValueError("the homotopy args_of(lambda) is not affine in lambda")
+    return P0, P1
+
+
+def _args_at(P0, P1, args, lam):
+    """The kernel's leading arguments at lambda of the homotopy (P0, P1), as the compiled
+    loop mixes them (eta, use_h, use_f from ``args``)."""
+    mix = tuple(np.where(np.equal(a, b), a, (1.0 - lam) * np.asarray(a) + lam * np.asarray(b))
+                for a, b in zip(P0, P1))
+    return tuple(float(m) if k in (2, 11, 14) else m for k, m in enumerate(mix)) + args[15:]
+
+
 def _newton(z, mask, args, tol, n_iter, cap=math.inf):
     """Newton on the rows of ``args`` from the unknowns z, each step shortened to move no
-    ln-variable by more than ``cap``: (z, rows, iterations) with rows None unless every row
-    is within ``tol``."""
-    n = z.size
-    e = np.zeros(n + 1)
-    e[n] = 1.0          # (lambda held: the bordered system's last row)
-    z = z.copy()
-    for k in range(1, n_iter + 1):
-        R, fac = _factor(z, mask, args)
-        if not np.all(np.isfinite(R)):
-            break
-        if np.abs(R).max() <= tol:
-            return z, R, k
-        lu = _lu(fac, np.zeros(n), e)
-        if lu is None:
-            break
-        d = lu(-np.append(R, 0.0))[:n]
-        if not np.all(np.isfinite(d)):
-            break
-        z += d * min(1.0, cap / max(np.abs(d).max(), 1e-300))
-    return z, None, n_iter
+    ln-variable by more than ``cap`` (compiled: ``_arcloop.newton``): (z, rows, iterations)
+    with rows None unless every row is within ``tol``."""
+    nst, S = mask.shape
+    use_h, use_f = bool(args[16]), bool(args[17])
+    P = _params(args)
+    z = np.array(z, dtype=float)
+    R = np.empty((nst, S + use_h + use_f))
+    conv, k = LP.newton(z, np.ascontiguousarray(~mask), P, P, 0.0, use_h, use_f, float(tol),
+                        int(n_iter), float(cap), R)
+    return z, (R.ravel() if conv else None), int(k)
 
 
 def _start(args, x, h, f):
@@ -288,7 +309,9 @@ def follow(args_of, x, h, f, lam0, tol=ARC_TOL, tol_end=ARC_TOL_END, h_min=0.0,
            steps=ARC_STEPS, max_iter=None):
     """Follow the cascade's steady state from the solved state (x [mol/L], h [mol/L], f) at
     lambda = lam0 to lambda = 1 by pseudo-arclength continuation; ``args_of(lambda)`` gives
-    the kernel's leading arguments (Lout .. use_f) at lambda. Species with x = 0 stay absent.
+    the kernel's leading arguments (Lout .. use_f) at lambda, affine in lambda (every
+    continuation of the solver is; the loop takes it as (1 - lambda) args_of(0) + lambda
+    args_of(1), compiled: :func:`._arcloop.follow`). Species with x = 0 stay absent.
 
     Each step predicts along the unit tangent (ln-variables and lambda) by ``ds`` and corrects
     with chord Newton iterations on the curve's equations plus one constraint row, the
@@ -312,83 +335,19 @@ def follow(args_of, x, h, f, lam0, tol=ARC_TOL, tol_end=ARC_TOL_END, h_min=0.0,
         return Arc(False, x, np.full((nst, S), np.nan), h, f, lam0, lam0, 0, "murphree",
                    math.nan, 0, 0)
     nb = S + use_h + use_f
-    n = nst * nb
     z, mask = _start(args, x, h, f)   # (mask: structurally absent, no inflow)
-    lam = float(lam0)
-    iters = 0
+    P0, P1 = _affine(args_of)
+    z_out = np.empty(nst * nb)
+    R_out = np.empty((nst, nb))
+    why, lam, lam_max, iters = LP.follow(
+        np.ascontiguousarray(z), np.ascontiguousarray(~mask), float(lam0), P0, P1, use_h,
+        use_f, float(tol), float(tol_end), float(h_min), int(steps),
+        int(max_iter) if max_iter is not None else 2 ** 62, ARC_DS0, ARC_DS_MAX, ARC_DS_MIN,
+        ARC_N_CORR, ARC_ROW, ARC_DZ_MAX, ARC_EASY, ARC_DLAM, z_out, R_out)
+    reached = why == LP.REACHED
+    return _arc(args_of(1.0) if reached else _args_at(P0, P1, args, lam), z_out, mask,
+                R_out.ravel(), int(iters), reached, lam, lam_max, _WHY[why])
 
-    def system(z, lam, c):
-        R, fac = _factor(z, mask, args_of(lam))
-        Rl = (evaluate(z, mask, args_of(lam + ARC_DLAM), False) - R) / ARC_DLAM
-        return R, _lu(fac, Rl, c)
 
-    def state(z, lam, R, why, reached=False, lam_max=None):
-        return _arc(args_of(lam), z, mask, R, iters, reached, lam,
-                    lam if lam_max is None else lam_max, why)
-
-    e = np.zeros(n + 1)
-    e[n] = 1.0
-    R, lu = system(z, lam, e)
-    if lu is None:
-        return state(z, lam, R, "stalled")
-    t = lu(e)
-    t /= np.linalg.norm(t)
-    ds, lam_max = ARC_DS0, lam
-    last_state = state(z, lam, R, "stalled")
-    for k in range(steps):
-        if max_iter is not None and iters >= max_iter:
-            break
-        zp, lp = z + ds * t[:n], lam + ds * t[n]
-        c = np.where(np.abs(t) >= ARC_ROW * np.abs(t).max(), t, 0.0)   # the constraint row
-        ct = c @ t
-        ok, nfac, last = False, 0, np.inf
-        R, lu = system(zp, lp, c)
-        for it in range(ARC_N_CORR):
-            iters += 1
-            if lu is None or not np.all(np.isfinite(R)):
-                break
-            g = c[:n] @ (zp - z) + c[n] * (lp - lam) - ds * ct
-            d = lu(-np.append(R, g))
-            size = np.abs(d).max()
-            if not np.isfinite(size) or np.abs(d[:n]).max() > ARC_DZ_MAX:
-                break
-            zp += d[:n]
-            lp += d[n]
-            if size <= tol and np.abs(R).max() <= tol:
-                ok = True
-                break
-            if size > 0.25 * last:   # a slow chord iteration: a new Jacobian
-                R, lu = system(zp, lp, c)
-                nfac += 1
-            else:
-                R = evaluate(zp, mask, args_of(lp), False)
-            last = size
-        if not ok:
-            ds *= 0.5
-            if ds < ARC_DS_MIN:
-                return last_state._replace(iterations=iters, why="stalled")
-            continue
-        tn = lu(e)     # the tangent, from the step's last Jacobian
-        tn /= np.linalg.norm(tn) * (1.0 if tn @ t >= 0.0 else -1.0)
-        if lp >= 1.0:        # the curve crosses lambda = 1: Newton there from the chord
-            zc = z + (1.0 - lam) / (lp - lam) * (zp - z)
-            zc, R, kn = _newton(zc, mask, args_of(1.0), tol_end, ARC_N_CORR)
-            iters += kn
-            if R is not None:
-                return state(zc, 1.0, R, "", True, 1.0)
-            # (the chord is far from the curve at lambda = 1, as where a front leaves the
-            # cascade just before it: a shorter step)
-            ds *= 0.5
-            if ds < ARC_DS_MIN:
-                return last_state._replace(iterations=iters, why="stalled")
-            continue
-        z, lam, t = zp, lp, tn
-        lam_max = max(lam_max, lam)
-        last_state = state(z, lam, R, "", False, lam_max)
-        if use_h and last_state.h.min() < h_min:
-            return last_state._replace(why="alkaline")
-        if lam < lam0:
-            return last_state._replace(why="fold")
-        if it <= ARC_EASY and nfac == 0:
-            ds = min(2.0 * ds, ARC_DS_MAX)
-    return last_state._replace(iterations=iters, why="steps")
+_WHY = {LP.REACHED: "", LP.FOLD: "fold", LP.ALKALINE: "alkaline", LP.STALLED: "stalled",
+        LP.STEPS: "steps"}
