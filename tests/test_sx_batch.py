@@ -355,3 +355,37 @@ def test_over_saponified_case_is_reached_from_its_solved_neighbour():
     x = alone.aqueous_profile[["Pr", "Nd", "Na"]].to_numpy()
     live = x > 1e-280
     assert out[1].x[live] == pytest.approx(x[live], rel=1e-8, abs=0)
+
+
+def test_rescues_of_two_stage_counts_run_side_by_side_with_the_serial_answers(monkeypatch):
+    """Over-saponified items of two stage counts, each next to a solved neighbour of its own
+    count: their arclengths run in two threads (the compiled continuation releases the GIL)
+    and give, bit for bit, what each pair gives alone."""
+    import threading
+
+    import numba
+
+    from reeproc.sx import _arclength as AL
+
+    if _max_threads() < 2:
+        pytest.skip("one numba thread")
+    jobs = [_sap_pr_nd(O, 0.44, n) for n in (30, 31) for O in (5.2, 5.3)]
+    seen = []
+    real = AL.follow
+
+    def follow(*args, **kw):
+        seen.append(threading.current_thread().name)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(AL, "follow", follow)
+    old = numba.get_num_threads()
+    numba.set_num_threads(2)
+    try:
+        both = solve_many(jobs, chunksize=4)
+    finally:
+        numba.set_num_threads(old)
+    assert len(seen) == 2 and len(set(seen)) == 2 and threading.main_thread().name not in seen
+    alone = solve_many(jobs[:2], chunksize=2) + solve_many(jobs[2:], chunksize=2)
+    for a, b in zip(both, alone):
+        assert a.converged and b.converged and a.iterations == b.iterations
+        assert np.array_equal(a.x, b.x) and np.array_equal(a.h, b.h)

@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from ._arcjit import band, rows
-from ._jit import inner, kernel
+from ._jit import inner, kernel, released
 
 # the order of the rows' arguments in P0 and P1 (the kernel's, without eta, use_h, use_f)
 PARAMS = ("Lout", "Lup", "O", "ext", "yin", "k0", "kf", "kh", "kfh", "sc", "z", "fT", "G",
@@ -242,7 +242,7 @@ def _work(P0, nst, nb):
             np.zeros((n, 3 * kl + 1)), np.zeros(n, dtype=np.int64))
 
 
-@kernel
+@released
 def newton(z, live, P0, P1, lam, use_h, use_f, tol, n_iter, cap, R):
     """Newton on the rows of the cascade at lambda from the unknowns z (in place; R (nst, nb)
     gets the rows at the last iterate): (converged, iterations)."""
@@ -254,7 +254,7 @@ def newton(z, live, P0, P1, lam, use_h, use_f, tol, n_iter, cap, R):
                       ab, piv, d)
 
 
-@kernel
+@released
 def follow(z0, live, lam0, P0, P1, use_h, use_f, tol, tol_end, h_min, steps, max_iter,
            ds0, ds_max, ds_min, n_corr, row_share, dz_max, easy, dlam, z_out, R_out):
     """The continuation of :func:`._arclength.follow` from the unknowns z0 at lambda0 (its

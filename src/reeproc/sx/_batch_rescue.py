@@ -6,6 +6,7 @@ Newton or the arclength from their nearest solved neighbour, then the attempts o
 """
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from . import _kernels as K
@@ -81,7 +82,8 @@ def continue_failed(failed, status, iters, resid, X, Y, H, Fr, tol, max_iter,
     from ._fallback import ARC_CLOSURE, polish, stage_closure
 
     notes = {}
-    for b, cas, asm in failed:
+
+    def one(b, cas, asm):
         n = cas.n_stages
         prev = nearest_acidic(b, n, near, status, H) if near is not None else -1
         if prev >= 0:
@@ -112,7 +114,7 @@ def continue_failed(failed, status, iters, resid, X, Y, H, Fr, tol, max_iter,
             if out[0] == K.OK:
                 status[b], resid[b] = K.OK, out[2]
                 X[b, :n], Y[b, :n], H[b, :n], Fr[b, :n] = out[5], out[6], out[7], out[8]
-                continue
+                return
         excess = cas._base_excess_note(asm)
         out, note, alkaline = cas._continue(asm, tol, max_iter, excess)
         if out is not None:
@@ -124,10 +126,30 @@ def continue_failed(failed, status, iters, resid, X, Y, H, Fr, tol, max_iter,
                                  float(tol), int(max_iter - min(iters[b], K.N_PRE)))
             iters[b] += out[1]
         if out is None:
-            continue
+            return
         if out[0] == K.OK:
             status[b], resid[b] = K.OK, out[2]
             X[b, :n], Y[b, :n], H[b, :n], Fr[b, :n] = out[5], out[6], out[7], out[8]
         elif note:
             notes[b] = (note, alkaline)
+
+    # items of different stage counts never start from each other: with warm starts, each
+    # stage count's items run in a thread of their own (the compiled arclength and its Newton
+    # release the GIL), each in the batch's order
+    groups: dict = {}
+    for item in failed:
+        groups.setdefault(item[1].n_stages, []).append(item)
+    threads = numba.get_num_threads()
+    if near is None or len(groups) < 2 or threads < 2:
+        for item in failed:
+            one(*item)
+        return notes
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(items):
+        for item in items:
+            one(*item)
+    with ThreadPoolExecutor(min(threads, len(groups))) as pool:
+        for fut in [pool.submit(run, items) for items in groups.values()]:
+            fut.result()   # (an error in a thread is raised here)
     return notes

@@ -8,6 +8,8 @@
 * :func:`inlined` - a helper whose code numba inlines into its compiled callers: numba
   optimises and emits each compiled function's whole call tree again in every caller, so
   the batch kernel's drivers, each called from one place, are inlined instead.
+* :func:`released` - an entry called from Python that releases the GIL while it runs (the
+  arclength of a batch's stage counts, run in threads of their own).
 """
 from __future__ import annotations
 
@@ -30,3 +32,8 @@ def inlined(fn):
     """Numba-compile ``fn`` as a helper whose code numba inlines into each compiled caller
     (no library of its own to optimise and emit again; for the batch path's drivers)."""
     return njit(inline="always", **_OPTS)(fn)
+
+
+def released(fn):
+    """Numba-compile ``fn`` as an entry point that runs without the GIL."""
+    return njit(nogil=True, **_OPTS)(fn)
