@@ -246,3 +246,15 @@ def test_sx_frame_columns_keep_the_dtypes_pandas_infers_from_lists():
         got = pd.DataFrame({"c": _column(list(values))})["c"]
         want = pd.DataFrame({"c": list(values)})["c"]
         pd.testing.assert_series_equal(got, want, check_exact=True)
+
+
+def test_sx_chunks_taper_at_both_ends_of_the_pipeline_only():
+    from reeproc.sweep import _chunk_sizes
+
+    assert _chunk_sizes(10_000, 1024, False) == [1024] * 9 + [784]
+    got = _chunk_sizes(10_000, 1024, True)
+    assert sum(got) == 10_000 and got[0] == 256 and got[-2:] == [512, 256]
+    assert all(c == 1024 for c in got[1:-3]) and 0 < got[-3] <= 1024
+    assert _chunk_sizes(2048, 1024, True) == [1024, 1024]       # (too few to taper)
+    assert sum(_chunk_sizes(2049, 1024, True)) == 2049 and min(_chunk_sizes(2049, 1024, True)) == 1
+    assert _chunk_sizes(0, 1024, True) == []

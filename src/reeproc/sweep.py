@@ -371,7 +371,8 @@ def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
         cascades) while this thread builds the next chunks' jobs and evaluates the solved
         ones; when it has nothing of that left to do, it solves a waiting chunk itself.
     chunk : int
-        Cascades per batch call.
+        Cascades per batch call; with two or more threads the first chunk is a quarter of
+        it and the last two a half and a quarter (the pipeline fills and drains sooner).
     warm_start : bool
         Start each case from a solved case before it with its stage counts, the nearest in
         flows and inlets, else its predecessor (see :func:`reeproc.sx.batch.solve_many`);
@@ -389,7 +390,6 @@ def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
     from .sx.batch import numba_threads, solve_packed
 
     templates: dict = {}   # assembled cascade templates, shared by the chunks
-    parts = [cases[i:i + chunk] for i in range(0, len(cases), chunk)]
 
     def prep(q):
         return pack_jobs([make_job(c) for c in parts[q]], templates)
@@ -404,6 +404,8 @@ def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
         frames[q] = _sx_frame(parts[q], batch, evaluate)
 
     with numba_threads(threads) as nth:
+        bounds = np.cumsum([0] + _chunk_sizes(len(cases), chunk, nth >= 2))
+        parts = [cases[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
         if nth < 2 or len(parts) < 2:
             for q in range(len(parts)):
                 post(q, solve(prep(q), nth))
@@ -424,6 +426,18 @@ def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
           else pd.concat(frames, ignore_index=True))
     df.index.name = "case"
     return df
+
+
+def _chunk_sizes(n, chunk, taper) -> list:
+    """Cases per chunk: ``chunk`` each; with ``taper`` (the 2-core pipeline) the first is a
+    quarter of it and the last two a half and a quarter, so that the first kernel starts and
+    the last frame ends sooner (the 10,000-case benchmark's sweep, 3 paired runs, best of 7
+    each: 1.66-1.71x against 1.54-1.61x on 2 threads)."""
+    if not taper or n <= 2 * chunk:
+        return [min(chunk, n - i) for i in range(0, n, chunk)]
+    head, tail = [chunk // 4], [chunk // 2, chunk // 4]
+    mid = n - head[0] - sum(tail)
+    return head + [min(chunk, mid - i) for i in range(0, mid, chunk)] + tail
 
 
 def _pipeline(n_parts, prep, solve, post, nth):
@@ -450,7 +464,7 @@ def _pipeline(n_parts, prep, solve, post, nth):
             raise exc
         post(q, batch)
 
-    ahead = max(2, nth - 1)   # prepared chunks waiting at most
+    ahead = nth + 1   # prepared chunks waiting at most
     th = threading.Thread(target=worker, name="reeproc-sx-sweep", daemon=True)
     th.start()
     try:
@@ -471,14 +485,15 @@ def _pipeline(n_parts, prep, solve, post, nth):
                 tasks.put((nxt, prep(nxt)))
                 nxt += 1
                 continue
-            if tasks.qsize() >= nth - 1:   # here on one thread, no later than the worker
+            # solve a waiting chunk here (on one thread) where the worker keeps one to go on
+            # with, or, with every chunk prepared, would not reach it sooner
+            if tasks.qsize() >= (nth - 1 if nxt == n_parts else nth):
                 try:
                     q, packed = tasks.get_nowait()
                 except queue.Empty:
                     pass
                 else:
-                    post(q, solve(packed, 1))
-                    posted += 1
+                    results.put((q, solve(packed, 1), None))
                     continue
             finish(*results.get())
             posted += 1

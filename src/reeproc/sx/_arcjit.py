@@ -69,23 +69,34 @@ def rows(z, live, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, zc, fT, G, Ts, Ka
         Lb[:] = 0.0
         Db[:] = 0.0
         Ub[:] = 0.0
+    xs = np.empty(S)
+    ys = np.empty(S)
     for j in range(nst):
         w = z[j * nb + S] if use_h else 0.0
         v = z[j * nb + cf] if use_f else math.log(fT)
         f = math.exp(v)
         h = math.exp(w)
         lLout = _ln(Lout[j])
+        lLup = _ln(Lup[j]) if j < nst - 1 else 0.0
+        if jac and j > 0:   # (the previous stage's free extractant and ln [H+])
+            fp = math.exp(z[(j - 1) * nb + cf]) if use_f else fT
+            wp = z[(j - 1) * nb + S] if use_h else 0.0
+        else:
+            fp = fT
+            wp = 0.0
         zx = 0.0
         azx = 0.0
         scy = 0.0
         for i in range(S):
             lOD = lO + lnD[j, i]
-            la = _ln(Lup[j]) + lu[j + 1, i] if j < nst - 1 else -np.inf
+            la = lLup + lu[j + 1, i] if j < nst - 1 else -np.inf
             lb = _ln(O * yin[i]) if j == 0 else lO + lnD[j - 1, i] + lu[j - 1, i]
             lIn = _lae(_lae(la, _ln(ext[j, i])), lb)
             lOut = _lae(lLout, lOD)
             x = math.exp(lu[j, i])
             y = math.exp(lnD[j, i] + lu[j, i])
+            xs[i] = x
+            ys[i] = y
             zx += zc[i] * x
             azx += abs(zc[i] * x)
             scy += sc[i] * y
@@ -109,13 +120,10 @@ def rows(z, live, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, zc, fT, G, Ts, Ka
                 Lb[j, r, i] = pb
             if use_h:
                 if j > 0:
-                    fp = math.exp(z[(j - 1) * nb + cf]) if use_f else fT
                     Lb[j, r, S] = pb * (-kh[i] - kfh[i] * fp)
                 Db[j, r, S] = -wout * (-kh[i] - kfh[i] * f)
             if use_f:
                 if j > 0:
-                    wp = z[(j - 1) * nb + S] if use_h else 0.0
-                    fp = math.exp(z[(j - 1) * nb + cf])
                     Lb[j, r, cf] = pb * (kf[i] - kfh[i] * fp * wp)
                 Db[j, r, cf] = -wout * (kf[i] - kfh[i] * f * w)
         if use_h:
@@ -124,7 +132,7 @@ def rows(z, live, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, zc, fT, G, Ts, Ka
             R[j, S] = (h + hs - KW / h + zx - G[j]) / s
             if jac:
                 for i in range(S):
-                    Db[j, S, i] = zc[i] * math.exp(lu[j, i]) / s
+                    Db[j, S, i] = zc[i] * xs[i] / s
                 Db[j, S, S] = (h + h * Ts[j] * Ka / ((h + Ka) ** 2) + KW / h) / s
         if use_f:
             R[j, cf] = (f + scy - fT) / fT
@@ -132,7 +140,7 @@ def rows(z, live, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, zc, fT, G, Ts, Ka
                 dv = f
                 dw = 0.0
                 for i in range(S):
-                    y = math.exp(lnD[j, i] + lu[j, i])
+                    y = ys[i]
                     Db[j, cf, i] = sc[i] * y / fT
                     dv += sc[i] * y * (kf[i] - kfh[i] * f * w)
                     dw += sc[i] * y * (-kh[i] - kfh[i] * f)
