@@ -513,8 +513,10 @@ def test_arclength_refuses_a_homotopy_that_is_not_affine():
     cas, kw = cold_start_cascade(pH=2.0, oa=1.0, n=8, m=4, sap=0.0, n_sp=3, sulfate=False,
                                  kind="mass_action")
     _, A = _kernel_args(cas, kw)
-    P0, P1 = AL._affine(lambda t: A[:3] + (t * A[3],) + A[4:])
-    assert np.array_equal(P1[3], A[3]) and not P0[3].any()
+    P = AL._affine(lambda t: A[:3] + (t * A[3],) + A[4:])
+    ext = P[1][:, 0]   # (ext at lambda = 0 and 1: _arcloop.PACKED)
+    assert np.array_equal(ext[1], A[3]) and not ext[0].any()
+    assert AL._args_at(P, A, 0.25)[3] == pytest.approx(0.25 * A[3], rel=1e-15, abs=0)
     with pytest.raises(ValueError, match="not affine"):
         AL._affine(lambda t: A[:3] + (t ** 2 * A[3],) + A[4:])
 

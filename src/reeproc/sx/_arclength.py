@@ -158,44 +158,61 @@ def _lu(fac, Rl, t):
     return solve
 
 
-def _params(args):
-    """The rows' arguments of the kernel's leading arguments ``args`` (``_arcloop.PARAMS``),
-    contiguous, as the compiled loop takes them."""
-    return tuple(float(args[k]) if k in (2, 11, 14) else np.ascontiguousarray(args[k], float)
-                 for k in range(15))
+_GROUPS = ((0, 1, 12, 13), (3, 5), (4, 6, 7, 8, 9, 10), (2, 11, 14))   # (LP.PACKED)
+
+
+def _pack(A0, A1):
+    """The rows' arguments of the kernel's leading arguments A0 (lambda = 0) and A1
+    (lambda = 1) packed as the compiled loop takes them (``_arcloop.PACKED``)."""
+    return tuple(np.ascontiguousarray(np.stack([np.stack([np.asarray(A[k], float) for k in g])
+                                                for A in (A0, A1)]))
+                 for g in _GROUPS)
 
 
 def _affine(args_of):
-    """(P0, P1): the rows' arguments at lambda = 0 and 1 of the homotopy ``args_of``, which
-    must be affine in lambda (every continuation here is); checked at lambda = 1/2."""
-    P0, P1, Ph = (_params(args_of(lam)) for lam in (0.0, 1.0, 0.5))
-    for a, b, m in zip(P0, P1, Ph):
-        mid = 0.5 * (np.asarray(a) + np.asarray(b))
-        if not np.allclose(m, mid, rtol=1e-9, atol=0.0, equal_nan=True):
+    """The packed homotopy (:func:`_pack`) of ``args_of``, which must be affine in lambda
+    (every continuation here is); checked at lambda = 1/2."""
+    P, mid = _pack(args_of(0.0), args_of(1.0)), _pack(args_of(0.5), args_of(0.5))
+    for p, m in zip(P, mid):
+        if not np.allclose(m[0], 0.5 * (p[0] + p[1]), rtol=1e-9, atol=0.0, equal_nan=True):
             raise ValueError("the homotopy args_of(lambda) is not affine in lambda")
-    return P0, P1
+    return P
 
 
-def _args_at(P0, P1, args, lam):
-    """The kernel's leading arguments at lambda of the homotopy (P0, P1), as the compiled
+def _args_at(P, args, lam):
+    """The kernel's leading arguments at lambda of the packed homotopy P, as the compiled
     loop mixes them (eta, use_h, use_f from ``args``)."""
-    mix = tuple(np.where(np.equal(a, b), a, (1.0 - lam) * np.asarray(a) + lam * np.asarray(b))
-                for a, b in zip(P0, P1))
-    return tuple(float(m) if k in (2, 11, 14) else m for k, m in enumerate(mix)) + args[15:]
+    out = [None] * 15
+    for g, p in zip(_GROUPS, P):
+        mix = np.where(p[0] == p[1], p[0], (1.0 - lam) * p[0] + lam * p[1])
+        for k, v in zip(g, mix):
+            out[k] = float(v) if k in (2, 11, 14) else v
+    return tuple(out) + tuple(args[15:])
+
+
+def _run(z, mask, args, P, lam0, nb, newton_only=False, tol=ARC_TOL, tol_end=ARC_TOL_END,
+         h_min=0.0, steps=ARC_STEPS, max_iter=None, n_corr=ARC_N_CORR, cap=ARC_DZ_MAX):
+    """One call of the compiled loop (``_arcloop.follow``): (why, lambda, largest lambda,
+    iterations, unknowns, rows (nst * nb,))."""
+    nst = mask.shape[0]
+    z_out = np.empty(nst * nb)
+    R_out = np.empty((nst, nb))
+    why, lam, lam_max, iters = LP.follow(
+        np.ascontiguousarray(z, dtype=float), np.ascontiguousarray(~mask), float(lam0), P,
+        bool(args[16]), bool(args[17]), float(tol), float(tol_end), float(h_min), int(steps),
+        int(max_iter) if max_iter is not None else 2 ** 62, ARC_DS0, ARC_DS_MAX, ARC_DS_MIN,
+        int(n_corr), ARC_ROW, float(cap), ARC_EASY, ARC_DLAM, bool(newton_only), z_out, R_out)
+    return why, lam, lam_max, int(iters), z_out, R_out.ravel()
 
 
 def _newton(z, mask, args, tol, n_iter, cap=math.inf):
     """Newton on the rows of ``args`` from the unknowns z, each step shortened to move no
-    ln-variable by more than ``cap`` (compiled: ``_arcloop.newton``): (z, rows, iterations)
-    with rows None unless every row is within ``tol``."""
-    nst, S = mask.shape
-    use_h, use_f = bool(args[16]), bool(args[17])
-    P = _params(args)
-    z = np.array(z, dtype=float)
-    R = np.empty((nst, S + use_h + use_f))
-    conv, k = LP.newton(z, np.ascontiguousarray(~mask), P, P, 0.0, use_h, use_f, float(tol),
-                        int(n_iter), float(cap), R)
-    return z, (R.ravel() if conv else None), int(k)
+    ln-variable by more than ``cap`` (compiled: ``_arcloop.follow`` with ``newton_only``):
+    (z, rows, iterations) with rows None unless every row is within ``tol``."""
+    nb = mask.shape[1] + int(args[16]) + int(args[17])
+    why, _, _, k, z, R = _run(z, mask, args, _pack(args, args), 1.0, nb, True, tol=tol,
+                              n_corr=n_iter, cap=cap)
+    return z, (R if why == LP.REACHED else None), k
 
 
 def _start(args, x, h, f):
@@ -336,17 +353,12 @@ def follow(args_of, x, h, f, lam0, tol=ARC_TOL, tol_end=ARC_TOL_END, h_min=0.0,
                    math.nan, 0, 0)
     nb = S + use_h + use_f
     z, mask = _start(args, x, h, f)   # (mask: structurally absent, no inflow)
-    P0, P1 = _affine(args_of)
-    z_out = np.empty(nst * nb)
-    R_out = np.empty((nst, nb))
-    why, lam, lam_max, iters = LP.follow(
-        np.ascontiguousarray(z), np.ascontiguousarray(~mask), float(lam0), P0, P1, use_h,
-        use_f, float(tol), float(tol_end), float(h_min), int(steps),
-        int(max_iter) if max_iter is not None else 2 ** 62, ARC_DS0, ARC_DS_MAX, ARC_DS_MIN,
-        ARC_N_CORR, ARC_ROW, ARC_DZ_MAX, ARC_EASY, ARC_DLAM, z_out, R_out)
+    P = _affine(args_of)
+    why, lam, lam_max, iters, z, R = _run(z, mask, args, P, lam0, nb, tol=tol, tol_end=tol_end,
+                                          h_min=h_min, steps=steps, max_iter=max_iter)
     reached = why == LP.REACHED
-    return _arc(args_of(1.0) if reached else _args_at(P0, P1, args, lam), z_out, mask,
-                R_out.ravel(), int(iters), reached, lam, lam_max, _WHY[why])
+    return _arc(args_of(1.0) if reached else _args_at(P, args, lam), z, mask, R, iters,
+                reached, lam, lam_max, _WHY[why])
 
 
 _WHY = {LP.REACHED: "", LP.FOLD: "fold", LP.ALKALINE: "alkaline", LP.STALLED: "stalled",

@@ -4,8 +4,11 @@ crosses lambda = 1) in one numba call, and that Newton alone (:func:`newton`).
 
 The homotopy is affine: every number of the cascade at lambda is (1 - lambda) P0 + lambda P1
 (an entry equal in both stays exact), P0 and P1 the rows' arguments of :func:`._arcjit.rows`
-at lambda = 0 and 1 (``PARAMS``), as every continuation of the solver takes it (the base, the
-loading, the path between two neighbouring cascades). The equations, the rows and their
+at lambda = 0 and 1, as every continuation of the solver takes it (the base, the loading, the
+path between two neighbouring cascades). They come packed in four arrays, P = (Pst, Pss, Psp,
+Psc), each with a leading axis of 2 (lambda = 0, 1): per stage (Lout, Lup, G, Ts), per stage
+and species (ext, k0), per species (yin, kf, kh, kfh, sc, z) and the scalars (O, fT, Ka); a
+few plain array types keep the compile short (a tuple of fifteen mixed arguments took 13 s). The equations, the rows and their
 Jacobian are :mod:`._arclength`'s and :mod:`._arcjit`'s; the steps here are those that
 :func:`._arclength.follow` documents.
 
@@ -24,9 +27,9 @@ import numpy as np
 from ._arcjit import band, rows
 from ._jit import inner, kernel, released
 
-# the order of the rows' arguments in P0 and P1 (the kernel's, without eta, use_h, use_f)
-PARAMS = ("Lout", "Lup", "O", "ext", "yin", "k0", "kf", "kh", "kfh", "sc", "z", "fT", "G",
-          "Ts", "Ka")
+# the rows' arguments in the packed P: per stage, per stage and species, per species, scalars
+PACKED = (("Lout", "Lup", "G", "Ts"), ("ext", "k0"), ("yin", "kf", "kh", "kfh", "sc", "z"),
+          ("O", "fT", "Ka"))
 # why a continuation ended (:func:`follow`)
 REACHED, FOLD, ALKALINE, STALLED, STEPS = 0, 1, 2, 3, 4
 
@@ -109,25 +112,17 @@ def _num(a, b, lam):
 
 
 @inner
-def _rows_at(z, live, P0, P1, W, lam, use_h, use_f, jac, R, Lb, Db, Ub):
+def _rows_at(z, live, P, W, lam, use_h, use_f, jac, R, Lb, Db, Ub):
     """The rows (and with ``jac`` the Jacobian blocks) at the unknowns z on the cascade at
-    lambda; W holds the mixed arrays (work)."""
-    Lout, Lup, ext, yin, k0, kf, kh, kfh, sc, zc, G, Ts = W
-    _mix(P0[0], P1[0], lam, Lout)
-    _mix(P0[1], P1[1], lam, Lup)
-    _mix(P0[3], P1[3], lam, ext)
-    _mix(P0[4], P1[4], lam, yin)
-    _mix(P0[5], P1[5], lam, k0)
-    _mix(P0[6], P1[6], lam, kf)
-    _mix(P0[7], P1[7], lam, kh)
-    _mix(P0[8], P1[8], lam, kfh)
-    _mix(P0[9], P1[9], lam, sc)
-    _mix(P0[10], P1[10], lam, zc)
-    _mix(P0[12], P1[12], lam, G)
-    _mix(P0[13], P1[13], lam, Ts)
-    rows(z, live, Lout, Lup, _num(P0[2], P1[2], lam), ext, yin, k0, kf, kh, kfh, sc, zc,
-         _num(P0[11], P1[11], lam), G, Ts, _num(P0[14], P1[14], lam), use_h, use_f, jac, R,
-         Lb, Db, Ub)
+    lambda; W = (Wst, Wss, Wsp) holds the mixed arrays (work)."""
+    Pst, Pss, Psp, Psc = P
+    Wst, Wss, Wsp = W
+    _mix(Pst[0], Pst[1], lam, Wst)
+    _mix(Pss[0], Pss[1], lam, Wss)
+    _mix(Psp[0], Psp[1], lam, Wsp)
+    rows(z, live, Wst[0], Wst[1], _num(Psc[0, 0], Psc[1, 0], lam), Wss[0], Wsp[0], Wss[1],
+         Wsp[1], Wsp[2], Wsp[3], Wsp[4], Wsp[5], _num(Psc[0, 1], Psc[1, 1], lam), Wst[2],
+         Wst[3], _num(Psc[0, 2], Psc[1, 2], lam), use_h, use_f, jac, R, Lb, Db, Ub)
 
 
 @inner
@@ -148,12 +143,12 @@ def _amax(a):
 
 
 @inner
-def _factor(z, live, P0, P1, W, lam, use_h, use_f, R, Lb, Db, Ub, ab, piv):
+def _factor(z, live, P, W, lam, use_h, use_f, R, Lb, Db, Ub, ab, piv):
     """Rows R at z and the band LU of their Jacobian in ``ab``; False where the Jacobian is
     not finite or singular."""
     nb = Db.shape[1]
     kl = 2 * nb - 1
-    _rows_at(z, live, P0, P1, W, lam, use_h, use_f, True, R, Lb, Db, Ub)
+    _rows_at(z, live, P, W, lam, use_h, use_f, True, R, Lb, Db, Ub)
     band(Lb, Db, Ub, ab)
     if not _finite(ab):
         return False
@@ -161,13 +156,13 @@ def _factor(z, live, P0, P1, W, lam, use_h, use_f, R, Lb, Db, Ub, ab, piv):
 
 
 @inner
-def _system(z, lam, c, live, P0, P1, W, use_h, use_f, dlam, R, R2, Lb, Db, Ub, ab, piv, Jb):
+def _system(z, lam, c, live, P, W, use_h, use_f, dlam, R, R2, Lb, Db, Ub, ab, piv, Jb):
     """The bordered system [[J, Rl], [c]] at (z, lam): J's band LU in ``ab``, Jb = J^-1 Rl
     (Rl the forward difference of the rows in lambda). Returns its border's pivot
     c[n] - c[:n] . Jb, NaN where J or the border is singular or not finite."""
     n = z.size
-    ok = _factor(z, live, P0, P1, W, lam, use_h, use_f, R, Lb, Db, Ub, ab, piv)
-    _rows_at(z, live, P0, P1, W, lam + dlam, use_h, use_f, False, R2, Lb, Db, Ub)
+    ok = _factor(z, live, P, W, lam, use_h, use_f, R, Lb, Db, Ub, ab, piv)
+    _rows_at(z, live, P, W, lam + dlam, use_h, use_f, False, R2, Lb, Db, Ub)
     Rf = R.reshape(-1)
     R2f = R2.reshape(-1)
     for k in range(n):
@@ -201,8 +196,8 @@ def _bsolve(ab, piv, kl, Jb, den, c, b, out):
 
 
 @inner
-def _newton_at(z, lam, live, P0, P1, W, use_h, use_f, tol, n_iter, cap, R, Lb, Db, Ub, ab,
-               piv, d):
+def _newton_at(z, lam, live, P, W, use_h, use_f, tol, n_iter, cap, R, Lb, Db, Ub, ab, piv,
+               d):
     """Newton on the rows at lambda from z (in place), each step shortened to move no
     ln-variable by more than ``cap``: (converged: every row within tol, iterations;
     n_iter where it fails)."""
@@ -210,7 +205,7 @@ def _newton_at(z, lam, live, P0, P1, W, use_h, use_f, tol, n_iter, cap, R, Lb, D
     kl = 2 * Db.shape[1] - 1
     Rf = R.reshape(-1)
     for k in range(1, n_iter + 1):
-        ok = _factor(z, live, P0, P1, W, lam, use_h, use_f, R, Lb, Db, Ub, ab, piv)
+        ok = _factor(z, live, P, W, lam, use_h, use_f, R, Lb, Db, Ub, ab, piv)
         if not _finite(Rf):
             break
         if _amax(Rf) <= tol:
@@ -229,13 +224,10 @@ def _newton_at(z, lam, live, P0, P1, W, use_h, use_f, tol, n_iter, cap, R, Lb, D
 
 
 @inner
-def _work(P0, nst, nb):
-    """Work arrays: the mixed parameters (those of ``PARAMS`` that are arrays), the Jacobian
-    blocks, the band and its pivots."""
-    W = (np.empty_like(P0[0]), np.empty_like(P0[1]), np.empty_like(P0[3]),
-         np.empty_like(P0[4]), np.empty_like(P0[5]), np.empty_like(P0[6]),
-         np.empty_like(P0[7]), np.empty_like(P0[8]), np.empty_like(P0[9]),
-         np.empty_like(P0[10]), np.empty_like(P0[12]), np.empty_like(P0[13]))
+def _work(P, nst, nb):
+    """Work arrays: the mixed parameters (Wst, Wss, Wsp), the Jacobian blocks, the band and
+    its pivots."""
+    W = (np.empty_like(P[0][0]), np.empty_like(P[1][0]), np.empty_like(P[2][0]))
     n = nst * nb
     kl = 2 * nb - 1
     return (W, np.zeros((nst, nb, nb)), np.zeros((nst, nb, nb)), np.zeros((nst, nb, nb)),
@@ -243,30 +235,20 @@ def _work(P0, nst, nb):
 
 
 @released
-def newton(z, live, P0, P1, lam, use_h, use_f, tol, n_iter, cap, R):
-    """Newton on the rows of the cascade at lambda from the unknowns z (in place; R (nst, nb)
-    gets the rows at the last iterate): (converged, iterations)."""
-    nst, S = live.shape
-    nb = R.shape[1]
-    W, Lb, Db, Ub, ab, piv = _work(P0, nst, nb)
-    d = np.zeros(nst * nb)
-    return _newton_at(z, lam, live, P0, P1, W, use_h, use_f, tol, n_iter, cap, R, Lb, Db, Ub,
-                      ab, piv, d)
-
-
-@released
-def follow(z0, live, lam0, P0, P1, use_h, use_f, tol, tol_end, h_min, steps, max_iter,
-           ds0, ds_max, ds_min, n_corr, row_share, dz_max, easy, dlam, z_out, R_out):
+def follow(z0, live, lam0, P, use_h, use_f, tol, tol_end, h_min, steps, max_iter, ds0,
+           ds_max, ds_min, n_corr, row_share, dz_max, easy, dlam, newton_only, z_out, R_out):
     """The continuation of :func:`._arclength.follow` from the unknowns z0 at lambda0 (its
     constants passed in). Writes the last state's unknowns and rows into z_out (n,) and
     R_out (nst, nb); returns (why, lambda, largest lambda, iterations), ``why`` one of
     REACHED (z_out solves the cascade at lambda = 1 to ``tol_end``), FOLD, ALKALINE, STALLED
-    or STEPS."""
+    or STEPS. With ``newton_only``: Newton alone at lambda0 from z0, at most ``n_corr``
+    iterations, each step shortened to move no ln-variable by more than ``dz_max``, to
+    ``tol`` (REACHED or STALLED; one kernel for both keeps the compile to one call tree)."""
     nst, S = live.shape
     nb = R_out.shape[1]
     n = nst * nb
     kl = 2 * nb - 1
-    W, Lb, Db, Ub, ab, piv = _work(P0, nst, nb)
+    W, Lb, Db, Ub, ab, piv = _work(P, nst, nb)
     R = np.zeros((nst, nb))
     R2 = np.zeros((nst, nb))
     Rf = R.reshape(-1)
@@ -283,10 +265,16 @@ def follow(z0, live, lam0, P0, P1, use_h, use_f, tol, tol_end, h_min, steps, max
     zc = np.zeros(n)
     lam = lam0
     iters = 0
+    if newton_only:
+        conv, k = _newton_at(z, lam, live, P, W, use_h, use_f, tol, n_corr, dz_max, R, Lb, Db,
+                             Ub, ab, piv, dv[:n])
+        z_out[:] = z
+        R_out[:] = R
+        return (REACHED if conv else STALLED), lam, lam, k
     # the last state on the curve (returned where the continuation stops short)
     z_out[:] = z
     lam_last, lam_max_last = lam, lam
-    den = _system(z, lam, e, live, P0, P1, W, use_h, use_f, dlam, R, R2, Lb, Db, Ub, ab, piv,
+    den = _system(z, lam, e, live, P, W, use_h, use_f, dlam, R, R2, Lb, Db, Ub, ab, piv,
                   Jb)
     R_out[:] = R
     if not np.isfinite(den):
@@ -309,7 +297,7 @@ def follow(z0, live, lam0, P0, P1, use_h, use_f, tol, tol_end, h_min, steps, max
         ok = False
         nfac = 0
         last = np.inf
-        den = _system(zp, lp, c, live, P0, P1, W, use_h, use_f, dlam, R, R2, Lb, Db, Ub, ab,
+        den = _system(zp, lp, c, live, P, W, use_h, use_f, dlam, R, R2, Lb, Db, Ub, ab,
                       piv, Jb)
         it = 0
         for it in range(n_corr):
@@ -332,11 +320,11 @@ def follow(z0, live, lam0, P0, P1, use_h, use_f, tol, tol_end, h_min, steps, max
                 ok = True
                 break
             if size > 0.25 * last:   # a slow chord iteration: a new Jacobian
-                den = _system(zp, lp, c, live, P0, P1, W, use_h, use_f, dlam, R, R2, Lb, Db,
+                den = _system(zp, lp, c, live, P, W, use_h, use_f, dlam, R, R2, Lb, Db,
                               Ub, ab, piv, Jb)
                 nfac += 1
             else:
-                _rows_at(zp, live, P0, P1, W, lp, use_h, use_f, False, R, Lb, Db, Ub)
+                _rows_at(zp, live, P, W, lp, use_h, use_f, False, R, Lb, Db, Ub)
             last = size
         if not ok:
             ds *= 0.5
@@ -349,7 +337,7 @@ def follow(z0, live, lam0, P0, P1, use_h, use_f, tol, tol_end, h_min, steps, max
         if lp >= 1.0:   # the curve crosses lambda = 1: Newton there from the chord
             for k in range(n):
                 zc[k] = z[k] + (1.0 - lam) / (lp - lam) * (zp[k] - z[k])
-            conv, kn = _newton_at(zc, 1.0, live, P0, P1, W, use_h, use_f, tol_end, n_corr,
+            conv, kn = _newton_at(zc, 1.0, live, P, W, use_h, use_f, tol_end, n_corr,
                                   np.inf, R, Lb, Db, Ub, ab, piv, dv)
             iters += kn
             if conv:
