@@ -188,13 +188,16 @@ def test_a_ctrl_c_swallowed_by_a_destructor_still_stops_the_sweep(monkeypatch, t
     assert len(pd.read_csv(out, index_col="case")) == 2
 
 
-def test_sx_pipeline_posts_every_chunk_once_and_both_threads_solve():
+def test_sx_pipeline_posts_every_chunk_once_and_both_threads_solve(monkeypatch):
     """The 2-core pipeline of ``sx_sweep``: every chunk prepared, solved and posted exactly
     once; the worker solves on nth - 1 numba threads, this thread on one when it has no Python
-    work left; a kernel error reaches the caller and the worker thread stops."""
+    work left (under a threading layer that takes kernels from two threads at once, never
+    under workqueue); a kernel error reaches the caller and the worker thread stops."""
     import threading
 
     import reeproc.sweep as sw
+
+    monkeypatch.setattr(sw, "_threadsafe_layer", lambda: True)
 
     calls = {"prep": [], "post": [], "solve": []}
 
@@ -223,6 +226,13 @@ def test_sx_pipeline_posts_every_chunk_once_and_both_threads_solve():
         if nth == 2:   # (Python is instant here: this thread solves as well)
             assert {c[2] for c in calls["solve"]} == {"reeproc-sx-sweep", main}
         assert threading.active_count() == before
+
+    monkeypatch.setattr(sw, "_threadsafe_layer", lambda: False)   # (workqueue)
+    for v in calls.values():
+        v.clear()
+    sw._pipeline(12, prep, solve, post, 2)
+    assert sorted(calls["post"]) == list(range(12))
+    assert {c[2] for c in calls["solve"]} == {"reeproc-sx-sweep"}
 
     def failing(packed, threads):
         if packed == 3:

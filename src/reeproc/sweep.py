@@ -440,6 +440,18 @@ def _chunk_sizes(n, chunk, taper) -> list:
     return head + [min(chunk, mid - i) for i in range(0, mid, chunk)] + tail
 
 
+def _threadsafe_layer() -> bool:
+    """Numba's threading layer takes parallel kernels launched from two threads at once
+    (omp, tbb; not workqueue, which aborts the process). False before any parallel kernel
+    has run (no layer chosen yet)."""
+    import numba
+
+    try:
+        return numba.threading_layer() in ("omp", "tbb")
+    except ValueError:
+        return False
+
+
 def _pipeline(n_parts, prep, solve, post, nth):
     """Chunks 0..n_parts-1 through prep(q) -> packed, solve(packed, threads) -> batch and
     post(q, batch) on ``nth`` >= 2 cores. Python (prep, post) runs in this thread; a worker
@@ -486,8 +498,10 @@ def _pipeline(n_parts, prep, solve, post, nth):
                 nxt += 1
                 continue
             # solve a waiting chunk here (on one thread) where the worker keeps one to go on
-            # with, or, with every chunk prepared, would not reach it sooner
-            if tasks.qsize() >= (nth - 1 if nxt == n_parts else nth):
+            # with, or, with every chunk prepared, would not reach it sooner; only under a
+            # threading layer that takes parallel kernels from two threads at once
+            if (tasks.qsize() >= (nth - 1 if nxt == n_parts else nth)
+                    and _threadsafe_layer()):
                 try:
                     q, packed = tasks.get_nowait()
                 except queue.Empty:
