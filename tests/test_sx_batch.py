@@ -389,3 +389,25 @@ def test_rescues_of_two_stage_counts_run_side_by_side_with_the_serial_answers(mo
     for a, b in zip(both, alone):
         assert a.converged and b.converged and a.iterations == b.iterations
         assert np.array_equal(a.x, b.x) and np.array_equal(a.h, b.h)
+
+
+def test_warm_start_takes_the_latest_first_where_it_is_about_as_near():
+    """Near the balance diagonal a grid's previous point in the inner parameter (the latest,
+    one scrub step: about 5x the nearest's feature distance, one organic step) starts Newton
+    where the nearest cannot: within LATEST_FACTOR of the nearest's distance the latest is
+    tried first. The last case of this 2 x 2 grid is then solved by the first log-form try
+    (the nearest first: 33 iterations; in the order before, the linear-variable Newton from
+    the nearest failed after 102); the answer is the cold-started one."""
+    import itertools
+
+    from reeproc.sx._fallback import LATEST_FACTOR
+
+    assert LATEST_FACTOR == 10.0
+    jobs = [_sap_pr_nd(O, Sc) for O, Sc in itertools.product((5.0, 5.1), (0.46, 0.47))]
+    out = solve_many(jobs, chunksize=len(jobs))
+    assert all(r.converged for r in out) and out[-1].iterations <= 20
+    cas, kw = jobs[-1]
+    alone = cas.solve(**kw)
+    x = alone.aqueous_profile[["Pr", "Nd", "Na"]].to_numpy()
+    live = x > 1e-280
+    assert out[-1].x[live] == pytest.approx(x[live], rel=1e-8, abs=0)

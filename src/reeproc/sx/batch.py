@@ -435,9 +435,10 @@ def solve_many(jobs, tol: float = 1e-12, max_iter: int = 3000,
     warm_start : bool
         Solve each run of ``chunksize`` consecutive jobs in order, starting every cascade from
         the solution of the nearest (in flows and inlets) of the last 32 in its run that
-        converged with its stage count, then of the last one (default). Sweeps that change one
-        parameter at a time then need a few
-        Newton steps per case instead of a cold start (``benchmarks/test_bench_sweep.py``
+        converged with its stage count, and of the last one (the last first where it is
+        within 10x as far; see :func:`._fallback.solve_batch_kernel`) (default). Sweeps
+        that change one parameter at a time then need a few Newton steps per case instead
+        of a cold start (``benchmarks/test_bench_sweep.py``
         measures both on saponified PC88A Pr/Nd cascades). A warm start that fails falls back
         to a cold start; results agree with cold-started ones to the solver tolerance. A
         batch of constant-D cascades with equilibrium stages needs none: each is solved
