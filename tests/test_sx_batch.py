@@ -411,3 +411,42 @@ def test_warm_start_takes_the_latest_first_where_it_is_about_as_near():
     x = alone.aqueous_profile[["Pr", "Nd", "Na"]].to_numpy()
     live = x > 1e-280
     assert out[-1].x[live] == pytest.approx(x[live], rel=1e-8, abs=0)
+
+
+def test_over_saponified_flags_equal_the_cascade_diagnosis():
+    """The batch's vectorised over-saponification diagnosis (every job at once from the
+    packed inflows) flags exactly the jobs that Cascade._base_excess_note flags: saponified
+    PC88A cascades over organic flow, saponification, scrub acid and a loaded organic inlet,
+    with and without a scrub section; an unsaponified and a constant-D job are never
+    flagged."""
+    import itertools
+
+    from reeproc.sx._batch_rescue import over_saponified
+    from reeproc.sx._pack import pack_jobs
+
+    feed = Stream.aqueous(1.0, {"Pr": 0.05, "Nd": 0.15, "H+": 0.01, "Cl-": 0.61})
+    jobs = []
+    for sap, O, acid, m, load in itertools.product((0.0, 0.2, 0.4, 0.6), (1.0, 3.0, 5.3),
+                                                   (0.5, 3.4), (0, 10), (0.0, 0.02)):
+        cas = sx.Cascade(sx.MassAction("PC88A", species=["Pr", "Nd"], saponification=sap),
+                         10, m, 4)
+        kw = dict(feed=feed, organic=Stream.organic(O, {"PC88A": 1.0, "Nd": load}),
+                  strip=Stream.aqueous(1.0, {"H+": 4.0, "Cl-": 4.0}))
+        if m:
+            kw["scrub"] = Stream.aqueous(0.44, {"H+": acid, "Cl-": acid})
+        jobs.append((cas, kw))
+    for model in (sx.ConstantD({"Pr": 1.0, "Nd": 1.5}),):
+        jobs.append((sx.Cascade(model, 10, 10), dict(feed=feed, organic=Stream.organic(1.0, {}),
+                                                     scrub=Stream.aqueous(0.44, {}))))
+    want = []
+    for cas, kw in jobs:
+        asm = cas._assemble(kw.get("feed"), kw.get("organic"), kw.get("scrub"), kw.get("strip"))
+        want.append(bool(cas._base_excess_note(asm)))
+    by_kind = {}
+    for j, (cas, kw) in enumerate(jobs):   # (one pack per species set)
+        by_kind.setdefault(len(cas._assemble(kw.get("feed"), kw.get("organic"), kw.get("scrub"),
+                                             kw.get("strip"))["active"]), []).append(j)
+    for idx in by_kind.values():
+        got = over_saponified(pack_jobs([jobs[j] for j in idx]))
+        assert got.tolist() == [want[j] for j in idx]
+    assert 10 < sum(want) < len(want) - 10

@@ -49,19 +49,27 @@ def nearest_acidic(b, n, near, status, H) -> int:
     return int(idx[np.argmin(d)])
 
 
-def saponified_assemblies(packed) -> dict:
-    """{b: assembly} of the jobs whose organic inlet brings base (Na, NH4+) into a model with
-    [H+]: the candidates of the over-saponification diagnosis (~45 us each)."""
-    base = np.array([sp in ("Na", "NH4+") for sp in packed.species])
-    if not base.any():
-        return {}
-    yin, use_h = packed.yin, packed.use_h
-    out = {}
-    for b in np.flatnonzero(use_h & (yin[:, base] > 0.0).any(axis=1)):
-        cas, kw = packed.jobs[b]
-        out[int(b)] = cas._assemble(kw.get("feed"), kw.get("organic"), kw.get("scrub"),
-                                    kw.get("strip"))
-    return out
+def over_saponified(packed) -> np.ndarray:
+    """(B,) bool: the jobs whose saponified organic brings more base than the feed and scrub
+    bring acid and the organic can load metal in exchange (:meth:`Cascade._base_excess_note`,
+    whose message the failed ones get, computed here for every job at once from the packed
+    inflows: the proton invariant of the feed and scrub [mol/h], their metal charge
+    [eq/h], the organic's base, metal and capacity)."""
+    B = len(packed.nst)
+    base_sp = np.array([sp in ("Na", "NH4+") for sp in packed.species])
+    if not base_sp.any():
+        return np.zeros(B, dtype=bool)
+    z, sc, yin = (packed.template_array(k) for k in ("z", "sc", "yin"))
+    fT, use_h, O = packed.template_array("fT"), packed.template_array("use_h"), packed.O
+    feed, scrub, _ = packed.inlets
+    base = O * (z * yin)[:, base_sp].sum(axis=1)
+    acid = packed.inlet_sums[0][:, 0] + packed.inlet_sums[1][:, 0]
+    metal = (z * (feed + scrub))[:, ~base_sp].sum(axis=1)
+    per = np.where((sc > 0) & ~base_sp, z / np.where(sc > 0, sc, 1.0), 0.0)
+    cap = O * fT * per.max(axis=1)
+    carried = O * (z * yin)[:, ~base_sp].sum(axis=1)
+    taken = np.minimum(metal, np.maximum(cap - carried, 0.0))
+    return use_h.astype(bool) & (base > 0) & (base > acid + taken)
 
 
 def continue_failed(failed, status, iters, resid, X, Y, H, Fr, tol, max_iter,

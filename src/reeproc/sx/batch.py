@@ -22,7 +22,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from . import _kernels as K
-from ._batch_rescue import continue_failed, features, saponified_assemblies
+from ._batch_rescue import continue_failed, features, over_saponified
 from ._pack import _padded, pack_jobs
 from .results import ConvergenceError, NoAcidicSteadyStateError, PH_MAX
 
@@ -389,9 +389,8 @@ def solve_packed(packed, tol: float = 1e-12, max_iter: int = 3000,
     old = numba.get_parallel_chunksize() if chunksize is not None else None
     if chunksize is not None:
         numba.set_parallel_chunksize(int(chunksize))
-    asms = saponified_assemblies(packed)
-    short = np.array([bool(b in asms and packed.jobs[b][0]._base_excess_note(asms[b]))
-                      for b in range(len(packed.nst))], dtype=np.bool_)
+    asms: dict = {}   # (the assemblies of the failed jobs, made when needed)
+    short = over_saponified(packed)
     feat = features(packed) if chain > 1 else np.zeros((len(packed.nst), 1))
     try:
         status, iters, resid, X, Y, H, Fr = FB.solve_batch_kernel(
@@ -400,7 +399,7 @@ def solve_packed(packed, tol: float = 1e-12, max_iter: int = 3000,
         if chunksize is not None:
             numba.set_parallel_chunksize(old)
 
-    def assemble(b):   # (the over-saponification candidates are assembled already)
+    def assemble(b):
         if b not in asms:
             cas, kw = packed.jobs[b]
             asms[b] = cas._assemble(kw.get("feed"), kw.get("organic"), kw.get("scrub"),
