@@ -268,3 +268,7 @@ def test_sx_chunks_taper_at_both_ends_of_the_pipeline_only():
     assert _chunk_sizes(2048, 1024, True) == [1024, 1024]       # (too few to taper)
     assert sum(_chunk_sizes(2049, 1024, True)) == 2049 and min(_chunk_sizes(2049, 1024, True)) == 1
     assert _chunk_sizes(0, 1024, True) == []
+    for n in range(0, 60):   # every chunk holds a case, whatever the sizes
+        for chunk in (1, 2, 3, 4, 5, 7, 8):
+            got = _chunk_sizes(n, chunk, True)
+            assert sum(got) == n and all(0 < c <= chunk for c in got)

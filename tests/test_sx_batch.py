@@ -450,3 +450,27 @@ def test_over_saponified_flags_equal_the_cascade_diagnosis():
         got = over_saponified(pack_jobs([jobs[j] for j in idx]))
         assert got.tolist() == [want[j] for j in idx]
     assert 10 < sum(want) < len(want) - 10
+
+
+def test_sx_sweep_of_mass_action_cascades_on_two_threads_equals_one():
+    """A mass-action sweep (kernels that hold the GIL) through the 2-thread pipeline, tapered
+    chunks and this thread solving chunks too: every case as on one thread, to the solver's
+    tolerance."""
+    feed = Stream.aqueous(1.0, {"Pr": 0.05, "Nd": 0.15, "H+": 0.3, "Cl-": 0.9})
+    cas = sx.Cascade(sx.MassAction("PC88A", species=["Pr", "Nd"]), 10, 8)
+
+    def make_job(c):
+        return cas, dict(feed=feed, organic=Stream.organic(c["OA"], {"PC88A": 1.0}),
+                         scrub=Stream.aqueous(c["Sc"], {"H+": 0.5, "Cl-": 0.5}))
+
+    def evaluate(c, r):
+        return {"Pr purity": r.purity("Pr", "raffinate"),
+                "Nd recovery": r.recovery("Nd", "loaded_organic")}
+
+    cases = grid_cases({"OA": [1.0, 1.5, 2.0, 2.5], "Sc": [0.2, 0.3, 0.4, 0.5]})
+    one = sx_sweep(make_job, cases, evaluate, threads=1, chunk=4, tol=1e-12)
+    two = sx_sweep(make_job, cases, evaluate, threads=min(2, _max_threads()), chunk=4,
+                   tol=1e-12)
+    assert one["converged"].all() and two["converged"].all()
+    for col in ("Pr purity", "Nd recovery"):
+        assert two[col].to_numpy() == pytest.approx(one[col].to_numpy(), rel=1e-9, abs=0)

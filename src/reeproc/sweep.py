@@ -433,7 +433,7 @@ def _chunk_sizes(n, chunk, taper) -> list:
     quarter of it and the last two a half and a quarter, so that the first kernel starts and
     the last frame ends sooner (the 10,000-case benchmark's sweep, 3 paired runs, best of 7
     each: 1.66-1.71x against 1.54-1.61x on 2 threads)."""
-    if not taper or n <= 2 * chunk:
+    if not taper or n <= 2 * chunk or chunk < 4:
         return [min(chunk, n - i) for i in range(0, n, chunk)]
     head, tail = [chunk // 4], [chunk // 2, chunk // 4]
     mid = n - head[0] - sum(tail)
