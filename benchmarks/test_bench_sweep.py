@@ -84,7 +84,7 @@ def _time_split(make_job, evaluate, cases):
     """Seconds per stage of the object path on one thread (best of 3): job construction (the
     user's make_job), packing, kernel, evaluate + frame (the user's evaluate per case and the
     chunk's DataFrame)."""
-    from reeproc.sweep import _sx_frame
+    from reeproc._sx_sweep import _sx_frame
     from reeproc.sx._pack import pack_jobs
     from reeproc.sx.batch import solve_packed
 

@@ -195,7 +195,7 @@ def test_sx_pipeline_posts_every_chunk_once_and_both_threads_solve(monkeypatch):
     under workqueue); a kernel error reaches the caller and the worker thread stops."""
     import threading
 
-    import reeproc.sweep as sw
+    import reeproc._sx_sweep as sw
 
     monkeypatch.setattr(sw, "_threadsafe_layer", lambda: True)
 
@@ -249,7 +249,7 @@ def test_sx_frame_columns_keep_the_dtypes_pandas_infers_from_lists():
     (float, int, bool) and as lists otherwise: mixed, strings, None, huge ints."""
     import numpy as np
 
-    from reeproc.sweep import _column
+    from reeproc._sx_sweep import _column
 
     for values in ([1.5, 2.0], [1, 2], [True, False], [1, 2.5], [np.float64(1.0), 2.0],
                    [1, True], [1.0, None], ["a", "b"], [2 ** 63, 1], [1.0, np.int64(2)], []):
@@ -259,7 +259,7 @@ def test_sx_frame_columns_keep_the_dtypes_pandas_infers_from_lists():
 
 
 def test_sx_chunks_taper_at_both_ends_of_the_pipeline_only():
-    from reeproc.sweep import _chunk_sizes
+    from reeproc._sx_sweep import _chunk_sizes
 
     assert _chunk_sizes(10_000, 1024, False) == [1024] * 9 + [784]
     got = _chunk_sizes(10_000, 1024, True)
