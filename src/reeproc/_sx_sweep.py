@@ -274,8 +274,10 @@ def _transpose(dicts, keys) -> list:
     return [list(col) for col in zip(*map(itemgetter(*keys), dicts))] if keys else []
 
 
-_NUMERIC = {frozenset({float}): "f", frozenset({np.float64}): "f", frozenset({float, np.float64}): "f",
-            frozenset({int, float}): "f", frozenset({int}): "i", frozenset({np.int64}): "i",
+# the sets of element types whose numpy dtype kind is the one pandas infers from the list
+_NUMERIC = {frozenset({float}): "f", frozenset({np.float64}): "f",
+            frozenset({float, np.float64}): "f", frozenset({int, float}): "f",
+            frozenset({int}): "i", frozenset({np.int64}): "i",
             frozenset({bool}): "b", frozenset({np.bool_}): "b"}
 
 

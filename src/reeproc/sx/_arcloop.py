@@ -1,22 +1,25 @@
 """Compiled pseudo-arclength continuation: the band LU and the whole loop of
 :func:`._arclength.follow` (predictor, chord corrector, step control, Newton where the curve
-crosses lambda = 1) in one numba call, and that Newton alone (:func:`newton`).
+crosses lambda = 1) in one numba call, :func:`follow`; with ``newton_only`` the same call is
+that Newton alone (one kernel: one call tree to compile).
 
 The homotopy is affine: every number of the cascade at lambda is (1 - lambda) P0 + lambda P1
 (an entry equal in both stays exact), P0 and P1 the rows' arguments of :func:`._arcjit.rows`
 at lambda = 0 and 1, as every continuation of the solver takes it (the base, the loading, the
 path between two neighbouring cascades). They come packed in four arrays, P = (Pst, Pss, Psp,
 Psc), each with a leading axis of 2 (lambda = 0, 1): per stage (Lout, Lup, G, Ts), per stage
-and species (ext, k0), per species (yin, kf, kh, kfh, sc, z) and the scalars (O, fT, Ka); a
-few plain array types keep the compile short (a tuple of fifteen mixed arguments took 13 s). The equations, the rows and their
-Jacobian are :mod:`._arclength`'s and :mod:`._arcjit`'s; the steps here are those that
+and species (ext, k0), per species (yin, kf, kh, kfh, sc, z) and the scalars (O, fT, Ka)
+(``PACKED``). The first use compiles in 11.5 s of CPU (fifteen separate arguments and a
+second kernel for the Newton: 13.5 s). The equations, the rows and their Jacobian are
+:mod:`._arclength`'s and :mod:`._arcjit`'s; the steps here are those that
 :func:`._arclength.follow` documents.
 
 The band LU is LAPACK's unblocked ``dgbtf2`` and ``dgbtrs`` (Anderson et al., LAPACK Users'
 Guide, 3rd ed., SIAM 1999): partial pivoting across the band, in LAPACK's band storage
-transposed (``ab[c, kl + ku + r - c]`` = J[r, c]: each column contiguous). LAPACK's blocked ``dgbtrf`` calls the unblocked code itself when its block size
-exceeds kl (2 nb - 1 <= 23 here). Written here because a numba kernel that calls LAPACK
-through a function pointer cannot be cached.
+transposed (``ab[c, kl + ku + r - c]`` = J[r, c]: each column contiguous). LAPACK's blocked
+``dgbtrf`` runs the unblocked code itself when its block size exceeds kl (2 nb - 1 <= 23
+here). Written here because a numba kernel that calls LAPACK through a function pointer
+cannot be cached.
 """
 from __future__ import annotations
 
