@@ -114,3 +114,47 @@ def test_bench_sx_arclength_loading_leg(benchmark):
     print(f"\nSX arclength loading leg, 100 stages ({n} unknowns): {t_leg * 1e3:.0f} ms, "
           f"{arc.iterations} iterations; direct cold solve {t_cold * 1e3:.2f} ms; answers "
           f"agree to {dev:.1e} (scaled by each species' largest)")
+
+
+def test_bench_sx_arclength_between_saponified_neighbours(benchmark):
+    """The arclength between two neighbouring cascades of the saponified sweep
+    (``test_bench_sweep.py``): from the solved O/A 5.2 cascade to the over-saponified O/A
+    5.3 one (scrub 0.44 L/h, 30 + 30 + 6 stages), a Na front crossing the stages on the way;
+    baseline: the corrector iterations it takes (time per iteration)."""
+    from reeproc import Stream, sx
+    from reeproc.sx._pack import _ARGS
+
+    def job(O):
+        cas = sx.Cascade(sx.MassAction("PC88A", species=["Pr", "Nd"], saponification=0.4),
+                         30, 30, 6)
+        kw = dict(feed=Stream.aqueous(1.0, {"Pr": 0.05, "Nd": 0.15, "H+": 0.01, "Cl-": 0.61}),
+                  organic=Stream.organic(O, {"PC88A": 1.0}),
+                  scrub=Stream.aqueous(0.44, {"H+": 3.4, "Cl-": 3.4}),
+                  strip=Stream.aqueous(1.0, {"H+": 4.0, "Cl-": 4.0}))
+        asm = cas._assemble(kw["feed"], kw["organic"], kw["scrub"], kw["strip"])
+        return cas, kw, tuple(asm["arrays"][k] for k in _ARGS[1:])
+
+    cas0, kw0, A0 = job(5.2)
+    cas1, kw1, A1 = job(5.3)
+    r0 = cas0.solve(**kw0)
+    raw = r0._raw
+    x, h, f = raw["aq_arr"][:, :3], raw["h"], raw["f"]
+    args_of = AL.between(A0, A1)
+
+    def leg():
+        return AL.follow(args_of, x, h, f, 0.0, tol_end=1e-12)
+
+    leg()   # (the loop's first use compiles it)
+    arc = benchmark.pedantic(leg, rounds=3, iterations=1)
+    t = benchmark.stats.stats.min
+    assert arc.reached
+    alone = cas1.solve(**kw1)
+    want = alone.aqueous_profile[["Pr", "Nd", "Na"]].to_numpy()
+    live = want > 1e-280
+    dev = float(np.max(np.abs(arc.x[live] - want[live]) / want[live]))
+    benchmark.extra_info.update(leg_s=t, iterations=arc.iterations, us_per_iteration=t /
+                                arc.iterations * 1e6, max_rel_dev=dev)
+    print(f"\nSX arclength between saponified neighbours (O/A 5.2 -> 5.3, {x.size + 2 * len(h)}"
+          f" unknowns): {t * 1e3:.0f} ms, {arc.iterations} iterations "
+          f"({t / arc.iterations * 1e6:.0f} us each); the state at lambda = 1 agrees with "
+          f"Cascade.solve to {dev:.1e} (relative, every entry above 1e-280 mol/L)")

@@ -52,7 +52,7 @@ def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
         it and the last two a half and a quarter (the pipeline fills and drains sooner).
     warm_start : bool
         Start each case from a solved case before it with its stage counts, the nearest in
-        flows and inlets, else its predecessor (see :func:`reeproc.sx.batch.solve_many`);
+        flows and inlets and its predecessor (see :func:`reeproc.sx.batch.solve_many`);
         order the cases so that neighbours are close (``grid_cases`` does: its last
         parameter varies fastest).
 
@@ -132,10 +132,11 @@ def _threadsafe_layer() -> bool:
 def _pipeline(n_parts, prep, solve, post, nth):
     """Chunks 0..n_parts-1 through prep(q) -> packed, solve(packed, threads) -> batch and
     post(q, batch) on ``nth`` >= 2 cores. Python (prep, post) runs in this thread; a worker
-    thread solves the prepared chunks with nth - 1 numba threads. When this thread has no
-    Python work left to do (nothing to post, enough chunks prepared) it solves a waiting
-    chunk itself on one thread, where the worker would not reach that chunk sooner: on two
-    cores both then solve, and the Python work is no longer the critical path."""
+    thread solves the prepared chunks with nth - 1 numba threads and is fed first. When this
+    thread has no Python work left to do (nothing to post, enough chunks prepared) it solves
+    a waiting chunk itself on one thread, where the worker keeps another to go on with (or,
+    every chunk prepared, would not reach it sooner) and the threading layer allows it: on
+    two cores both then solve, and the Python work is no longer the critical path."""
     import queue
     import threading
 

@@ -40,6 +40,7 @@ import numpy as np
 from . import _arcjit as AJ
 from . import _arcloop as LP
 from ._equilibrium import LN10
+from ._pack import _ARGS
 
 ARC_DS0 = 0.05          # first arclength step (norm of the ln-variables and lambda) [-]
 ARC_DS_MAX = 1e3        # longest step [-]
@@ -158,7 +159,9 @@ def _lu(fac, Rl, t):
     return solve
 
 
-_GROUPS = ((0, 1, 12, 13), (3, 5), (4, 6, 7, 8, 9, 10), (2, 11, 14))   # (LP.PACKED)
+# the packed groups (LP.PACKED) as positions in the kernel's leading arguments (Lout ..)
+_GROUPS = tuple(tuple(_ARGS.index(k) - 1 for k in g) for g in LP.PACKED)
+_SCALARS = _GROUPS[-1]
 
 
 def _pack(A0, A1):
@@ -186,7 +189,7 @@ def _args_at(P, args, lam):
     for g, p in zip(_GROUPS, P):
         mix = np.where(p[0] == p[1], p[0], (1.0 - lam) * p[0] + lam * p[1])
         for k, v in zip(g, mix):
-            out[k] = float(v) if k in (2, 11, 14) else v
+            out[k] = float(v) if k in _SCALARS else v
     return tuple(out) + tuple(args[15:])
 
 

@@ -274,9 +274,9 @@ def follow(z0, live, lam0, P, use_h, use_f, tol, tol_end, h_min, steps, max_iter
         z_out[:] = z
         R_out[:] = R
         return (REACHED if conv else STALLED), lam, lam, k
-    # the last state on the curve (returned where the continuation stops short)
+    # z_out, R_out, lam and lam_max: the last state on the curve (returned where the
+    # continuation stops short)
     z_out[:] = z
-    lam_last, lam_max_last = lam, lam
     den = _system(z, lam, e, live, P, W, use_h, use_f, dlam, R, R2, Lb, Db, Ub, ab, piv,
                   Jb)
     R_out[:] = R
@@ -332,7 +332,7 @@ def follow(z0, live, lam0, P, use_h, use_f, tol, tol_end, h_min, steps, max_iter
         if not ok:
             ds *= 0.5
             if ds < ds_min:
-                return STALLED, lam_last, lam_max_last, iters
+                return STALLED, lam, lam_max, iters
             continue
         _bsolve(ab, piv, kl, Jb, den, c, e, tn)   # the tangent, from the last Jacobian
         nrm = np.sqrt(np.sum(tn * tn)) * (1.0 if np.sum(tn * t) >= 0.0 else -1.0)
@@ -341,7 +341,7 @@ def follow(z0, live, lam0, P, use_h, use_f, tol, tol_end, h_min, steps, max_iter
             for k in range(n):
                 zc[k] = z[k] + (1.0 - lam) / (lp - lam) * (zp[k] - z[k])
             conv, kn = _newton_at(zc, 1.0, live, P, W, use_h, use_f, tol_end, n_corr,
-                                  np.inf, R, Lb, Db, Ub, ab, piv, dv)
+                                  np.inf, R, Lb, Db, Ub, ab, piv, dv[:n])
             iters += kn
             if conv:
                 z_out[:] = zc
@@ -349,7 +349,7 @@ def follow(z0, live, lam0, P, use_h, use_f, tol, tol_end, h_min, steps, max_iter
                 return REACHED, 1.0, 1.0, iters
             ds *= 0.5   # (the chord far from the curve at lambda = 1: a shorter step)
             if ds < ds_min:
-                return STALLED, lam_last, lam_max_last, iters
+                return STALLED, lam, lam_max, iters
             continue
         z[:] = zp
         lam = lp
@@ -357,7 +357,6 @@ def follow(z0, live, lam0, P, use_h, use_f, tol, tol_end, h_min, steps, max_iter
         lam_max = max(lam_max, lam)
         z_out[:] = z
         R_out[:] = R
-        lam_last, lam_max_last = lam, lam_max
         if use_h:
             for j in range(nst):
                 if math.exp(z[j * nb + S]) < h_min:
@@ -366,4 +365,4 @@ def follow(z0, live, lam0, P, use_h, use_f, tol, tol_end, h_min, steps, max_iter
             return FOLD, lam, lam_max, iters
         if it <= easy and nfac == 0:
             ds = min(2.0 * ds, ds_max)
-    return STEPS, lam_last, lam_max_last, iters
+    return STEPS, lam, lam_max, iters

@@ -11,6 +11,7 @@ import numpy as np
 
 from . import _kernels as K
 from ._pack import _ARGS
+from .cascade import BASE_SPECIES, base_excess
 from .results import PH_MAX
 
 WARM_ITER = 100            # Newton iterations of a last attempt's warm start (as the kernel's)
@@ -51,25 +52,18 @@ def nearest_acidic(b, n, near, status, H) -> int:
 
 def over_saponified(packed) -> np.ndarray:
     """(B,) bool: the jobs whose saponified organic brings more base than the feed and scrub
-    bring acid and the organic can load metal in exchange (:meth:`Cascade._base_excess_note`,
-    whose message the failed ones get, computed here for every job at once from the packed
-    inflows: the proton invariant of the feed and scrub [mol/h], their metal charge
-    [eq/h], the organic's base, metal and capacity)."""
-    B = len(packed.nst)
-    base_sp = np.array([sp in ("Na", "NH4+") for sp in packed.species])
+    bring acid and the organic can load metal in exchange: the balance of
+    :meth:`Cascade._base_excess_note` (:func:`.cascade.base_excess`), whose message the failed
+    ones get, for every job at once from the packed inflows (the acid: the proton invariant
+    of the feed and scrub [mol/h])."""
+    base_sp = np.array([sp in BASE_SPECIES for sp in packed.species])
     if not base_sp.any():
-        return np.zeros(B, dtype=bool)
-    z, sc, yin = (packed.template_array(k) for k in ("z", "sc", "yin"))
-    fT, use_h, O = packed.template_array("fT"), packed.template_array("use_h"), packed.O
+        return np.zeros(len(packed.nst), dtype=bool)
     feed, scrub, _ = packed.inlets
-    base = O * (z * yin)[:, base_sp].sum(axis=1)
+    z, sc, yin, fT = (packed.template_array(k) for k in ("z", "sc", "yin", "fT"))
+    base, _, _, _, taken = base_excess(base_sp, z, sc, yin, packed.O, fT, feed + scrub)
     acid = packed.inlet_sums[0][:, 0] + packed.inlet_sums[1][:, 0]
-    metal = (z * (feed + scrub))[:, ~base_sp].sum(axis=1)
-    per = np.where((sc > 0) & ~base_sp, z / np.where(sc > 0, sc, 1.0), 0.0)
-    cap = O * fT * per.max(axis=1)
-    carried = O * (z * yin)[:, ~base_sp].sum(axis=1)
-    taken = np.minimum(metal, np.maximum(cap - carried, 0.0))
-    return use_h.astype(bool) & (base > 0) & (base > acid + taken)
+    return packed.template_array("use_h").astype(bool) & (base > 0) & (base > acid + taken)
 
 
 def continue_failed(failed, status, iters, resid, X, Y, H, Fr, tol, max_iter,

@@ -34,6 +34,8 @@ CONT_MIN_STEP = 1e-3     # a shorter increment ends the continuation (or jumps: 
 LOAD_FIRST = 1e-3        # the loading arclength's start: share of every inlet's metal [-]
 WARM_WINDOW = 32         # a batch's warm start: the nearest of the last 32 converged cascades
 LATEST_FACTOR = 10.0     # ... the latest first where at most this many times as far
+                        # (saponified sweep: 10 and 30 take 7,119 iterations, 3 and 1
+                        # 7,302 and 7,341: its scrub step is ~5x its organic step)
 ARC_CLOSURE = 1e-10      # an arclength state the kernel cannot polish: largest stage closure
 ARC_BUDGET = 4           # corrector iterations per arclength leg: this many times max_iter,
 ARC_STAGES = 66         # and steps ARC_STEPS, for up to this many stages; in proportion beyond
@@ -176,15 +178,14 @@ def solve_batch_kernel(nst_arr, Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, 
                     dist[r] = d
             r = np.argmin(dist)
             # the log-form Newton from the nearest and the latest (the caller's order),
-            # then the linear-variable Newton from each: near a front a grid's neighbour in
-            # one parameter may start Newton where its neighbour in the other cannot, and
-            # the log-form tries are cheap (saponified sweep: 3 of its hard cases per run
-            # took 111-127 iterations by the nearest's linear-variable Newton, 7-13 by the
-            # latest's log-form)
-            # (the latest first where it lies within LATEST_FACTOR of the nearest's distance)
-            dl = np.inf
-            if latest >= 0 and ring[(latest - b0) % WARM_WINDOW] == latest:
-                dl = dist[(latest - b0) % WARM_WINDOW]
+            # then the linear-variable Newton from each, the latest first where it lies
+            # within LATEST_FACTOR of the nearest's distance: near a front a grid's
+            # neighbour in one parameter may start Newton where its neighbour in the other
+            # cannot, and the log-form tries are cheap (saponified sweep: 3 of its hard
+            # cases per run took 111-127 iterations by the nearest's linear-variable
+            # Newton, 7-13 by the latest's log-form). (The latest is always in the ring,
+            # at its own slot.)
+            dl = dist[(latest - b0) % WARM_WINDOW] if latest >= 0 else np.inf
             first = 1 if dl <= LATEST_FACTOR * dist[r] else 0
             for k in range(4):
                 if st == OK or dist[r] == np.inf or short[b]:

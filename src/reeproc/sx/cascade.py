@@ -45,6 +45,26 @@ def _positive_int(value, name, minimum):
     return int(value)
 
 
+BASE_SPECIES = ("Na", "NH4+")   # the saponification's base, in the organic inlet
+
+
+def base_excess(base_sp, z, sc, yin, O, fT, metal_in):
+    """The over-saponification balance of :meth:`Cascade._base_excess_note`, for one cascade or
+    many along a leading axis: ``base_sp`` (S,) marks the base species; z, sc, yin (..., S)
+    charges, dimers bound per ion and organic inlet [mol/L]; O [L/h] and fT (...,) the
+    organic flow and total extractant; ``metal_in`` (..., S) the feed and scrub's molar
+    inflows [mol/h]. Returns the base B the organic brings, the metal M the feed and scrub
+    bring, the extractant capacity C, the metal Y the organic inlet carries and the metal
+    the organic can take up in exchange, min(M, C - Y), all [eq/h]."""
+    zy = z * yin
+    base = O * np.where(base_sp, zy, 0.0).sum(axis=-1)
+    metal = np.where(base_sp, 0.0, z * metal_in).sum(axis=-1)
+    per = np.where(~base_sp & (sc > 0), z / np.where(sc > 0, sc, 1.0), 0.0)
+    cap = O * fT * per.max(axis=-1)
+    carried = O * np.where(base_sp, 0.0, zy).sum(axis=-1)
+    return base, metal, cap, carried, np.minimum(metal, np.maximum(cap - carried, 0.0))
+
+
 class Cascade:
     """A counter-current SX cascade (extraction + optional scrub + optional strip sections).
 
@@ -406,20 +426,11 @@ class Cascade:
         if not a["use_h"]:
             return ""
         nm = self.extraction + self.scrub
-        z, sc, active = a["z"], a["sc"], asm["active"]
-        is_base = [sp in ("Na", "NH4+") for sp in active]
-        base = a["O"] * float(sum(z[i] * a["yin"][i] for i in range(len(active)) if is_base[i]))
-        if base <= 0:
-            return ""
         acid = float(asm["ext_h"][:nm].sum())
-        metal = float(sum(z[i] * a["ext"][:nm, i].sum() for i in range(len(active))
-                          if not is_base[i]))
-        per_dimer = [z[i] / sc[i] for i in range(len(active)) if not is_base[i] and sc[i] > 0]
-        cap = a["O"] * a["fT"] * max(per_dimer, default=0.0)
-        carried = a["O"] * float(sum(z[i] * a["yin"][i] for i in range(len(active))
-                                     if not is_base[i]))
-        taken = min(metal, max(cap - carried, 0.0))
-        if base <= acid + taken:
+        base_sp = np.array([sp in BASE_SPECIES for sp in asm["active"]])
+        base, metal, cap, carried, taken = (float(v) for v in base_excess(
+            base_sp, a["z"], a["sc"], a["yin"], a["O"], a["fT"], a["ext"][:nm].sum(axis=0)))
+        if base <= 0 or base <= acid + taken:
             return ""
         if taken < metal:
             why = (f"the loaded organic can take up at most {taken:.4g} eq/h of metal in "
@@ -446,7 +457,7 @@ class Cascade:
         a = asm["arrays"]
         if not a["use_h"]:
             return None, "", False
-        base = np.array([sp in ("Na", "NH4+") for sp in asm["active"]])
+        base = np.array([sp in BASE_SPECIES for sp in asm["active"]])
         from ._fallback import solve_by_arclength, solve_by_continuation
 
         out = (solve_by_arclength if excess else solve_by_continuation)(
@@ -549,7 +560,7 @@ class Cascade:
         inflow_d = {sp: float(inflow[i]) for i, sp in enumerate(active)}
         for i, sp in enumerate(inert):
             inflow_d[sp] = float(asm["ext_inert"][:, i].sum())
-        basis = tuple(sp for sp in active if sp not in ("Na", "NH4+"))
+        basis = tuple(sp for sp in active if sp not in BASE_SPECIES)
         qres = math.nan
         if converged:
             # aqueous charge: inlets vs outlets (their H+ is net of the stage's OH-); a
