@@ -189,58 +189,71 @@ def test_a_ctrl_c_swallowed_by_a_destructor_still_stops_the_sweep(monkeypatch, t
 
 
 def test_sx_pipeline_posts_every_chunk_once_and_both_threads_solve(monkeypatch):
-    """The 2-core pipeline of ``sx_sweep``: every chunk prepared, solved and posted exactly
-    once; the worker solves on nth - 1 numba threads, this thread on one when it has no Python
-    work left (under a threading layer that takes kernels from two threads at once, never
-    under workqueue); a kernel error reaches the caller and the worker thread stops."""
+    """The pipeline of ``sx_sweep`` on 2+ cores: every chunk prepared (in order), solved and
+    posted exactly once, by two threads that each carry chunks through all three steps; the
+    Python steps never overlap; each thread's kernels on half the numba threads (this thread
+    the odd one over) where the threading layer takes kernels from two threads at once, and
+    under workqueue one kernel at a time on nth - 1; an error in either thread reaches the
+    caller and the worker thread stops."""
     import threading
 
     import reeproc._sx_sweep as sw
 
-    monkeypatch.setattr(sw, "_threadsafe_layer", lambda: True)
-
     calls = {"prep": [], "post": [], "solve": []}
+    inside = []   # Python steps running now
+
+    def python_step(kind, q):
+        inside.append(q)
+        assert len(inside) == 1, f"{kind} of chunk {q} overlaps {inside[:-1]}"
+        threading.Event().wait(0.002)   # (a 2 ms Python step, long enough to overlap)
+        calls[kind].append(q)
+        inside.pop()
 
     def prep(q):
-        calls["prep"].append(q)
+        python_step("prep", q)
         return q
 
+    running = []   # kernels running now
+
     def solve(packed, threads):
-        calls["solve"].append((packed, threads, threading.current_thread().name))
-        threading.Event().wait(0.01)   # a kernel of 10 ms; the Python side is instant
+        running.append(packed)
+        calls["solve"].append((packed, threads, threading.current_thread().name,
+                               len(running)))
+        threading.Event().wait(0.01)   # a kernel of 10 ms
+        running.remove(packed)
         return -packed
 
     def post(q, batch):
         assert batch == -q
-        calls["post"].append(q)
+        python_step("post", q)
 
     before = threading.active_count()
     main = threading.main_thread().name
-    for nth in (2, 3):
+    for layer_ok, nth in ((True, 2), (True, 3), (False, 2), (False, 3)):
+        monkeypatch.setattr(sw, "_threadsafe_layer", lambda: layer_ok)
         for v in calls.values():
             v.clear()
         sw._pipeline(12, prep, solve, post, nth)
         assert calls["prep"] == list(range(12)) and sorted(calls["post"]) == list(range(12))
         assert sorted(c[0] for c in calls["solve"]) == list(range(12))
-        assert all(c[1] == (1 if c[2] == main else nth - 1) for c in calls["solve"])
-        if nth == 2:   # (Python is instant here: this thread solves as well)
-            assert {c[2] for c in calls["solve"]} == {"reeproc-sx-sweep", main}
+        assert {c[2] for c in calls["solve"]} == {"reeproc-sx-sweep", main}
+        if layer_ok:
+            assert all(c[1] == (nth - nth // 2 if c[2] == main else nth // 2)
+                       for c in calls["solve"])
+            assert max(c[3] for c in calls["solve"]) == 2   # (two kernels at once)
+        else:
+            assert all(c[1] == nth - 1 and c[3] == 1 for c in calls["solve"])
         assert threading.active_count() == before
-
-    monkeypatch.setattr(sw, "_threadsafe_layer", lambda: False)   # (workqueue)
-    for v in calls.values():
-        v.clear()
-    sw._pipeline(12, prep, solve, post, 2)
-    assert sorted(calls["post"]) == list(range(12))
-    assert {c[2] for c in calls["solve"]} == {"reeproc-sx-sweep"}
 
     def failing(packed, threads):
         if packed == 3:
             raise FloatingPointError("chunk 3")
         return -packed
 
+    posted = []
     with pytest.raises(FloatingPointError, match="chunk 3"):
-        sw._pipeline(8, prep, failing, lambda q, b: None, 2)
+        sw._pipeline(8, prep, failing, lambda q, b: posted.append(q), 2)
+    assert 3 not in posted and len(posted) < 8
     assert threading.active_count() == before
 
 

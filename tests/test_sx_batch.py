@@ -85,6 +85,39 @@ def test_sx_sweep_rows_and_failures():
     assert p[(12, 3.0)] > p[(8, 3.0)]
 
 
+def test_sx_sweep_pauses_the_garbage_collector_and_restores_it():
+    """The cyclic garbage collector is off during the sweep and as before after it, also
+    when ``make_job`` raises (on one and on two threads)."""
+    import gc
+
+    seen = []
+
+    def evaluate(c, r):
+        seen.append(gc.isenabled())
+        return {"Pr purity": r.purity("Pr", "raffinate")}
+
+    def failing_job(c):
+        if c["OA"] > 3.5:
+            raise RuntimeError("no job")
+        return _constant_d_job(c)
+
+    cases = grid_cases({"n": [8, 12], "OA": [2.5, 3.0, 4.0]})
+    assert gc.isenabled()
+    for threads in (1, min(2, _max_threads())):
+        seen.clear()
+        sx_sweep(_constant_d_job, cases, evaluate, threads=threads, chunk=2)
+        assert seen == [False] * 6 and gc.isenabled()
+        with pytest.raises(RuntimeError, match="no job"):
+            sx_sweep(failing_job, cases, evaluate, threads=threads, chunk=2)
+        assert gc.isenabled()
+    gc.disable()
+    try:
+        sx_sweep(_constant_d_job, cases, evaluate, threads=1, chunk=2)
+        assert not gc.isenabled()   # (left as the caller had it)
+    finally:
+        gc.enable()
+
+
 def test_sx_sweep_frame_equals_the_row_by_row_frame():
     """A chunk's frame is built column by column when every case and every evaluation has the
     keys of the first, row by row otherwise: both give the frame of one dict per case (case,

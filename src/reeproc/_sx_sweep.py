@@ -1,15 +1,17 @@
 """SX-only sweeps over per-case jobs (:func:`sx_sweep`, re-exported by :mod:`reeproc.sweep`):
 the user's ``make_job`` and ``evaluate`` per case around the batch solver, in chunks, with a
-2-core pipeline (a worker thread solves prepared chunks while this thread prepares and
-evaluates the others, and solves a waiting chunk itself when it has nothing else to do) and
-each chunk's rows built column by column.
+pipeline on two or more cores (this thread and a worker each carry chunks through packing,
+solving and evaluation; one's kernel overlaps the other's Python) and each chunk's rows built
+column by column.
 
 The numba solver is imported on the first call only (this module is imported with
 :mod:`reeproc.sweep`, by the command line among others).
 """
 from __future__ import annotations
 
+import gc
 import itertools
+import sys
 from operator import itemgetter
 
 import numpy as np
@@ -43,10 +45,13 @@ def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
         ``outlet_mol_h``, arrays; ``result.full()`` gives the full CascadeResult). Its
         ``recovery`` and ``purity`` are computed for the whole chunk at the first call.
     threads : int, optional
-        Numba threads (default: numba's current setting). With two or more, a worker thread
-        solves the prepared chunks on threads - 1 numba threads (GIL released for constant-D
-        cascades) while this thread builds the next chunks' jobs and evaluates the solved
-        ones; when it has nothing of that left to do, it solves a waiting chunk itself.
+        Numba threads (default: numba's current setting). With two or more, this thread and
+        a worker each take the next chunk, build its jobs, solve it and evaluate it; the
+        Python steps (``make_job``, ``evaluate``) run one at a time, never concurrently, and
+        a thread's constant-D kernel (which releases the GIL) runs on half the numba threads
+        while the other thread does its Python. ``make_job`` and ``evaluate`` may thus be
+        called from the worker thread. The cyclic garbage collector is paused during the
+        sweep.
     chunk : int
         Cascades per batch call; with two or more threads the first chunk is a quarter of
         it and the last two a half and a quarter (the pipeline fills and drains sooner).
@@ -72,7 +77,8 @@ def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
         return pack_jobs([make_job(c) for c in parts[q]], templates)
 
     def solve(packed, threads):
-        numba.set_num_threads(threads)   # (thread-local in numba)
+        # (thread-local in numba); a kernel that holds the GIL (not constant-D) takes all
+        numba.set_num_threads(threads if packed.linear else nth)
         return solve_packed(packed, tol, max_iter, "auto", warm_start)
 
     frames: dict = {}   # one DataFrame per chunk
@@ -80,24 +86,30 @@ def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
     def post(q, batch):
         frames[q] = _sx_frame(parts[q], batch, evaluate)
 
-    with numba_threads(threads) as nth:
-        bounds = np.cumsum([0] + _chunk_sizes(len(cases), chunk, nth >= 2))
-        parts = [cases[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
-        if nth < 2 or len(parts) < 2:
-            for q in range(len(parts)):
-                post(q, solve(prep(q), nth))
-        else:
-            import sys
-
-            # the worker needs the GIL briefly to launch each kernel and to return from it;
-            # a short switch interval lets it take the GIL from the busy main thread at once
-            si = sys.getswitchinterval()
-            sys.setswitchinterval(min(si, 2e-4))
-            try:
-                _pipeline(len(parts), prep, solve, post, nth)
-            finally:
-                sys.setswitchinterval(si)
-                numba.set_num_threads(nth)
+    # the cyclic garbage collector pauses for the sweep: its full collections, set off by
+    # the chunks' objects, stopped both threads (a 10,000-case sweep on 2 threads took
+    # 116-127 ms with it, 65-71 ms without; on 1 thread 109-123 ms either way)
+    gc_on = gc.isenabled()
+    gc.disable()
+    try:
+        with numba_threads(threads) as nth:
+            bounds = np.cumsum([0] + _chunk_sizes(len(cases), chunk, nth >= 2))
+            parts = [cases[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+            if nth < 2 or len(parts) < 2:
+                for q in range(len(parts)):
+                    post(q, solve(prep(q), nth))
+            else:
+                # a thread back from its kernel takes the GIL from the other at once
+                si = sys.getswitchinterval()
+                sys.setswitchinterval(min(si, 2e-4))
+                try:
+                    _pipeline(len(parts), prep, solve, post, nth)
+                finally:
+                    sys.setswitchinterval(si)
+                    numba.set_num_threads(nth)
+    finally:
+        if gc_on:
+            gc.enable()
     frames = [frames[q] for q in range(len(parts))]
     df = (pd.DataFrame() if not frames else frames[0] if len(frames) == 1
           else pd.concat(frames, ignore_index=True))
@@ -131,72 +143,57 @@ def _threadsafe_layer() -> bool:
 
 def _pipeline(n_parts, prep, solve, post, nth):
     """Chunks 0..n_parts-1 through prep(q) -> packed, solve(packed, threads) -> batch and
-    post(q, batch) on ``nth`` >= 2 cores. Python (prep, post) runs in this thread; a worker
-    thread solves the prepared chunks with nth - 1 numba threads and is fed first. When this
-    thread has no Python work left to do (nothing to post, enough chunks prepared) it solves
-    a waiting chunk itself on one thread, where the worker keeps another to go on with (or,
-    every chunk prepared, would not reach it sooner) and the threading layer allows it: on
-    two cores both then solve, and the Python work is no longer the critical path."""
-    import queue
+    post(q, batch) on ``nth`` >= 2 cores, in two threads (this one and a worker) that each
+    take the next chunk and carry it through all three steps.
+
+    The Python steps (prep and post: the user's ``make_job`` and ``evaluate``) run one at a
+    time, under a lock, the chunks prepared in order; a thread solving its chunk (a kernel
+    that releases the GIL) overlaps the other's Python. Each thread's kernels get half the
+    numba threads (this one the odd one over). Under a threading layer that does not take
+    kernels from two threads at once (workqueue) the solves also run one at a time, each on
+    nth - 1 numba threads. An error in either thread stops both after their current step
+    and is raised here.
+
+    (Until 2026-12-04 this thread prepared and posted every chunk and solved one only when
+    it had nothing else to do, and a worker solved the rest: the last chunks' posts then
+    queued behind this thread's own solve while the worker idled, about 7 ms of a 10,000-case
+    sweep's 60.)
+    """
     import threading
 
-    tasks, results = queue.Queue(), queue.Queue()
+    both = _threadsafe_layer()
+    py_lock = threading.Lock()
+    kernel_lock = None if both else threading.Lock()
+    counter = iter(range(n_parts))
+    errors: list = []
 
-    def worker():
-        while (item := tasks.get()) is not None:
-            try:
-                results.put((item[0], solve(item[1], nth - 1), None))
-            except BaseException as exc:   # (raised in this thread by the loop below)
-                results.put((item[0], None, exc))
+    def run(threads):
+        try:
+            while not errors:
+                with py_lock:
+                    q = next(counter, None)
+                    if q is None or errors:
+                        return
+                    packed = prep(q)
+                if kernel_lock is None:
+                    batch = solve(packed, threads)
+                else:
+                    with kernel_lock:
+                        batch = solve(packed, threads)
+                with py_lock:
+                    post(q, batch)
+        except BaseException as exc:   # (raised below, in this thread)
+            errors.append(exc)
 
-    def finish(q, batch, exc):
-        if exc is not None:
-            raise exc
-        post(q, batch)
-
-    ahead = nth + 1   # prepared chunks waiting at most
-    th = threading.Thread(target=worker, name="reeproc-sx-sweep", daemon=True)
+    own, other = (nth - nth // 2, nth // 2) if both else (nth - 1, nth - 1)
+    th = threading.Thread(target=run, args=(other,), name="reeproc-sx-sweep", daemon=True)
     th.start()
     try:
-        nxt = posted = 0
-        while posted < n_parts:
-            # keep the worker fed, then post what is solved, then prepare ahead
-            if nxt < n_parts and tasks.qsize() < 1:
-                tasks.put((nxt, prep(nxt)))
-                nxt += 1
-                continue
-            try:
-                finish(*results.get_nowait())
-                posted += 1
-                continue
-            except queue.Empty:
-                pass
-            if nxt < n_parts and tasks.qsize() < ahead:
-                tasks.put((nxt, prep(nxt)))
-                nxt += 1
-                continue
-            # solve a waiting chunk here (on one thread) where the worker keeps one to go on
-            # with, or, with every chunk prepared, would not reach it sooner; only under a
-            # threading layer that takes parallel kernels from two threads at once
-            if (tasks.qsize() >= (nth - 1 if nxt == n_parts else nth)
-                    and _threadsafe_layer()):
-                try:
-                    q, packed = tasks.get_nowait()
-                except queue.Empty:
-                    pass
-                else:
-                    results.put((q, solve(packed, 1), None))
-                    continue
-            finish(*results.get())
-            posted += 1
+        run(own)
     finally:
-        while True:   # (on an error: the waiting chunks are dropped, the worker stops)
-            try:
-                tasks.get_nowait()
-            except queue.Empty:
-                break
-        tasks.put(None)
         th.join()
+    if errors:
+        raise errors[0]
 
 
 def _sx_frame(part, batch, evaluate) -> pd.DataFrame:
