@@ -32,6 +32,7 @@ CONT_SHORT = 1.0 / 32.0  # an increment this short also tries the linear-variabl
 CONT_N_FALLBACK = 200    # ... with this budget (each of its attempts)
 CONT_MIN_STEP = 1e-3     # a shorter increment ends the continuation (or jumps: _follow)
 LOAD_FIRST = 1e-3        # the loading arclength's start: share of every inlet's metal [-]
+ACID_HIGH = 3.0          # the acid arclength's start: multiple of the aqueous inlets' acid [-]
 WARM_WINDOW = 32         # a batch's warm start: the nearest of the last 32 converged cascades
 LATEST_FACTOR = 10.0     # ... the latest first where at most this many times as far
                         # (saponified sweep: 10 and 30 take 7,119 iterations, 3 and 1
@@ -303,11 +304,12 @@ def solve_by_continuation(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G,
        cold at one flow is often solved cold a few per cent away).
     6. If these fail too: pseudo-arclength continuation (:func:`_by_arclength`), which passes
        where the steady state moves too fast with the parameter for steps 3-5 and shows a
-       fold: in the base from where step 3 ended, else (or if that stalls) in the loading.
+       fold: in the base from where step 3 ended, else (or if that stalls) in the loading,
+       else in the acid from ``ACID_HIGH`` times the aqueous inlets' acid.
 
     Returns (status, iterations, residual, worst stage, worst row, x, y, h, f, leg, lam, why):
     status OK only when the full cascade was solved; otherwise the last solved state, the
-    leg it ended in ('' when no start solved, 'sulfate', 'base' or 'loading'), its lambda
+    leg it ended in ('' when no start solved, 'sulfate', 'base', 'loading' or 'acid'), its lambda
     and why it ended ('alkaline': a stage above pH -log10(h_min); 'fold': the curve turned
     back at lam; else 'stalled', 'steps' or 'murphree', see :func:`._arclength.follow`)."""
     A = (Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f)
@@ -352,7 +354,8 @@ def _by_arclength(A, base, out, tol, budget, n_picard, h_min):
     saponification leg ended (``out``, the returns of :func:`_legs`; when it ended short on
     an acidic state), else in the loading (every inlet's metal and base scaled by lambda,
     the proton invariant with them, as in :mod:`._continuation`) from lambda =
-    ``LOAD_FIRST``, solved cold. A state reached at lambda = 1 is polished by the log-form
+    ``LOAD_FIRST``, solved cold, else in the acid (the proton invariant with ``ACID_HIGH``
+    times the aqueous inlets' acid at lambda = 0, theirs at 1), solved cold. A state reached at lambda = 1 is polished by the log-form
     Newton (or, where that cannot start, taken as the arclength's Newton left it: the same
     rows, within ``tol``). Returns the returns of :func:`solve_by_continuation` (with the
     arclength's corrector iterations) or None when neither leg starts."""
@@ -369,6 +372,17 @@ def _by_arclength(A, base, out, tol, budget, n_picard, h_min):
         return A[:3] + (t * A[3], t * yin) + A[5:12] + (G - (1.0 - t) * metal, Ts) + A[14:]
 
     legs.append(("loading", None, LOAD_FIRST, loading))
+    # the acid raised: where the dilute limit does not exist in double range (middle rare
+    # earths extracted in the extraction section and scrubbed back in a long scrub build up
+    # between the sections without bound unless the loading holds them: the survey's
+    # 7-metal chloride cascade of 123 + 248 stages), more acid in every aqueous inlet
+    # lowers every distribution ratio and the cascade solves cold (143 iterations at 3x),
+    # and the curve leads down to the cascade's own acid (4,800 iterations)
+    acid = G - aqueous_tracer(A[3], A[1], A[0]) @ A[10]   # inlet acid along the aqueous
+    if np.any(acid > 0.0):
+        def acid_high(t):
+            return _with(A, yin, Ts, G + (ACID_HIGH - 1.0) * (1.0 - t) * np.maximum(acid, 0.0))
+        legs.append(("acid", None, 0.0, acid_high))
     itot, last = 0, None
     per = max(1.0, len(A[0]) / ARC_STAGES)   # (the budget's stage factor)
     for leg, st, lam0, args_of in legs:

@@ -473,11 +473,15 @@ class Cascade:
                 f"follows the steady state up to {lam:.4g} of the sulfate and finds none "
                 "beyond"), False
         eq = a["O"] * float(np.dot(a["z"][base], a["yin"][base]))
-        what = (f"{lam:.4g} of the organic inlet's base ({lam * eq:.4g} of {eq:.4g} eq/h)"
-                if leg == "base" else f"{lam:.4g} of every inlet's metal and base")
-        how = ("in saponification from the nearly unsaponified cascade" if leg == "base" else
-               "in the loading (every inlet's metal and base scaled together) from "
-               "nearly unloaded")
+        from ._fallback import ACID_HIGH
+        what, how = {
+            "base": (f"{lam:.4g} of the organic inlet's base ({lam * eq:.4g} of {eq:.4g} eq/h)",
+                     "in saponification from the nearly unsaponified cascade"),
+            "acid": (f"{ACID_HIGH - (ACID_HIGH - 1.0) * lam:.4g} times the aqueous inlets' acid",
+                     f"in the acid from {ACID_HIGH:g} times the aqueous inlets' acid"),
+        }.get(leg, (f"{lam:.4g} of every inlet's metal and base",
+                    "in the loading (every inlet's metal and base scaled together) from "
+                    "nearly unloaded"))
         h = out[7]
         j = int(np.argmin(h))
         if h[j] < 10.0 ** -PH_MAX:
