@@ -382,9 +382,18 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
             # Newton steps until rounding (a build-up multiplies the rows' error in the
             # cascade's overall balance by its internal recirculation), unless that balance
             # already closes to tol
-            if (n_ptc >= N_POLISH_PTC or res <= 1e-3 * tol or res < 1e-15
+            if (res <= 1e-3 * tol or res < 1e-15
                     or _closure(x_s[ia], y_s[ia], Lout, Lup, O, ext, yin) <= tol):
                 status = OK
+                break
+            if n_ptc >= N_POLISH_PTC:
+                # these steps drop the [H+] coupling and converge linearly: a balance that
+                # still does not close goes on with Newton in ln x and ln [H+] (below), as
+                # the direct attempt ends (a flowsheet's Tb/Dy circuit closed its Tb balance
+                # to 2.2e-7 after three such steps)
+                elim = False
+                _weights(x_s[ia], y_s[ia], Lout, O, thr, murphree, use_h, W)
+                phi = _merit(R_s[ia], W, nb)
                 break
             n_ptc += 1
             ptc = 0.0

@@ -12,7 +12,8 @@ Newton attempt (start, frozen-D sweeps, line search) in :mod:`._core`.
    ``n_picard = PTC_ATTEMPT``) when the direct attempt fails: from the unloaded frozen-D
    cascade with each stage's metal charge capped, pseudo-time regulated steps in ln x with
    [H+] from the proton invariant at every iterate (a metal build-up that only the acid it
-   consumes can limit, such as issue 11's textbook cascade with 1 M dimer).
+   consumes can limit, such as issue 11's textbook cascade with 1 M dimer); where it runs
+   out of iterations, once more from its last state with the pseudo-time parameter reset.
 3. **Continuation in the loading** (:mod:`._continuation`) when these stall, then a long
    pseudo-transient attempt (``N_PTC_LONG`` steps: a slow front, such as the saponified Pr/Nd
    cascade of the reference plant, crosses its cascade in ~1,800).
@@ -43,11 +44,12 @@ from ._equilibrium import KW, LN10
 from ._newton import linear_solve
 
 N_DIRECT = 40       # iterations of the direct attempt before continuation takes over
-N_PTC = 220         # iterations of the pseudo-transient attempt ([H+] eliminated)
+N_PTC = 220         # iterations of the pseudo-transient attempt ([H+] eliminated), and of
+                    # its resumption from its last state (pseudo-time reset) where it ran out
 N_STEP = 25         # iterations allowed per continuation step
 N_CONT = 300        # iterations of the whole continuation before the fall-back
 N_PTC_LONG = 2000   # iterations of the long pseudo-transient attempt before the fall-back
-N_PRE = N_DIRECT + N_PTC + N_CONT  # the attempts before the long one (the fall-back's budget)
+N_PRE = N_DIRECT + 2 * N_PTC + N_CONT  # the attempts before the long one (fall-back's budget)
 N_RESTART = 50      # Newton iterations restarted from where the long attempt stalled ...
 RESTART_RES = 1e-2  # ... when its residual is below this
 N_POLISH = 30       # iterations of the log-form polish after the fall-back solver
@@ -99,7 +101,9 @@ def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
        iterations for nonlinear models (a linear, constant-D cascade is solved by its first
        sweep).
     2. For models with [H+]: the pseudo-transient attempt with [H+] eliminated, at most
-       ``N_PTC`` iterations (:func:`._core._solve_core` with ``n_picard = PTC_ATTEMPT``).
+       ``N_PTC`` iterations (:func:`._core._solve_core` with ``n_picard = PTC_ATTEMPT``);
+       where it runs out of iterations, the same attempt again from its last state (the
+       pseudo-time parameter reset), at most ``N_PTC`` more (with ``long_ptc`` only).
     3. Continuation in the loading (:func:`._continuation.loading_continuation_py`).
 
     Python drives the steps so that only one compiled kernel (:func:`._core._solve_core`, one
@@ -110,7 +114,8 @@ def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
 
     Same arguments as :func:`._core._solve_core` (without ptc_ok; ``lh0`` optional, the
     initial ln [H+] [ln(mol/L)] per stage, NaN or None: from the proton invariant;
-    ``long_ptc`` False skips the long pseudo-transient attempt: it starts from scratch, so a
+    ``long_ptc`` False skips the resumption and the long pseudo-transient attempt: the
+    latter starts from scratch, so a
     warm start that failed goes to the fall-back, which keeps its start (a spec search's
     steps), and so does a cascade whose saponified organic brings more base than its inlets
     bring acid and metal). Returns
@@ -135,6 +140,17 @@ def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
         if pt[0] == OK:
             return (OK, out[1] + pt[1]) + tuple(pt[2:])
         out = (out[0], out[1] + pt[1]) + tuple(out[2:])
+        if pt[0] == MAXITER and long_ptc and max_iter > out[1]:
+            # resumed from its last state, the pseudo-time parameter reset (the saponified
+            # sweep's cold heads: 63-81 steps more, where the attempts after it took 750-840;
+            # as the long attempt, not for an over-saponified cascade or a warm start)
+            pt = _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
+                             eta, use_h, use_f, np.ascontiguousarray(pt[5]),
+                             np.full(nst, np.nan), tol, min(max_iter - out[1], N_PTC),
+                             PTC_ATTEMPT, False)
+            if pt[0] == OK:
+                return (OK, out[1] + pt[1]) + tuple(pt[2:])
+            out = (out[0], out[1] + pt[1]) + tuple(out[2:])
     itot = out[1]   # (including the pseudo-transient attempt)
     if max_iter > itot:
         cont = loading_continuation_py(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G,
@@ -194,6 +210,14 @@ def solve_cascade_nb(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, 
         itot += itp
         if stp == OK:
             return stp, itot, resp, wjp, wip, xp, yp, hp, fp
+        if stp == MAXITER and long_ptc and max_iter > itot:   # (resumed, as in solve_cascade)
+            stp, itp, resp, wjp, wip, xp, yp, hp, fp = _solve_core(
+                Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h,
+                use_f, xp, lh0, tol, min(max_iter - itot, N_PTC),
+                n_picard * 0 + PTC_ATTEMPT, nst < 0)
+            itot += itp
+            if stp == OK:
+                return stp, itot, resp, wjp, wip, xp, yp, hp, fp
     if max_iter <= itot:
         return st, itot, res, wj, wi, x, y, h, f
     stc, itc, resc, wjc, wic, xc, yc, hc, fc = loading_continuation(

@@ -24,7 +24,7 @@ import numpy as np
 from . import _kernels as K
 from ._batch_rescue import continue_failed, features, over_saponified
 from ._pack import _padded, pack_jobs
-from .results import ConvergenceError, NoAcidicSteadyStateError, PH_MAX
+from .results import MASS_TOL, ConvergenceError, NoAcidicSteadyStateError, PH_MAX
 
 __all__ = ["solve_many", "solve_batch", "Batch", "BatchItem", "assemble_many", "pack_batch"]
 
@@ -60,9 +60,13 @@ class Batch:
             if use_h.any():   # alkaline: refused like Cascade.solve (failure_note says why)
                 hmin = np.where(np.arange(H.shape[1])[None] < packed.nst[:, None], H, np.inf)
                 ok &= ~(use_h & (hmin.min(axis=1) < 10.0 ** -PH_MAX))
+        self._cache = {}
+        # a species held inside the cascade at many times its inflow: the overall balance
+        # cannot close to MASS_TOL in double precision; refused like Cascade.solve
+        self._unbalanced = ok & (self._overall_imbalance() > MASS_TOL)
+        ok &= ~self._unbalanced
         self.converged = ok
         self.basis_species = tuple(sp for sp in self.species if sp not in ("Na", "NH4+"))
-        self._cache = {}
         self._ok = ok.tolist()               # per-item look-ups (BatchItem) in plain Python
         self._strip = (packed.k > 0).tolist()
         self._cols = {}                      # (kind, species, outlet, basis) -> list
@@ -85,6 +89,22 @@ class Batch:
 
     def __len__(self):
         return len(self.status)
+
+    def _overall_imbalance(self) -> np.ndarray:
+        """(B,) largest |in - out| / in [-] over the species with an inflow, of each
+        cascade's overall balance (out: raffinate, organic leaving the last stage, strip
+        liquor), as ``CascadeResult.mass_balance_residual``."""
+        p = self.packed
+        r = np.arange(len(self.status))
+        fl = p.flows
+        out = ((fl[:, 0] + fl[:, 2])[:, None] * self.X[:, 0]
+               + fl[:, 1, None] * self.Y[r, p.nst - 1]
+               + np.where((p.k > 0)[:, None],
+                          fl[:, 3, None] * self.X[r, np.minimum(p.n + p.m, p.nst - 1)], 0.0))
+        tot = self.inflow
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = np.where(tot > 0, np.abs(tot - out) / np.where(tot > 0, tot, 1.0), 0.0)
+        return rel.max(axis=1) if rel.size else np.zeros(len(self.status))
 
     def items(self) -> list:
         """One :class:`BatchItem` per cascade, in job order."""
@@ -175,6 +195,9 @@ class Batch:
             return self._notes[b][0].lstrip("; ")
         cas, kw = self.packed.jobs[b]
         asm = cas._assemble(kw.get("feed"), kw.get("organic"), kw.get("scrub"), kw.get("strip"))
+        if self._unbalanced[b]:
+            n = cas.n_stages
+            return cas._accumulation_note(asm, self.X[b, :n], self.Y[b, :n])[0]
         if asm["arrays"]["use_h"]:
             why = cas._acidic_failure(asm, self.H[b, :cas.n_stages])[0]
             if why:
@@ -537,7 +560,18 @@ def solve_batch(jobs, tol: float = 1e-12, max_iter: int = 3000, raise_on_failure
                 f"{iters[b]} iterations (re-solve it alone with Cascade.solve for the worst "
                 f"stage and species){note}", residual=float(resid[b]),
                 iterations=int(iters[b]))
-        out.append(cas._result(asm, X[b, :n].copy(), Y[b, :n].copy(), H[b, :n].copy(),
-                               Fr[b, :n].copy(), bool(ok), int(iters[b]), float(resid[b]),
-                               "numba-batch"))
+        res = cas._result(asm, X[b, :n].copy(), Y[b, :n].copy(), H[b, :n].copy(),
+                          Fr[b, :n].copy(), bool(ok), int(iters[b]), float(resid[b]),
+                          "numba-batch")
+        if ok and not res.mass_balance_residual <= MASS_TOL:   # (as Cascade.solve)
+            why, sp = cas._accumulation_note(asm, X[b, :n], Y[b, :n])
+            if raise_on_failure:
+                raise ConvergenceError(f"batch item {b} ({cas!r}): {why}",
+                                       residual=float(resid[b]), species=sp,
+                                       iterations=int(iters[b]))
+            res = cas._result(asm, X[b, :n].copy(), Y[b, :n].copy(), H[b, :n].copy(),
+                              Fr[b, :n].copy(), False, int(iters[b]), float(resid[b]),
+                              "numba-batch")
+            res.failure = why
+        out.append(res)
     return out

@@ -25,7 +25,7 @@ import numpy as np
 from ..stream import Stream
 from . import _kernels as K
 from .models import EquilibriumModel, _ka2
-from .results import (CHARGE_TOL, PH_MAX, CascadeResult, ConvergenceError,  # noqa: F401 (re-exported)
+from .results import (CHARGE_TOL, MASS_TOL, PH_MAX, CascadeResult, ConvergenceError,  # noqa: F401 (re-exported)
                       NoAcidicSteadyStateError, _charge, molar_purity)
 
 __all__ = ["Cascade", "CascadeResult", "ConvergenceError", "NoAcidicSteadyStateError"]
@@ -265,10 +265,11 @@ class Cascade:
             Convergence tolerance on the scaled stage residual [-].
         max_iter : int
             Newton iterations of the solver's first attempts together (direct <= 40,
-            pseudo-transient <= 220, loading continuation <= 300); the fall-back's three
-            attempts may each take what these left, together at most four times it, and a
-            cold start's long pseudo-transient attempt, before the fall-back, adds at most
-            2,050 when max_iter >= 560. A cold start that all of these leave unsolved ends
+            pseudo-transient <= 220 and, resumed from its last state, <= 220 more, loading
+            continuation <= 300); the fall-back's three attempts may each take what these
+            left, together at most four times it, and a cold start's long pseudo-transient
+            attempt, before the fall-back, adds at most 2,050 when max_iter >= 780. A cold
+            start that all of these leave unsolved ends
             with continuations (sulfate, saponification, acid, organic flow), each leg with
             max_iter more (``docs/sx.md``, Solver, step 6).
         raise_on_failure : bool
@@ -369,12 +370,46 @@ class Cascade:
             failure = f"did not converge: residual {res:.3e}{note}"
         out = self._result(asm, x, y, h, f, converged, int(it), float(res), method)
         out.failure = failure
+        if converged and not out.mass_balance_residual <= MASS_TOL:
+            why, sp = self._accumulation_note(asm, x, y)
+            if raise_on_failure:
+                raise ConvergenceError(why, residual=float(res), species=sp,
+                                       iterations=int(it))
+            out = self._result(asm, x, y, h, f, False, int(it), float(res), method)
+            out.failure = why
+            return out
         if converged and not out.charge_balance_residual <= CHARGE_TOL:
             raise ConvergenceError(
                 f"SX cascade result rejected: the aqueous charge balance does not close "
                 f"(relative imbalance {out.charge_balance_residual:.3e} > {CHARGE_TOL:g})",
                 residual=float(res), iterations=int(it))
         return out
+
+    def _accumulation_note(self, asm, x, y) -> tuple:
+        """(why, species): why a steady state whose every stage balance is within tol leaves
+        its overall balance above ``MASS_TOL``: the worst species, its imbalance and how far
+        it builds up inside the cascade (largest flow through a stage [mol/h] over its
+        inflow)."""
+        a = asm["arrays"]
+        nst = self.n_stages
+        n, m, k = self.extraction, self.scrub, self.strip
+        O = a["O"]
+        inflow = a["ext"].sum(axis=0) + O * a["yin"]
+        out = (a["Lout"][0] * x[0] + O * y[nst - 1]
+               + (a["Lout"][n + m] * x[n + m] if k > 0 else 0.0))
+        live = inflow > 0
+        rel = np.where(live, np.abs(inflow - out) / np.where(live, inflow, 1.0), 0.0)
+        i = int(np.argmax(rel))
+        through = float(np.max(a["Lout"] * x[:, i] + O * y[:, i]))
+        sp = asm["active"][i]
+        return (f"SX cascade result rejected: every stage balance is within tol but the "
+                f"overall balance of '{sp}' closes only to {rel[i]:.3e} of its inflow "
+                f"(> {MASS_TOL:g}): {sp} builds up inside the cascade to "
+                f"{through / inflow[i]:.3g} times its inflow through a stage (held between "
+                "the sections: extracted in one, scrubbed or stripped back in the next), and "
+                "double precision closes each stage's balance only to about 1e-16 of the "
+                f"flows through it; give {sp} an exit (fewer scrub stages, another scrub acid "
+                "or organic flow)"), sp
 
     def _warm_start(self, prev: CascadeResult, asm) -> tuple:
         """(x0 [mol/L], ln [H+] per stage or None) from a previous result of a cascade of the

@@ -14,7 +14,7 @@ from ..species import get_species
 from ..stream import Stream
 
 __all__ = ["CascadeResult", "ConvergenceError", "NoAcidicSteadyStateError", "molar_purity",
-           "CHARGE_TOL", "PH_MAX"]
+           "CHARGE_TOL", "MASS_TOL", "PH_MAX"]
 
 
 class ConvergenceError(RuntimeError):
@@ -68,6 +68,9 @@ class NoAcidicSteadyStateError(ConvergenceError):
 
 #: Largest relative charge imbalance of the aqueous inlets vs outlets a result may carry.
 CHARGE_TOL = 1e-8
+#: Largest relative imbalance of a species' overall balance a result may carry (that of the
+#: flowsheet's conservation audit, ``reeproc.units._balance.BALANCE_RTOL``).
+MASS_TOL = 1e-10
 #: Highest stage pH a pH-dependent model accepts: the neutral point [OH-] = [H+] (25 C).
 PH_MAX = 7.0
 
@@ -128,7 +131,10 @@ class CascadeResult:
     residual : float
         Largest scaled stage residual [-].
     mass_balance_residual : float
-        Largest relative imbalance (in - out)/in over species of the whole cascade [-].
+        Largest relative imbalance (in - out)/in over species of the whole cascade [-]; a
+        converged result above ``MASS_TOL`` is refused (a species held inside the cascade at
+        many times its inflow, whose stage balances double precision cannot close finely
+        enough).
     charge_balance_residual : float
         |charge in - charge out| of the aqueous phase over the charge throughput
         sum |z| n of the aqueous inlets [-]: metals, H+, HSO4-, SO4-2, Cl- and every inert ion.
