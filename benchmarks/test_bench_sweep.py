@@ -143,6 +143,41 @@ def test_bench_sx_sweep_10k(benchmark):
     assert conv == len(cases)
 
 
+def test_bench_sx_sweep_gc_paused(benchmark):
+    """The cyclic garbage collector paused during ``sx_sweep`` (its default) against the same
+    sweep with it running again (an ``evaluate`` that re-enables it at its first call), on
+    the thread counts of the 10,000-case sweep, alternating, 7 each: best and median (a full
+    collection stops both threads now and then, so the median shows it and the best may
+    not)."""
+    import gc
+
+    make_job, evaluate, cases = _setup()
+    sx_sweep(make_job, cases[:50], evaluate)
+
+    def evaluate_gc_on(c, r):
+        gc.enable()
+        return evaluate(c, r)
+
+    th = max(_thread_counts())
+    t = {"paused": [], "running": []}
+    for _ in range(7):
+        for name, ev in (("paused", evaluate), ("running", evaluate_gc_on)):
+            t0 = time.perf_counter()
+            sx_sweep(make_job, cases, ev, threads=th)
+            t[name].append(time.perf_counter() - t0)
+    assert gc.isenabled()
+    benchmark.pedantic(sx_sweep, args=(make_job, cases, evaluate), kwargs=dict(threads=th),
+                       rounds=1, iterations=1)
+    best = {k: min(v) for k, v in t.items()}
+    med = {k: float(np.median(v)) for k, v in t.items()}
+    benchmark.extra_info.update(threads=th, best_s=best, median_s=med,
+                                median_ratio=med["running"] / med["paused"])
+    print(f"\nsx_sweep, 10,000 cascades on {th} threads: garbage collector paused "
+          f"{best['paused'] * 1e3:.1f} ms best, {med['paused'] * 1e3:.1f} ms median; running "
+          f"{best['running'] * 1e3:.1f} ms best, {med['running'] * 1e3:.1f} ms median "
+          f"({med['running'] / med['paused']:.2f}x the median; 7 each, alternating)")
+
+
 def test_bench_sx_sweep_10k_arrays(benchmark):
     """The same 10,000 cascades through the array path (sx_sweep_arrays: no per-case Python
     objects); figures equal the object path's."""

@@ -87,8 +87,8 @@ def sx_sweep(make_job, cases: list, evaluate, *, threads: int | None = None,
         frames[q] = _sx_frame(parts[q], batch, evaluate)
 
     # the cyclic garbage collector pauses for the sweep: its full collections, set off by
-    # the chunks' objects, stopped both threads (a 10,000-case sweep on 2 threads took
-    # 116-127 ms with it, 65-71 ms without; on 1 thread 109-123 ms either way)
+    # the chunks' objects, stop both threads now and then (benchmarks/test_bench_sweep.py::
+    # test_bench_sx_sweep_gc_paused: the median 2-thread sweep 1.18-1.76x slower with it)
     gc_on = gc.isenabled()
     gc.disable()
     try:
@@ -154,7 +154,8 @@ def _pipeline(n_parts, prep, solve, post, nth):
     nth - 1 numba threads. An error in either thread stops both after their current step
     and is raised here.
 
-    (Until 2026-12-04 this thread prepared and posted every chunk and solved one only when
+    (Until the fourth session of 2026-12-03 this thread prepared and posted every chunk and
+    solved one only when
     it had nothing else to do, and a worker solved the rest: the last chunks' posts then
     queued behind this thread's own solve while the worker idled, about 7 ms of a 10,000-case
     sweep's 60.)

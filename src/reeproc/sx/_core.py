@@ -389,8 +389,9 @@ def _solve_core(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, e
             if n_ptc >= N_POLISH_PTC:
                 # these steps drop the [H+] coupling and converge linearly: a balance that
                 # still does not close goes on with Newton in ln x and ln [H+] (below), as
-                # the direct attempt ends (a flowsheet's Tb/Dy circuit closed its Tb balance
-                # to 2.2e-7 after three such steps)
+                # the direct attempt ends (a safeguard, with no measured case of its own: the
+                # Tb/Dy circuit whose Tb balance closed to 2.2e-7 turned out to be a state of
+                # the acid arclength, refused by MASS_TOL in Cascade.solve)
                 elim = False
                 _weights(x_s[ia], y_s[ia], Lout, O, thr, murphree, use_h, W)
                 phi = _merit(R_s[ia], W, nb)

@@ -309,8 +309,8 @@ def solve_by_continuation(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G,
 
     Returns (status, iterations, residual, worst stage, worst row, x, y, h, f, leg, lam, why):
     status OK only when the full cascade was solved; otherwise the last solved state, the
-    leg it ended in ('' when no start solved, 'sulfate', 'base', 'loading' or 'acid'), its lambda
-    and why it ended ('alkaline': a stage above pH -log10(h_min); 'fold': the curve turned
+    leg it ended in ('' when no start solved, 'sulfate', 'base', 'loading' or 'acid'), its
+    lambda and why it ended ('alkaline': a stage above pH -log10(h_min); 'fold': the curve turned
     back at lam; else 'stalled', 'steps' or 'murphree', see :func:`._arclength.follow`)."""
     A = (Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f)
     out = _legs(A, base, tol, budget, n_picard, h_min)
@@ -355,9 +355,9 @@ def _by_arclength(A, base, out, tol, budget, n_picard, h_min):
     an acidic state), else in the loading (every inlet's metal and base scaled by lambda,
     the proton invariant with them, as in :mod:`._continuation`) from lambda =
     ``LOAD_FIRST``, solved cold, else in the acid (the proton invariant with ``ACID_HIGH``
-    times the aqueous inlets' acid at lambda = 0, theirs at 1), solved cold. A state reached at lambda = 1 is polished by the log-form
-    Newton (or, where that cannot start, taken as the arclength's Newton left it: the same
-    rows, within ``tol``). Returns the returns of :func:`solve_by_continuation` (with the
+    times the aqueous inlets' acid at lambda = 0, theirs at 1), solved cold. A state reached
+    at lambda = 1 is polished by the log-form Newton (or, where that cannot start, taken as
+    the arclength's Newton left it: the same rows, within ``tol``). Returns the returns of :func:`solve_by_continuation` (with the
     arclength's corrector iterations) or None when neither leg starts."""
     from ._arclength import ARC_STEPS, follow   # (compiles _arcjit at first use only)
 
@@ -378,7 +378,7 @@ def _by_arclength(A, base, out, tol, budget, n_picard, h_min):
     # 7-metal chloride cascade of 123 + 248 stages), more acid in every aqueous inlet
     # lowers every distribution ratio and the cascade solves cold (143 iterations at 3x),
     # and the curve leads down to the cascade's own acid (4,800 iterations)
-    acid = G - aqueous_tracer(A[3], A[1], A[0]) @ A[10]   # inlet acid along the aqueous
+    acid = G - metal   # the inlet acid along the aqueous [mol/L]
     if np.any(acid > 0.0):
         def acid_high(t):
             return _with(A, yin, Ts, G + (ACID_HIGH - 1.0) * (1.0 - t) * np.maximum(acid, 0.0))

@@ -115,10 +115,9 @@ def solve_cascade(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka,
     Same arguments as :func:`._core._solve_core` (without ptc_ok; ``lh0`` optional, the
     initial ln [H+] [ln(mol/L)] per stage, NaN or None: from the proton invariant;
     ``long_ptc`` False skips the resumption and the long pseudo-transient attempt: the
-    latter starts from scratch, so a
-    warm start that failed goes to the fall-back, which keeps its start (a spec search's
-    steps), and so does a cascade whose saponified organic brings more base than its inlets
-    bring acid and metal). Returns
+    latter starts from scratch, so a warm start that failed goes to the fall-back, which
+    keeps its start (a spec search's steps), and so does a cascade whose saponified organic
+    brings more base than its inlets bring acid and metal). Returns
     status, iterations (summed over attempts), residual (max |r| of the log-form rows), worst
     stage, worst row, x, y, h, f.
     """

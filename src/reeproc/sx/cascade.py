@@ -269,9 +269,9 @@ class Cascade:
             continuation <= 300); the fall-back's three attempts may each take what these
             left, together at most four times it, and a cold start's long pseudo-transient
             attempt, before the fall-back, adds at most 2,050 when max_iter >= 780. A cold
-            start that all of these leave unsolved ends
-            with continuations (sulfate, saponification, acid, organic flow), each leg with
-            max_iter more (``docs/sx.md``, Solver, step 6).
+            start that all of these leave unsolved ends with continuations (sulfate,
+            saponification, acid, organic flow), each leg with max_iter more
+            (``docs/sx.md``, Solver, step 6).
         raise_on_failure : bool
             Raise ConvergenceError (default) rather than return ``converged=False``.
         initial_guess : CascadeResult or array (n_stages, S), optional
@@ -385,22 +385,29 @@ class Cascade:
                 residual=float(res), iterations=int(it))
         return out
 
+    def _overall_balance(self, a, x, y) -> tuple:
+        """(inflow [mol/h], |in - out| / in [-]) per active species of the whole cascade
+        (kernel arrays ``a``; out: the raffinate, the organic leaving the last stage and the
+        strip liquor; 0 for a species without inflow)."""
+        nst, nm = self.n_stages, self.extraction + self.scrub
+        O = a["O"]
+        inflow = a["ext"].sum(axis=0) + O * a["yin"]
+        out = (a["Lout"][0] * x[0] + O * y[nst - 1]
+               + (a["Lout"][nm] * x[nm] if self.strip > 0 else 0.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = np.where(inflow > 0, np.abs(inflow - out) / np.where(inflow > 0, inflow, 1),
+                           0.0)
+        return inflow, rel
+
     def _accumulation_note(self, asm, x, y) -> tuple:
         """(why, species): why a steady state whose every stage balance is within tol leaves
         its overall balance above ``MASS_TOL``: the worst species, its imbalance and how far
         it builds up inside the cascade (largest flow through a stage [mol/h] over its
         inflow)."""
         a = asm["arrays"]
-        nst = self.n_stages
-        n, m, k = self.extraction, self.scrub, self.strip
-        O = a["O"]
-        inflow = a["ext"].sum(axis=0) + O * a["yin"]
-        out = (a["Lout"][0] * x[0] + O * y[nst - 1]
-               + (a["Lout"][n + m] * x[n + m] if k > 0 else 0.0))
-        live = inflow > 0
-        rel = np.where(live, np.abs(inflow - out) / np.where(live, inflow, 1.0), 0.0)
+        inflow, rel = self._overall_balance(a, x, y)
         i = int(np.argmax(rel))
-        through = float(np.max(a["Lout"] * x[:, i] + O * y[:, i]))
+        through = float(np.max(a["Lout"] * x[:, i] + a["O"] * y[:, i]))
         sp = asm["active"][i]
         return (f"SX cascade result rejected: every stage balance is within tol but the "
                 f"overall balance of '{sp}' closes only to {rel[i]:.3e} of its inflow "
@@ -493,7 +500,7 @@ class Cascade:
         if not a["use_h"]:
             return None, "", False
         base = np.array([sp in BASE_SPECIES for sp in asm["active"]])
-        from ._fallback import solve_by_arclength, solve_by_continuation
+        from ._fallback import ACID_HIGH, solve_by_arclength, solve_by_continuation
 
         out = (solve_by_arclength if excess else solve_by_continuation)(
             a["Lout"], a["Lup"], a["O"], a["ext"], a["yin"], a["k0"], a["kf"], a["kh"],
@@ -508,7 +515,6 @@ class Cascade:
                 f"follows the steady state up to {lam:.4g} of the sulfate and finds none "
                 "beyond"), False
         eq = a["O"] * float(np.dot(a["z"][base], a["yin"][base]))
-        from ._fallback import ACID_HIGH
         what, how = {
             "base": (f"{lam:.4g} of the organic inlet's base ({lam * eq:.4g} of {eq:.4g} eq/h)",
                      "in saponification from the nearly unsaponified cascade"),
@@ -588,13 +594,7 @@ class Cascade:
         else:
             # a non-converged iterate is no steady state: no outlet Streams are made from it
             raff = loaded = liquor = stripped = None
-        # overall balance per active species
-        inflow = a["ext"].sum(axis=0) + O * a["yin"]
-        out = (a["Lout"][0] * x[0] + O * y[nst - 1]
-               + (a["Lout"][n + m] * x[n + m] if k > 0 else 0.0))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rel = np.where(inflow > 0, np.abs(inflow - out) / np.where(inflow > 0, inflow, 1),
-                           0.0)
+        inflow, rel = self._overall_balance(a, x, y)
         mb = float(np.max(rel)) if rel.size else 0.0
         inflow_d = {sp: float(inflow[i]) for i, sp in enumerate(active)}
         for i, sp in enumerate(inert):
