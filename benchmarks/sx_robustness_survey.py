@@ -7,7 +7,9 @@ reproducible; this script draws many more cases from the same domain (feed pH 0-
 from the default start:
 
 * ``converged``: balances closed and every stage acidic (the test's assertions);
-* ``refused``: the documented ``NoAcidicSteadyStateError``;
+* ``refused``: the documented ``NoAcidicSteadyStateError``, or ``ExtractantCapacityError``
+  (a pH correlation without a loading limit, below the organic flow where its steady state
+  ends; counted apart);
 * ``failed``: any other ``ConvergenceError`` (a gap of the solver, listed case by case).
 
 Run: ``python benchmarks/sx_robustness_survey.py --cases 500 --seed 1 --kind mass_action``
@@ -59,6 +61,8 @@ def outcome(case: dict) -> tuple[str, str]:
         r = cas.solve(**kw)
     except sx.NoAcidicSteadyStateError:
         return "refused", ""
+    except sx.ExtractantCapacityError as e:   # (a correlation without a loading limit)
+        return "refused", f"capacity: no steady state below {e.organic_flow_min:.4g} L/h"
     except sx.ConvergenceError as e:
         return "failed", (f"residual {e.residual:.3g} at stage {e.stage} ({e.species}) after "
                           f"{e.iterations} iterations")
@@ -81,11 +85,13 @@ def main(argv=None) -> int:
     counts = {"converged": 0, "refused": 0, "failed": 0}
     flags = dict.fromkeys(counts, 0)   # of those, flagged by the over-saponification diagnosis
     failed = []
+    capacity = 0   # refusals by ExtractantCapacityError
     t0 = time.perf_counter()
     for _ in range(args.cases):
         case = draw(rng, args.kind, args.max_extraction, args.max_scrub)
         what, detail = outcome(case)
         counts[what] += 1
+        capacity += what == "refused" and detail.startswith("capacity")
         flags[what] += flagged(case)
         if what == "failed":
             failed.append((case, detail))
@@ -94,6 +100,7 @@ def main(argv=None) -> int:
           f"(kind: {args.kind or 'drawn'}, at most {args.max_extraction} + {args.max_scrub} "
           f"stages), {dt:.0f} s: "
           + ", ".join(f"{k} {v} ({100.0 * v / args.cases:.1f} %)" for k, v in counts.items()))
+    print(f"  refused for the extractant's capacity (ExtractantCapacityError): {capacity}")
     print("  flagged as over-saponified: " + ", ".join(f"{flags[k]} of the {k}" for k in counts))
     for case, detail in failed:
         short = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in case.items()}

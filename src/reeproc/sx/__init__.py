@@ -8,13 +8,15 @@ McCabe-Thiele, stage-count design). See ``docs/sx.md``.
 """
 from .batch import solve_batch
 from .cascade import Cascade
-from .results import CascadeResult, ConvergenceError, NoAcidicSteadyStateError
+from .results import (CascadeResult, ConvergenceError, ExtractantCapacityError,
+                      NoAcidicSteadyStateError)
 from .design import (DesignResult, design, design_balanced, fenske, fenske_sections, kremser,
                      kremser_stages, mccabe_thiele, xu_minimum_reflux, xu_stages)
 from .models import (ConstantD, EquilibriumModel, Extractant, MassAction, PhCorrelation,
                      load_extractant)
 
 __all__ = ["Cascade", "CascadeResult", "ConvergenceError", "NoAcidicSteadyStateError",
+           "ExtractantCapacityError",
            "solve_batch", "ConstantD",
            "PhCorrelation", "MassAction", "EquilibriumModel", "Extractant", "load_extractant",
            "kremser", "kremser_stages", "fenske", "fenske_sections", "xu_minimum_reflux",

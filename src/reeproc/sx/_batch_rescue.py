@@ -11,7 +11,7 @@ import numpy as np
 
 from . import _kernels as K
 from ._pack import _ARGS
-from .cascade import BASE_SPECIES, base_excess
+from ._diagnosis import BASE_SPECIES, base_excess
 from .results import PH_MAX
 
 WARM_ITER = 100            # Newton iterations of a last attempt's warm start (as the kernel's)
@@ -53,7 +53,7 @@ def nearest_acidic(b, n, near, status, H) -> int:
 def over_saponified(packed) -> np.ndarray:
     """(B,) bool: the jobs whose saponified organic brings more base than the feed and scrub
     bring acid and the organic can load metal in exchange: the balance of
-    :meth:`Cascade._base_excess_note` (:func:`.cascade.base_excess`), whose message the failed
+    :func:`._diagnosis.base_excess_note` (:func:`._diagnosis.base_excess`), whose message the failed
     ones get, for every job at once from the packed inflows (the acid: the proton invariant
     of the feed and scrub [mol/h])."""
     base_sp = np.array([sp in BASE_SPECIES for sp in packed.species])
@@ -77,8 +77,8 @@ def continue_failed(failed, status, iters, resid, X, Y, H, Fr, tol, max_iter,
     iterations), those solved here included, so a run of over-saponified neighbours needs
     one arclength; where Newton cannot reach it from there, the arclength from that
     neighbour's cascade to its own (``assemble(b)``: the assembly of batch item b). A solved
-    one is written into the batch's arrays; returns {b: (diagnosis, refused)} for the
-    others."""
+    one is written into the batch's arrays; returns {b: (diagnosis, refusal, organic
+    flow)} for the others (:meth:`Cascade._continue`)."""
     from ._arclength import between, follow, solve_from
     from ._core import _solve_core
     from ._fallback import ARC_CLOSURE, polish, stage_closure
@@ -118,7 +118,7 @@ def continue_failed(failed, status, iters, resid, X, Y, H, Fr, tol, max_iter,
                 X[b, :n], Y[b, :n], H[b, :n], Fr[b, :n] = out[5], out[6], out[7], out[8]
                 return
         excess = cas._base_excess_note(asm)
-        out, note, alkaline = cas._continue(asm, tol, max_iter, excess)
+        out, note, refusal, o_min = cas._continue(asm, tol, max_iter, excess)
         if out is not None:
             iters[b] += out[1]
         if excess and (out is None or out[0] != K.OK):
@@ -133,7 +133,7 @@ def continue_failed(failed, status, iters, resid, X, Y, H, Fr, tol, max_iter,
             status[b], resid[b] = K.OK, out[2]
             X[b, :n], Y[b, :n], H[b, :n], Fr[b, :n] = out[5], out[6], out[7], out[8]
         elif note:
-            notes[b] = (note, alkaline)
+            notes[b] = (note, refusal, o_min)
 
     # items of different stage counts never start from each other: with warm starts, each
     # stage count's items run in a thread of their own (the compiled arclength and its Newton

@@ -152,6 +152,25 @@ def _newton_convex(f, F, Fp, cvec, kf, kfh, w, fT, S):
 
 
 @inner
+def _least(a, b, cvec, kf, kfh, w, fT, S):
+    """(f, F, Fp) at the least F between ln f = a, where F falls towards a (Fp < 0), and b,
+    where it rises (Fp > 0), by bisection on the slope's sign; stops early at a point where
+    F <= 0 (the largest root lies above it)."""
+    m = 0.5 * (a + b)
+    F, Fp = _F(math.exp(m), cvec, kf, kfh, w, fT, S)
+    for it in range(80):
+        if F <= 0.0 or b - a <= 1e-13:
+            break
+        if Fp < 0.0:
+            a = m
+        else:
+            b = m
+        m = 0.5 * (a + b)
+        F, Fp = _F(math.exp(m), cvec, kf, kfh, w, fT, S)
+    return math.exp(m), F, Fp
+
+
+@inner
 def free_extractant(cvec, kf, kfh, w, fT, fguess):
     """Free extractant f in (0, fT] solving F(f) = f + sum_i c_i f^kf_i exp(-kfh_i f w) - fT = 0,
     c_i = sc_i A_i x_i >= 0.
@@ -161,9 +180,11 @@ def free_extractant(cvec, kf, kfh, w, fT, fguess):
     evaluations of F near the answer, :func:`_newton_convex`). F is
     not monotone when a correlation gives D rising as the free extractant falls (kf < 0, some
     PhCorrelation rows), so there the root is first bracketed, F(lo) <= 0 < F(hi), by steps in
-    ln f that grow fourfold from the guess, then refined by Newton in ln f safeguarded by
-    bisection. When F has no root (the correlation asks more extractant than the organic holds
-    at any free level) the search returns the f where F is least."""
+    ln f that grow fourfold from the guess (a step that passes F's minimum, where F can dip
+    below 0 between two close roots, is searched back by bisection on the slope), then refined
+    by Newton in ln f safeguarded by bisection. When F has no root (the correlation asks more
+    extractant than the organic holds at any free level) the search returns the f where F is
+    least."""
     S = cvec.shape[0]
     f = fguess
     if not (f > 0.0) or f > fT:
@@ -204,6 +225,16 @@ def free_extractant(cvec, kf, kfh, w, fT, fguess):
             if Fn <= 0.0:
                 lo = fn
                 f, F, Fp = fn, Fn, Fpn
+                break
+            if Fpn < 0.0 < Fp:
+                # the step passed F's minimum (two roots close together: the window between
+                # them is narrower than the step): bisect on the slope for it; where F <= 0
+                # there the largest root lies between it and f, else F has no root
+                fm, Fm, Fpm = _least(math.log(fn), math.log(f), cvec, kf, kfh, w, fT, S)
+                if Fm > 0.0:
+                    return fm   # no root: the least-violating free extractant
+                lo, hi = fm, f
+                f, F, Fp = fm, Fm, Fpm
                 break
             hi = fn
             f, F, Fp = fn, Fn, Fpn

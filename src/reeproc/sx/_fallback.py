@@ -14,6 +14,7 @@ from numba import njit, prange
 
 from ._jit import inlined
 
+from ._capacity import CAP_MARGIN, margins, unlimited
 from ._core import MAXITER, OK, _solve_core
 from ._kernels import N_POLISH, N_PRE, aqueous_tracer, solve_cascade, solve_cascade_nb
 from ._legacy import _solve_core as legacy_core
@@ -26,6 +27,8 @@ __all__ = ["solve_fallback", "solve_warm", "solve_batch_kernel", "solve_by_conti
 SAP_FIRST = 0.02         # the start's share of the organic inlet's base [-]
 ACID_FIRST = 0.1         # the acid leg's start: share of the aqueous inlets' acid [-]
 ORGANIC_FIRST = (0.9, 1.1)  # the organic-flow leg's starts: shares of the organic flow [-]
+ORGANIC_UP = 4.0         # an unlimited loading's organic-flow leg: the flow raised this-fold
+ORGANIC_UP_MAX = 5       # ... at most this many times (1,024x) until it solves cold
 CONT_STEP = 0.25         # the first increment of the continuation parameter [-]
 CONT_N_STEP = 30         # log-form Newton iterations per step
 CONT_SHORT = 1.0 / 32.0  # an increment this short also tries the linear-variable fall-back
@@ -302,16 +305,23 @@ def solve_by_continuation(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G,
     5. If all of these fail short of an alkaline state: the organic flow scaled by each of
        ``ORGANIC_FIRST`` in turn, from a cold start, then brought back (a cascade that fails
        cold at one flow is often solved cold a few per cent away).
-    6. If these fail too: pseudo-arclength continuation (:func:`_by_arclength`), which passes
+    6. For a model whose loading is unlimited (a correlation whose D does not fall as the
+       free extractant is used up, :mod:`._capacity`): the organic flow raised until the
+       cascade solves cold, then brought back (:func:`_by_organic_flow`); where that ends at
+       a stage's extractant balance losing its root, the model has no steady state below
+       that flow, and the attempt ends there.
+    7. If these fail too: pseudo-arclength continuation (:func:`_by_arclength`), which passes
        where the steady state moves too fast with the parameter for steps 3-5 and shows a
        fold: in the base from where step 3 ended, else (or if that stalls) in the loading,
        else in the acid from ``ACID_HIGH`` times the aqueous inlets' acid.
 
     Returns (status, iterations, residual, worst stage, worst row, x, y, h, f, leg, lam, why):
     status OK only when the full cascade was solved; otherwise the last solved state, the
-    leg it ended in ('' when no start solved, 'sulfate', 'base', 'loading' or 'acid'), its
-    lambda and why it ended ('alkaline': a stage above pH -log10(h_min); 'fold': the curve turned
-    back at lam; else 'stalled', 'steps' or 'murphree', see :func:`._arclength.follow`)."""
+    leg it ended in ('' when no start solved, 'sulfate', 'base', 'organic', 'loading' or
+    'acid'), its lambda (for 'organic' the organic flow over the cascade's) and why it ended
+    ('alkaline': a stage above pH -log10(h_min); 'fold': the curve turned back at lam;
+    'capacity': a stage's extractant balance losing its root; else 'stalled', 'steps' or
+    'murphree', see :func:`._arclength.follow`)."""
     A = (Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta, use_h, use_f)
     out = _legs(A, base, tol, budget, n_picard, h_min)
     if out[0] == OK or (out[9] == "base" and out[7].min() < h_min):
@@ -325,10 +335,47 @@ def solve_by_continuation(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G,
                                     itot, budget, tol, 0.0)
             if lam >= 1.0:
                 return (OK, itot) + tuple(st[2:]) + ("", 1.0, "")
+    if unlimited(kf, use_f):
+        cap = _by_organic_flow(A, tol, budget, n_picard)
+        if cap is not None:
+            itot += cap[1]
+            if cap[0] == OK or cap[11] == "capacity":
+                return (cap[0], itot) + tuple(cap[2:])
     arc = _by_arclength(A, base, out, tol, budget, n_picard, h_min)
     if arc is None:
         return (out[0], itot) + tuple(out[2:]) + ("stalled",)
     return (arc[0], itot + arc[1]) + tuple(arc[2:])
+
+
+def _by_organic_flow(A, tol, budget, n_picard):
+    """Step 6 of :func:`solve_by_continuation` for a model whose loading is unlimited
+    (:func:`._capacity.unlimited`): the organic flow raised ``ORGANIC_UP``-fold at a time (at
+    most ``ORGANIC_UP_MAX`` times) until the cascade solves from a cold start
+    (:func:`._kernels.solve_cascade`), then brought back to its own by natural continuation
+    in ln O (:func:`_follow`). Returns None where no raised flow solves; else the returns of
+    :func:`solve_by_continuation`: OK at the cascade's own flow, or the last solved state with
+    leg 'organic', lambda = its organic flow over the cascade's and why 'capacity' where a
+    stage's extractant balance is there losing its root (:func:`._capacity.margins`
+    within ``CAP_MARGIN`` of 0: the branch ends, and below that flow the model has no steady
+    state), else 'stalled'."""
+    O, yin, G, Ts = A[2], A[4], A[12], A[13]
+    itot = 0
+    for k in range(1, ORGANIC_UP_MAX + 1):
+        st = solve_cascade(*_with(A, yin, Ts, G, O * ORGANIC_UP ** k), np.zeros(A[3].shape),
+                           tol, budget, n_picard)
+        itot += st[1]
+        if st[0] == OK:
+            break
+    else:
+        return None
+    r = k * math.log(ORGANIC_UP)
+    last, lam, itot = _follow(A, lambda t: (yin, Ts, G, O * math.exp((1.0 - t) * r)), st,
+                              itot, budget, tol, 0.0)
+    if lam >= 1.0:
+        return (OK, itot) + tuple(last[2:]) + ("", 1.0, "")
+    least = margins(last[5], last[7], *A[5:10], A[11])[0]
+    why = "capacity" if least.max() > -CAP_MARGIN else "stalled"
+    return (MAXITER, itot) + tuple(last[2:]) + ("organic", math.exp((1.0 - lam) * r), why)
 
 
 def solve_by_arclength(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts, Ka, eta,
@@ -349,7 +396,7 @@ def solve_by_arclength(Lout, Lup, O, ext, yin, k0, kf, kh, kfh, sc, z, fT, G, Ts
 
 
 def _by_arclength(A, base, out, tol, budget, n_picard, h_min):
-    """Step 6 of :func:`solve_by_continuation`: pseudo-arclength continuation
+    """Step 7 of :func:`solve_by_continuation`: pseudo-arclength continuation
     (:func:`._arclength.follow`) in the organic inlet's base from the state where the
     saponification leg ended (``out``, the returns of :func:`_legs`; when it ended short on
     an acidic state), else in the loading (every inlet's metal and base scaled by lambda,
@@ -366,7 +413,7 @@ def _by_arclength(A, base, out, tol, budget, n_picard, h_min):
     if out[9] == "base" and out[10] < 1.0:
         legs.append(("base", out, out[10],
                      lambda t: _with(A, np.where(base, t * yin, yin), Ts, G)))
-    metal = aqueous_tracer(A[3], A[1], A[0]) @ A[10]   # inlet metal charge along the aqueous
+    metal, acid = _inlet_charge(A)
 
     def loading(t):   # (the scaling of _continuation.metal_scale, which only kernels call)
         return A[:3] + (t * A[3], t * yin) + A[5:12] + (G - (1.0 - t) * metal, Ts) + A[14:]
@@ -378,7 +425,6 @@ def _by_arclength(A, base, out, tol, budget, n_picard, h_min):
     # 7-metal chloride cascade of 123 + 248 stages), more acid in every aqueous inlet
     # lowers every distribution ratio and the cascade solves cold (143 iterations at 3x),
     # and the curve leads down to the cascade's own acid (4,800 iterations)
-    acid = G - metal   # the inlet acid along the aqueous [mol/L]
     if np.any(acid > 0.0):
         def acid_high(t):
             return _with(A, yin, Ts, G + (ACID_HIGH - 1.0) * (1.0 - t) * np.maximum(acid, 0.0))
@@ -453,10 +499,18 @@ def _cold(args, tol, budget, n_picard):
     return (fb[0], out[1] + fb[1]) + tuple((fb if fb[0] == OK else out)[2:])
 
 
+def _inlet_charge(A) -> tuple:
+    """(metal, acid) per stage [mol/L] of the kernel arguments ``A``: the charge of the
+    metal that the aqueous inlets carry along the aqueous train (their tracer) and the rest
+    of the proton invariant G, the acid they carry."""
+    metal = aqueous_tracer(A[3], A[1], A[0]) @ A[10]
+    return metal, A[12] - metal
+
+
 def _legs(A, base, tol, budget, n_picard, h_min):
     """Steps 1-4 of :func:`solve_by_continuation` on its kernel arguments ``A`` (Lout ..
     use_f); same returns."""
-    Lout, Lup, ext, yin, z, fT, G, Ts = A[0], A[1], A[3], A[4], A[10], A[11], A[12], A[13]
+    ext, yin, fT, G, Ts = A[3], A[4], A[11], A[12], A[13]
     nst, S = ext.shape
     has_base = bool(np.any(base & (yin > 0)))
     first = SAP_FIRST if has_base else 1.0
@@ -488,7 +542,7 @@ def _legs(A, base, tol, budget, n_picard, h_min):
     short = (MAXITER, itot) + tuple(out[2:]) + ("base", first + lam * (1.0 - first))
     if out[7].min() < h_min:
         return short
-    acid = G - aqueous_tracer(ext, Lup, Lout) @ z   # inlet acid along the aqueous [mol/L]
+    acid = _inlet_charge(A)[1]
     st = _cold(_with(A, yin, Ts, G - (1.0 - ACID_FIRST) * acid), tol, budget, n_picard)
     itot += st[1]
     if st[0] == OK:

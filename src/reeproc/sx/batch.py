@@ -24,7 +24,8 @@ import numpy as np
 from . import _kernels as K
 from ._batch_rescue import continue_failed, features, over_saponified
 from ._pack import _padded, pack_jobs
-from .results import MASS_TOL, ConvergenceError, NoAcidicSteadyStateError, PH_MAX
+from .results import (MASS_TOL, ConvergenceError, ExtractantCapacityError,
+                      NoAcidicSteadyStateError, PH_MAX)
 
 __all__ = ["solve_many", "solve_batch", "Batch", "BatchItem", "assemble_many", "pack_batch"]
 
@@ -70,7 +71,7 @@ class Batch:
         self._ok = ok.tolist()               # per-item look-ups (BatchItem) in plain Python
         self._strip = (packed.k > 0).tolist()
         self._cols = {}                      # (kind, species, outlet, basis) -> list
-        self._notes = {}                     # b -> (the last attempt's diagnosis, refused)
+        self._notes = {}                     # b -> (the last attempt's diagnosis, refusal, O)
 
     @property
     def H(self):
@@ -548,10 +549,15 @@ def solve_batch(jobs, tol: float = 1e-12, max_iter: int = 3000, raise_on_failure
         if ok and asm["arrays"]["use_h"]:
             why = cas._acidic_failure(asm, H[b, :n])[0]
             ok = not why
-        note, alkaline = notes.get(b, ("", False))
-        if alkaline:
+        note, refusal, o_min = notes.get(b, ("", "", float("nan")))
+        if refusal:
             why = note.lstrip("; ")
         if why and raise_on_failure:
+            if refusal == "capacity":
+                raise ExtractantCapacityError(f"batch item {b} ({cas!r}): {why}",
+                                              organic_flow_min=o_min,
+                                              residual=float(resid[b]),
+                                              iterations=int(iters[b]))
             raise NoAcidicSteadyStateError(f"batch item {b} ({cas!r}): {why}",
                                            residual=float(resid[b]), iterations=int(iters[b]))
         if not ok and raise_on_failure:
@@ -560,18 +566,10 @@ def solve_batch(jobs, tol: float = 1e-12, max_iter: int = 3000, raise_on_failure
                 f"{iters[b]} iterations (re-solve it alone with Cascade.solve for the worst "
                 f"stage and species){note}", residual=float(resid[b]),
                 iterations=int(iters[b]))
-        res = cas._result(asm, X[b, :n].copy(), Y[b, :n].copy(), H[b, :n].copy(),
-                          Fr[b, :n].copy(), bool(ok), int(iters[b]), float(resid[b]),
-                          "numba-batch")
-        if ok and not res.mass_balance_residual <= MASS_TOL:   # (as Cascade.solve)
-            why, sp = cas._accumulation_note(asm, X[b, :n], Y[b, :n])
-            if raise_on_failure:
-                raise ConvergenceError(f"batch item {b} ({cas!r}): {why}",
-                                       residual=float(resid[b]), species=sp,
-                                       iterations=int(iters[b]))
-            res = cas._result(asm, X[b, :n].copy(), Y[b, :n].copy(), H[b, :n].copy(),
-                              Fr[b, :n].copy(), False, int(iters[b]), float(resid[b]),
-                              "numba-batch")
-            res.failure = why
-        out.append(res)
+        if not ok and not why:   # (as Cascade.solve)
+            why = f"did not converge: residual {resid[b]:.3e}{note}"
+        out.append(cas._audited(asm, X[b, :n].copy(), Y[b, :n].copy(), H[b, :n].copy(),
+                                Fr[b, :n].copy(), bool(ok), int(iters[b]), float(resid[b]),
+                                "numba-batch", raise_on_failure, why,
+                                where=f"batch item {b} ({cas!r}): "))
     return out

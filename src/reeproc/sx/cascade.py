@@ -24,9 +24,11 @@ import numpy as np
 
 from ..stream import Stream
 from . import _kernels as K
+from . import _diagnosis as D
+from ._diagnosis import BASE_SPECIES
 from .models import EquilibriumModel, _ka2
 from .results import (CHARGE_TOL, MASS_TOL, PH_MAX, CascadeResult, ConvergenceError,  # noqa: F401 (re-exported)
-                      NoAcidicSteadyStateError, _charge, molar_purity)
+                      ExtractantCapacityError, NoAcidicSteadyStateError, _charge, molar_purity)
 
 __all__ = ["Cascade", "CascadeResult", "ConvergenceError", "NoAcidicSteadyStateError"]
 
@@ -43,26 +45,6 @@ def _positive_int(value, name, minimum):
     if value < minimum:
         raise ValueError(f"{name}={value} must be an integer >= {minimum}")
     return int(value)
-
-
-BASE_SPECIES = ("Na", "NH4+")   # the saponification's base, in the organic inlet
-
-
-def base_excess(base_sp, z, sc, yin, O, fT, metal_in):
-    """The over-saponification balance of :meth:`Cascade._base_excess_note`, for one cascade or
-    many along a leading axis: ``base_sp`` (S,) marks the base species; z, sc, yin (..., S)
-    charges, dimers bound per ion and organic inlet [mol/L]; O [L/h] and fT (...,) the
-    organic flow and total extractant; ``metal_in`` (..., S) the feed and scrub's molar
-    inflows [mol/h]. Returns the base B the organic brings, the metal M the feed and scrub
-    bring, the extractant capacity C, the metal Y the organic inlet carries and the metal
-    the organic can take up in exchange, min(M, C - Y), all [eq/h]."""
-    zy = z * yin
-    base = O * np.where(base_sp, zy, 0.0).sum(axis=-1)
-    metal = np.where(base_sp, 0.0, z * metal_in).sum(axis=-1)
-    per = np.where(~base_sp & (sc > 0), z / np.where(sc > 0, sc, 1.0), 0.0)
-    cap = O * fT * per.max(axis=-1)
-    carried = O * np.where(base_sp, 0.0, zy).sum(axis=-1)
-    return base, metal, cap, carried, np.minimum(metal, np.maximum(cap - carried, 0.0))
 
 
 class Cascade:
@@ -308,7 +290,7 @@ class Cascade:
                                  f"non-negative array of shape {(nst, S)} (stages x species "
                                  f"{asm['active']})")
         excess = self._base_excess_note(asm)   # over-saponified? (diagnosis, once)
-        last_note, last_alkaline = "", False      # (the last attempt's diagnosis)
+        last_note, last_refusal, o_min = "", "", math.nan   # (the last attempt's diagnosis)
         if method == "numba":
             status, it, res, wj, wi, x, y, h, f = K.solve_cascade(
                 a["Lout"], a["Lup"], a["O"], a["ext"], a["yin"], a["k0"], a["kf"], a["kh"],
@@ -332,7 +314,8 @@ class Cascade:
                     if out[0] == K.OK or out[2] < res:
                         status, res, wj, wi, x, y, h, f = (out[0],) + tuple(out[2:])
                 elif attempt == "last" and initial_guess is None:
-                    cont, last_note, last_alkaline = self._continue(asm, tol, max_iter, excess)
+                    cont, last_note, last_refusal, o_min = self._continue(asm, tol, max_iter,
+                                                                          excess)
                     if cont is not None:
                         it += cont[1]
                         if cont[0] == K.OK:
@@ -355,34 +338,49 @@ class Cascade:
         if not converged and raise_on_failure:
             why = {K.MAXITER: "maximum iterations reached", K.SINGULAR: "singular Jacobian",
                    K.STALLED: "line search stalled"}.get(status, f"status {status}")
-            # a continuation whose state turned alkaline: the documented refusal; the
+            # a continuation whose state turned alkaline, or whose organic flow ended where a
+            # stage's extractant balance loses its root: the documented refusals; the
             # over-saponification diagnosis alone is none (most flagged cascades have an
             # acidic state): a failure, with the diagnosis in the message
-            refused = last_alkaline
-            exc = NoAcidicSteadyStateError if refused else ConvergenceError
+            exc, extra = {"alkaline": (NoAcidicSteadyStateError, {}),
+                          "capacity": (ExtractantCapacityError,
+                                       {"organic_flow_min": o_min})}.get(
+                last_refusal, (ConvergenceError, {}))
             raise exc(
                 f"SX cascade did not converge ({why}, method={method}): scaled residual "
                 f"{res:.3e} > tol {tol:.1e}, worst at stage {wj + 1}, species "
                 f"{names[wi]!r}, after {it} iterations{note}",
                 residual=float(res), stage=int(wj) + 1, species=names[wi],
-                iterations=int(it))
+                iterations=int(it), **extra)
         if not converged and not failure:
             failure = f"did not converge: residual {res:.3e}{note}"
-        out = self._result(asm, x, y, h, f, converged, int(it), float(res), method)
+        return self._audited(asm, x, y, h, f, converged, int(it), float(res), method,
+                             raise_on_failure, failure)
+
+    def _audited(self, asm, x, y, h, f, converged, it, res, method, raise_on_failure,
+                 failure="", where="") -> CascadeResult:
+        """The CascadeResult of a solve, its overall balances audited (``Cascade.solve`` and
+        :func:`.batch.solve_batch`): a converged state whose overall balance misses
+        ``MASS_TOL`` is refused by name (:meth:`_accumulation_note`): ConvergenceError, or
+        with ``raise_on_failure`` False a result with converged False and the note as its
+        ``failure``; one whose aqueous charge balance misses ``CHARGE_TOL`` raises
+        ConvergenceError (an audit failure). ``where`` prefixes the messages (a batch
+        item)."""
+        if converged:
+            _, rel = self._overall_balance(asm["arrays"], x, y)
+            if rel.size and not rel.max() <= MASS_TOL:   # (also NaN)
+                failure, sp = self._accumulation_note(asm, x, y)
+                if raise_on_failure:
+                    raise ConvergenceError(where + failure, residual=res, species=sp,
+                                           iterations=it)
+                converged = False
+        out = self._result(asm, x, y, h, f, converged, it, res, method)
         out.failure = failure
-        if converged and not out.mass_balance_residual <= MASS_TOL:
-            why, sp = self._accumulation_note(asm, x, y)
-            if raise_on_failure:
-                raise ConvergenceError(why, residual=float(res), species=sp,
-                                       iterations=int(it))
-            out = self._result(asm, x, y, h, f, False, int(it), float(res), method)
-            out.failure = why
-            return out
         if converged and not out.charge_balance_residual <= CHARGE_TOL:
             raise ConvergenceError(
-                f"SX cascade result rejected: the aqueous charge balance does not close "
-                f"(relative imbalance {out.charge_balance_residual:.3e} > {CHARGE_TOL:g})",
-                residual=float(res), iterations=int(it))
+                f"{where}SX cascade result rejected: the aqueous charge balance does not "
+                f"close (relative imbalance {out.charge_balance_residual:.3e} > "
+                f"{CHARGE_TOL:g})", residual=res, iterations=it)
         return out
 
     def _overall_balance(self, a, x, y) -> tuple:
@@ -400,23 +398,9 @@ class Cascade:
         return inflow, rel
 
     def _accumulation_note(self, asm, x, y) -> tuple:
-        """(why, species): why a steady state whose every stage balance is within tol leaves
-        its overall balance above ``MASS_TOL``: the worst species, its imbalance and how far
-        it builds up inside the cascade (largest flow through a stage [mol/h] over its
-        inflow)."""
-        a = asm["arrays"]
-        inflow, rel = self._overall_balance(a, x, y)
-        i = int(np.argmax(rel))
-        through = float(np.max(a["Lout"] * x[:, i] + a["O"] * y[:, i]))
-        sp = asm["active"][i]
-        return (f"SX cascade result rejected: every stage balance is within tol but the "
-                f"overall balance of '{sp}' closes only to {rel[i]:.3e} of its inflow "
-                f"(> {MASS_TOL:g}): {sp} builds up inside the cascade to "
-                f"{through / inflow[i]:.3g} times its inflow through a stage (held between "
-                "the sections: extracted in one, scrubbed or stripped back in the next), and "
-                "double precision closes each stage's balance only to about 1e-16 of the "
-                f"flows through it; give {sp} an exit (fewer scrub stages, another scrub acid "
-                "or organic flow)"), sp
+        """(why, species) of a result whose overall balance misses ``MASS_TOL``
+        (:func:`._diagnosis.accumulation_note`)."""
+        return D.accumulation_note(asm, x, y, *self._overall_balance(asm["arrays"], x, y))
 
     def _warm_start(self, prev: CascadeResult, asm) -> tuple:
         """(x0 [mol/L], ln [H+] per stage or None) from a previous result of a cascade of the
@@ -445,99 +429,19 @@ class Cascade:
         return x0, lh0
 
     def _acidic_failure(self, asm, h) -> tuple:
-        """('', ...) when every stage is acidic (pH <= PH_MAX), else (why, stage index, pH)."""
-        jmax = int(np.argmin(h))
-        pH_max = float(-np.log10(h[jmax]))
-        if pH_max <= PH_MAX:
-            return "", jmax, pH_max
-        return (f"no acidic steady state: stage {jmax + 1} would reach pH {pH_max:.2f} "
-                f"([OH-] = {K.KW / h[jmax]:.3g} mol/L > [H+]); the cation-exchange model is "
-                f"built for acidic liquor (pH <= {PH_MAX:g}; rare-earth hydroxides precipitate "
-                "above)" + (self._base_excess_note(asm) or
-                            "; more base reaches the aqueous phase than the inlets bring acid "
-                            "and extractable metal")), jmax, pH_max
+        """('', ...) when every stage is acidic, else (why, stage index, pH)
+        (:func:`._diagnosis.acidic_failure`)."""
+        return D.acidic_failure(asm, h, self.extraction + self.scrub)
 
     def _base_excess_note(self, asm) -> str:
-        """Diagnosis for a failed solve: can the loaded section neutralise the saponified
-        organic's base? The base B [eq/h] released into the aqueous is taken up by the acid A
-        of the feed and scrub and by the metal the organic loads in exchange, at most the
-        metal's inflow M or the extractant's capacity C = O fT max_i(z_i / n_i) (n_i dimers
-        bound per ion) less the metal the organic inlet already carries. B > A + min(M, C - Y)
-        leaves no acidic raffinate unless the loaded organic carries Na out."""
-        a = asm["arrays"]
-        if not a["use_h"]:
-            return ""
-        nm = self.extraction + self.scrub
-        acid = float(asm["ext_h"][:nm].sum())
-        base_sp = np.array([sp in BASE_SPECIES for sp in asm["active"]])
-        base, metal, cap, carried, taken = (float(v) for v in base_excess(
-            base_sp, a["z"], a["sc"], a["yin"], a["O"], a["fT"], a["ext"][:nm].sum(axis=0)))
-        if base <= 0 or base <= acid + taken:
-            return ""
-        if taken < metal:
-            why = (f"the loaded organic can take up at most {taken:.4g} eq/h of metal in "
-                   f"exchange (extractant capacity {cap:.4g} eq/h"
-                   + (f", {carried:.4g} eq/h already loaded at its inlet" if carried else "")
-                   + f"; the feed and scrub bring {metal:.4g} eq/h)")
-        else:
-            why = f"{metal:.4g} eq/h of extractable metal"
-        return (f"; the saponified organic brings {base:.4g} eq/h of base but the feed and "
-                f"scrub bring only {acid:.4g} eq/h of acid and {why}: unless the loaded "
-                "organic carries part of the Na out (the solver found no such acidic state), "
-                "the raffinate would turn alkaline (rare-earth hydroxides precipitate), outside "
-                "this model: lower the saponification or the organic flow, or raise the scrub "
-                "acid")
+        """The over-saponification diagnosis of a failed solve, '' where it does not apply
+        (:func:`._diagnosis.base_excess_note`)."""
+        return D.base_excess_note(asm, self.extraction + self.scrub)
 
     def _continue(self, asm, tol, max_iter, excess) -> tuple:
-        """Last attempt for a cascade with [H+] that every other attempt left unsolved:
-        continuations in its sulfate, saponification, acid and organic flow
-        (:func:`._fallback.solve_by_continuation`, budget ``max_iter`` per leg); for one
-        diagnosed as over-saponified (``excess``, :meth:`_base_excess_note`) the
-        pseudo-arclength in its base alone (:func:`._fallback.solve_by_arclength`). Returns (kernel
-        returns or None when it does not apply, diagnosis '' or '; ...', True when the
-        continuation reached an alkaline state)."""
-        a = asm["arrays"]
-        if not a["use_h"]:
-            return None, "", False
-        base = np.array([sp in BASE_SPECIES for sp in asm["active"]])
-        from ._fallback import ACID_HIGH, solve_by_arclength, solve_by_continuation
-
-        out = (solve_by_arclength if excess else solve_by_continuation)(
-            a["Lout"], a["Lup"], a["O"], a["ext"], a["yin"], a["k0"], a["kf"], a["kh"],
-            a["kfh"], a["sc"], a["z"], a["fT"], a["G"], a["Ts"], a["Ka"], a["eta"], a["use_h"],
-            a["use_f"], base, float(tol), int(max_iter), N_PICARD, 10.0 ** -PH_MAX)
-        leg, lam, why = out[9], out[10], out[11]
-        if out[0] == K.OK or not leg:
-            return out[:9], "", False
-        if leg == "sulfate":
-            return out[:9], (
-                f"; continued in the total sulfate from a sulfate-free start, the solver "
-                f"follows the steady state up to {lam:.4g} of the sulfate and finds none "
-                "beyond"), False
-        eq = a["O"] * float(np.dot(a["z"][base], a["yin"][base]))
-        what, how = {
-            "base": (f"{lam:.4g} of the organic inlet's base ({lam * eq:.4g} of {eq:.4g} eq/h)",
-                     "in saponification from the nearly unsaponified cascade"),
-            "acid": (f"{ACID_HIGH - (ACID_HIGH - 1.0) * lam:.4g} times the aqueous inlets' acid",
-                     f"in the acid from {ACID_HIGH:g} times the aqueous inlets' acid"),
-        }.get(leg, (f"{lam:.4g} of every inlet's metal and base",
-                    "in the loading (every inlet's metal and base scaled together) from "
-                    "nearly unloaded"))
-        h = out[7]
-        j = int(np.argmin(h))
-        if h[j] < 10.0 ** -PH_MAX:
-            return out[:9], (
-                f"; continued {how}, the steady state turns alkaline (stage {j + 1} at pH "
-                f"{-math.log10(h[j]):.2f}) at {what}: the base the loaded section cannot "
-                "neutralise goes to the raffinate; lower the saponification or the organic "
-                "flow, or raise the scrub acid"), True
-        if why == "fold":
-            return out[:9], (
-                f"; continued {how} by pseudo-arclength, the acidic steady state turns back "
-                f"(a fold) at {what}: on this branch there is no steady state beyond it"), False
-        return out[:9], (
-            f"; continued {how}, the solver follows the acidic steady state up to {what} "
-            f"(highest stage pH there {-math.log10(h[j]):.2f}) and finds none beyond"), False
+        """The last attempt for a cascade with [H+] that every other attempt left unsolved,
+        and its diagnosis (:func:`._diagnosis.last_attempt`)."""
+        return D.last_attempt(asm, tol, max_iter, excess, N_PICARD)
 
     # ------------------------------------------------------------------ results
     def _result(self, asm, x, y, h, f, converged, it, res, method):

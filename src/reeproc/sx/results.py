@@ -14,7 +14,7 @@ from ..species import get_species
 from ..stream import Stream
 
 __all__ = ["CascadeResult", "ConvergenceError", "NoAcidicSteadyStateError", "molar_purity",
-           "CHARGE_TOL", "MASS_TOL", "PH_MAX"]
+           "CHARGE_TOL", "MASS_TOL", "PH_MAX", "ExtractantCapacityError"]
 
 
 class ConvergenceError(RuntimeError):
@@ -64,6 +64,30 @@ class NoAcidicSteadyStateError(ConvergenceError):
     def __init__(self, message, pH=math.nan, **kw):
         super().__init__(message, **kw)
         self.pH = pH
+
+
+class ExtractantCapacityError(ConvergenceError):
+    """The model has no steady state at this organic flow: its distribution ratios do not
+    fall as the free extractant is used up (the DEHPA pH correlation used with the local
+    free dosage: B1 = 0 for La and Pr, B1 < 0 for Ce and Nd), so nothing stops the organic
+    from loading past its extractant, and a stage's extractant balance loses its root.
+
+    Raised for a failed solve of such a model whose continuation in the organic flow, down
+    from a flow that solves, ends where a stage's extractant balance loses its root
+    (``reeproc.sx._capacity``): below that flow the model's steady state ceases to exist.
+    The message gives that flow; raise the organic flow or the dosage, or use a model with a
+    loading limit (``MassAction``, whose D falls as the free extractant to its stoichiometric
+    power).
+
+    Attributes (besides those of ConvergenceError)
+    ----------
+    organic_flow_min : float
+        The organic flow [L/h] where the continuation ended (the least it solved).
+    """
+
+    def __init__(self, message, organic_flow_min=math.nan, **kw):
+        super().__init__(message, **kw)
+        self.organic_flow_min = organic_flow_min
 
 
 #: Largest relative charge imbalance of the aqueous inlets vs outlets a result may carry.
