@@ -228,6 +228,13 @@ class PhCorrelation(EquilibriumModel):
     Each metal releases ``z_i`` H+ to the aqueous phase; pH per stage follows from the proton
     balance including HSO4- = H+ + SO4 2- (Ka2 = 10^-1.99 mol/L) in sulfate media.
 
+    The correlation has no loading limit: with the DEHPA rows, D of La and Pr does not depend
+    on the dosage (B1 = 0) and D of Ce and Nd rises as it falls (B1 < 0), so nothing stops a
+    loaded organic from binding more than its extractant. A cascade whose organic flow is
+    too small for its feed therefore has no steady state in this model; the solver refuses
+    it with ``ExtractantCapacityError``, which gives the organic flow [L/h] where the steady
+    state ends (``docs/sx.md``, Refusals). ``MassAction`` saturates instead.
+
     Parameters
     ----------
     dosage_vol_pct : float
