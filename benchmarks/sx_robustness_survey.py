@@ -15,7 +15,8 @@ from the default start:
 Run: ``python benchmarks/sx_robustness_survey.py --cases 500 --seed 1 --kind mass_action``
 (60 s on one core of the CI machine kind, measured 2026-12-03); ``--max-extraction 250
 --max-scrub 250`` draws cascades of up to 500 stages (issue 11's domain; ~1.3 s per case, up to
-~30 s for a long over-saponified one). The figures in ``docs/sx.md`` come from its output.
+~30 s for a long over-saponified one); ``--max-strip 10`` adds a strip section of 1-10 stages
+(4 M HCl or H2SO4 at 0.2-2 L/h). The figures in ``docs/sx.md`` come from its output.
 """
 from __future__ import annotations
 
@@ -36,14 +37,21 @@ from reeproc.sx.results import PH_MAX  # noqa: E402
 KINDS = ("mass_action", "constant", "ph")
 
 
-def draw(rng: random.Random, kind: str | None, max_n: int = 40, max_m: int = 30) -> dict:
+def draw(rng: random.Random, kind: str | None, max_n: int = 40, max_m: int = 30,
+         max_k: int = 0) -> dict:
     """One case of the domain (the test's strategies, O/A log-uniform; at most ``max_n``
-    extraction and ``max_m`` scrub stages)."""
-    return dict(pH=rng.uniform(0.0, 4.0),
+    extraction, ``max_m`` scrub and ``max_k`` strip stages; with ``max_k`` 0 no strip, and
+    the draws of a seed are those before the strip was added)."""
+    case = dict(pH=rng.uniform(0.0, 4.0),
                 oa=10.0 ** rng.uniform(math.log10(0.05), math.log10(20.0)),
                 n=rng.randint(1, max_n), m=rng.randint(0, max_m), sap=rng.uniform(0.0, 0.6),
                 n_sp=rng.randint(1, 12), sulfate=rng.random() < 0.5,
                 kind=kind or rng.choice(KINDS))
+    if max_k:   # a 4 M HCl or H2SO4 strip at 0.2-2 L/h (log-uniform)
+        case.update(k=rng.randint(1, max_k),
+                    strip_flow=10.0 ** rng.uniform(math.log10(0.2), math.log10(2.0)),
+                    strip_sulfate=rng.random() < 0.5)
+    return case
 
 
 def flagged(case: dict) -> bool:
@@ -80,6 +88,8 @@ def main(argv=None) -> int:
     ap.add_argument("--max-extraction", type=int, default=40,
                     help="most extraction stages drawn (issue 11's domain: up to 500 in all)")
     ap.add_argument("--max-scrub", type=int, default=30, help="most scrub stages drawn")
+    ap.add_argument("--max-strip", type=int, default=0,
+                    help="most strip stages drawn (default 0: no strip section)")
     args = ap.parse_args(argv)
     rng = random.Random(args.seed)
     counts = {"converged": 0, "refused": 0, "failed": 0}
@@ -88,7 +98,7 @@ def main(argv=None) -> int:
     capacity = 0   # refusals by ExtractantCapacityError
     t0 = time.perf_counter()
     for _ in range(args.cases):
-        case = draw(rng, args.kind, args.max_extraction, args.max_scrub)
+        case = draw(rng, args.kind, args.max_extraction, args.max_scrub, args.max_strip)
         what, detail = outcome(case)
         counts[what] += 1
         capacity += what == "refused" and detail.startswith("capacity")
@@ -98,7 +108,7 @@ def main(argv=None) -> int:
     dt = time.perf_counter() - t0
     print(f"SX cold-start survey, seed {args.seed}, {args.cases} cases "
           f"(kind: {args.kind or 'drawn'}, at most {args.max_extraction} + {args.max_scrub} "
-          f"stages), {dt:.0f} s: "
+          f"+ {args.max_strip} stages), {dt:.0f} s: "
           + ", ".join(f"{k} {v} ({100.0 * v / args.cases:.1f} %)" for k, v in counts.items()))
     print(f"  refused for the extractant's capacity (ExtractantCapacityError): {capacity}")
     print("  flagged as over-saponified: " + ", ".join(f"{flags[k]} of the {k}" for k in counts))

@@ -182,9 +182,11 @@ RE_D2EHPA = ["La", "Ce", "Pr", "Nd", "Sm", "Tb", "Dy"]
 IMP_D2EHPA = ["Fe+3", "Al", "Zn", "Cu", "Co", "Ni"]
 
 
-def cold_start_cascade(pH, oa, n, m, sap, n_sp, sulfate, kind):
+def cold_start_cascade(pH, oa, n, m, sap, n_sp, sulfate, kind, k=0, strip_flow=1.0,
+                       strip_sulfate=False):
     """(cascade, solve keywords) of one case of the cold-start domain (also used by
-    benchmarks/sx_robustness_survey.py)."""
+    benchmarks/sx_robustness_survey.py); ``k`` strip stages with a 4 M acid strip (HCl, or
+    H2SO4 with ``strip_sulfate``) at ``strip_flow`` [L/h]."""
     species = (RE_D2EHPA + IMP_D2EHPA)[:n_sp] if kind == "mass_action" else RE_D2EHPA[:min(n_sp, 6)]
     if kind == "ph":
         species = [s for s in species if s in ("La", "Ce", "Pr", "Nd", "Sm", "Dy")]
@@ -207,10 +209,13 @@ def cold_start_cascade(pH, oa, n, m, sap, n_sp, sulfate, kind):
     else:
         model = sx.PhCorrelation(5.0, species=species)
         org = Stream.organic(oa, {})
-    cas = sx.Cascade(model, n, m)
+    cas = sx.Cascade(model, n, m, k)
     kw = dict(feed=Stream.aqueous(1.0, conc), organic=org)
     if m:
         kw["scrub"] = Stream.aqueous(0.3, {"H+": 1.0, "Cl-": 1.0})
+    if k:
+        kw["strip"] = Stream.aqueous(strip_flow, {"H+": 4.0, "SO4-2": 2.0} if strip_sulfate
+                                     else {"H+": 4.0, "Cl-": 4.0})
     return cas, kw
 
 
