@@ -331,3 +331,12 @@ def test_solve_options_reach_the_accelerator():
     assert res.streams["product"].mol_h["Nd"] == pytest.approx(1.0, rel=1e-9)
     with pytest.raises(FlowsheetError, match="anderson_mem"):
         loop().solve(method="anderson", anderson_mem=3)
+
+
+def test_cascade_mass_tolerance_is_the_unit_audits():
+    """A cascade result refused above MASS_TOL is the one a unit's conservation audit (the SX
+    circuit's) would fail (reeproc.units._balance.BALANCE_RTOL): the two stay one number."""
+    from reeproc.sx.results import MASS_TOL
+    from reeproc.units import BALANCE_RTOL
+
+    assert MASS_TOL == BALANCE_RTOL

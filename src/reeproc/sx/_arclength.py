@@ -39,7 +39,7 @@ import numpy as np
 
 from . import _arcjit as AJ
 from . import _arcloop as LP
-from ._equilibrium import LN10
+from ._equilibrium import ln_d
 from ._pack import _ARGS
 
 ARC_DS0 = 0.05          # first arclength step (norm of the ln-variables and lambda) [-]
@@ -78,12 +78,6 @@ def _unpack(z, nst, S, use_h, use_f, fT):
     w = Z[:, S] if use_h else np.zeros(nst)
     v = Z[:, S + use_h] if use_f else np.full(nst, math.log(fT))
     return u, w, v
-
-
-def _ln_d(args, w, v):
-    """ln D (nst, S) at ln [H+] w and ln f v (the kernel's generic form)."""
-    k0, kf, kh, kfh = args[5:9]
-    return LN10 * k0 - kh * w[:, None] + kf * v[:, None] - kfh * (np.exp(v) * w)[:, None]
 
 
 def _rows(z, mask, args, want_jac):
@@ -288,7 +282,7 @@ def trace_fill(args, x, h, f):
     nst, S = x.shape
     w = np.log(h) if args[16] else np.zeros(nst)               # (as _unpack)
     v = np.log(f) if args[17] else np.full(nst, math.log(args[11]))
-    lOD = math.log(O) + _ln_d(args, w, v)
+    lOD = math.log(O) + ln_d(*args[5:9], w, v)
     lp = np.logaddexp(np.log(Lout)[:, None], lOD)       # ln (Lout + O D)
     with np.errstate(divide="ignore"):
         lsrc = np.log(ext)
@@ -320,7 +314,7 @@ def _arc(args, z, mask, R, iters, reached, lam=1.0, lam_max=1.0, why=""):
     lu = np.where(mask, -np.inf, u)
     Rm = np.abs(R).reshape(nst, -1)
     j, r = np.unravel_index(int(np.argmax(np.nan_to_num(Rm, nan=-1.0))), Rm.shape)
-    return Arc(reached, np.exp(lu), np.exp(_ln_d(args, w, v) + lu),
+    return Arc(reached, np.exp(lu), np.exp(ln_d(*args[5:9], w, v) + lu),
                np.exp(w) if use_h else np.ones(nst), np.exp(v), lam, lam_max, iters,
                why, float(np.nanmax(Rm)), int(j), int(r))
 

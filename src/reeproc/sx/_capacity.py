@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from ._equilibrium import LN10
+from ._equilibrium import ln_d
 
 CAP_MARGIN = 1e-3   # a stage whose least F is within this share of fT of 0: losing its root
 N_GRID = 1200       # points of the search in ln f over [F_LOW fT, fT]
@@ -47,38 +47,33 @@ def unlimited(kf, use_f) -> bool:
 
 
 def _balance(lf, k0j, w, x, kf, kh, kfh, sc, fT):
-    """F_j / fT at the free extractants exp(lf) (any shape) of a stage with log10 E0 ``k0j``,
+    """F_j / fT at the free extractants exp(lf) (an array) of a stage with log10 E0 ``k0j``,
     ln [H+] ``w`` and aqueous concentrations ``x`` [mol/L]."""
     lf = np.asarray(lf, dtype=float)
-    f = np.exp(lf)
-    lnd = (LN10 * k0j[:, None] - kh[:, None] * w + kf[:, None] * lf.reshape(1, -1)
-           - kfh[:, None] * f.reshape(1, -1) * w)
-    bound = (sc[:, None] * x[:, None] * np.exp(lnd)).sum(axis=0)
-    return ((f.reshape(-1) + bound - fT) / fT).reshape(lf.shape)
+    bound = (sc * x * np.exp(ln_d(k0j, kf, kh, kfh, np.full(lf.shape, w), lf))).sum(axis=-1)
+    return (np.exp(lf) + bound - fT) / fT
 
 
 def margins(x, h, k0, kf, kh, kfh, sc, fT) -> tuple:
     """(least F_j / fT [-], the free extractant there / fT [-]) per stage (nst,) of the state
     x [mol/L] (nst, S), h [mol/L] (nst,) with the model's coefficients (the kernel's k0
-    (nst, S), kf, kh, kfh, sc (S,) and total extractant fT): negative
-    where the stage's extractant balance has a root, 0 where it is losing it (a double root, or
-    one at f -> 0 where no D vanishes). The
-    least value is searched on a grid in ln f, then refined (bounded Brent) around the
-    grid's least point."""
+    (nst, S), kf, kh, kfh, sc (S,) and total extractant fT): negative where the stage's
+    extractant balance has a root, 0 where it is losing it (a double root, or one at f -> 0
+    where no D vanishes). The least value is searched on a grid in ln f; that of the stage
+    closest to 0, the one a diagnosis reads, is refined (bounded Brent) around its grid
+    point."""
     fT = float(fT)
     coef = (kf, kh, kfh, sc, fT)
     grid = np.linspace(np.log(F_LOW * fT), np.log(fT), N_GRID)
-    step = grid[1] - grid[0]
     w = np.log(np.asarray(h, dtype=float))
-    least = np.empty(len(w))
-    where = np.empty(len(w))
-    for j in range(len(w)):
-        vals = _balance(grid, k0[j], w[j], x[j], *coef)
-        k = int(np.argmin(vals))
-        lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, N_GRID - 1)]
-        res = minimize_scalar(lambda t: float(_balance(t, k0[j], w[j], x[j], *coef)),
-                              bounds=(lo, hi if hi > lo else lo + step), method="bounded",
-                              options={"xatol": 1e-10})
-        best = min((float(res.fun), float(res.x)), (float(vals[k]), float(grid[k])))
-        least[j], where[j] = best[0], np.exp(best[1]) / fT
+    vals = np.array([_balance(grid, k0[j], w[j], x[j], *coef) for j in range(len(w))])
+    k = np.argmin(vals, axis=1)
+    least = vals[np.arange(len(w)), k]
+    where = np.exp(grid[k]) / fT
+    j = int(np.argmax(least))
+    lo, hi = grid[max(k[j] - 1, 0)], grid[min(k[j] + 1, N_GRID - 1)]
+    res = minimize_scalar(lambda t: float(_balance(t, k0[j], w[j], x[j], *coef)),
+                          bounds=(lo, hi), method="bounded", options={"xatol": 1e-10})
+    if res.fun < least[j]:
+        least[j], where[j] = res.fun, np.exp(res.x) / fT
     return least, where

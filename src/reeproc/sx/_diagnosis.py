@@ -158,14 +158,12 @@ def last_attempt(asm, tol, max_iter, excess, n_picard) -> tuple:
             "neutralise goes to the raffinate; lower the saponification or the organic "
             "flow, or raise the scrub acid"), "alkaline", math.nan
     if why == "fold":
-        return out[:9], (
-            f"; continued {how} by pseudo-arclength, the acidic steady state turns back "
-            f"(a fold) at {what}: on this branch there is no steady state beyond it"), "", \
-            math.nan
-    return out[:9], (
-        f"; continued {how}, the solver follows the acidic steady state up to {what} "
-        f"(highest stage pH there {-math.log10(h[j]):.2f}) and finds none beyond"), "", \
-        math.nan
+        note = (f"; continued {how} by pseudo-arclength, the acidic steady state turns back "
+                f"(a fold) at {what}: on this branch there is no steady state beyond it")
+    else:
+        note = (f"; continued {how}, the solver follows the acidic steady state up to {what} "
+                f"(highest stage pH there {-math.log10(h[j]):.2f}) and finds none beyond")
+    return out[:9], note, "", math.nan
 
 
 def capacity_note(asm, out, share, why) -> str:

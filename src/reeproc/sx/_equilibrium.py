@@ -40,6 +40,15 @@ KW = 1.0e-14  # ionic product of water [mol2/L2] at 25 C (sx_constants.csv)
 NEWTON_LAST = 1e-9  # a Newton step in ln f this small is the last: the next is ~its square
 
 
+def ln_d(k0, kf, kh, kfh, w, v):
+    """ln D of the generic form above in numpy (Python callers: the arclength's rows, the
+    capacity diagnosis): log10 E0 ``k0`` (..., S), coefficients kf, kh, kfh (S,), ln [H+]
+    ``w`` and ln f ``v`` (...,), broadcast over the leading axes; (..., S)."""
+    w = np.asarray(w, dtype=float)[..., None]
+    v = np.asarray(v, dtype=float)[..., None]
+    return LN10 * k0 - kh * w + kf * v - kfh * np.exp(v) * w
+
+
 @inner
 def h_function(h, T, Ka):
     """Acid equivalents carried by the aqueous acid species [mol/L]: h + [HSO4-] - [OH-], with

@@ -404,8 +404,9 @@ def _by_arclength(A, base, out, tol, budget, n_picard, h_min):
     ``LOAD_FIRST``, solved cold, else in the acid (the proton invariant with ``ACID_HIGH``
     times the aqueous inlets' acid at lambda = 0, theirs at 1), solved cold. A state reached
     at lambda = 1 is polished by the log-form Newton (or, where that cannot start, taken as
-    the arclength's Newton left it: the same rows, within ``tol``). Returns the returns of :func:`solve_by_continuation` (with the
-    arclength's corrector iterations) or None when neither leg starts."""
+    the arclength's Newton left it: the same rows, within ``tol``). Returns the returns of
+    :func:`solve_by_continuation` (with the arclength's corrector iterations) or None when
+    no leg starts."""
     from ._arclength import ARC_STEPS, follow   # (compiles _arcjit at first use only)
 
     yin, G, Ts = A[4], A[12], A[13]
