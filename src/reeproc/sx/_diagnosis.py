@@ -86,10 +86,11 @@ def base_excess_note(asm, nm) -> str:
     leaves no acidic raffinate unless the loaded organic carries Na out. ``nm``: the
     extraction and scrub stages (the feed and scrub's acid and metal enter there)."""
     a = asm["arrays"]
-    if not a["use_h"]:
-        return ""
+    base_sp = [sp in BASE_SPECIES for sp in asm["active"]]
+    if not a["use_h"] or not any(base_sp):
+        return ""   # no base in the organic: nothing to neutralise
     acid = float(asm["ext_h"][:nm].sum())
-    base_sp = np.array([sp in BASE_SPECIES for sp in asm["active"]])
+    base_sp = np.array(base_sp)
     base, metal, cap, carried, taken = (float(v) for v in base_excess(
         base_sp, a["z"], a["sc"], a["yin"], a["O"], a["fT"], a["ext"][:nm].sum(axis=0)))
     if base <= 0 or base <= acid + taken:

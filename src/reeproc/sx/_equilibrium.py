@@ -33,11 +33,12 @@ import math
 
 import numpy as np
 
-from ._jit import inner
+from ._jit import inlined, inner
 
 LN10 = math.log(10.0)
 KW = 1.0e-14  # ionic product of water [mol2/L2] at 25 C (sx_constants.csv)
 NEWTON_LAST = 1e-9  # a Newton step in ln f this small is the last: the next is ~its square
+SERIES = 1e-3       # |q - 1| (ln q) or |d| (e^d) below which a power series replaces libm
 
 
 def ln_d(k0, kf, kh, kfh, w, v):
@@ -47,6 +48,27 @@ def ln_d(k0, kf, kh, kfh, w, v):
     w = np.asarray(w, dtype=float)[..., None]
     v = np.asarray(v, dtype=float)[..., None]
     return LN10 * k0 - kh * w + kf * v - kfh * np.exp(v) * w
+
+
+@inner
+def ln_near1(q):
+    """ln q for q > 0; where |q - 1| < SERIES by six terms of the series of ln(1 + d),
+    d = q - 1 (exact there; truncation below 2e-19 of the value), else ``math.log``. The
+    ratios the solver takes logarithms of (a stage balance In / Out, the extractant balance)
+    lie there once it nears the answer: their last iterations make no libm call."""
+    d = q - 1.0
+    if abs(d) < SERIES:
+        return d * (1.0 - d * (0.5 - d * (1.0 / 3.0 - d * (0.25 - d * (0.2 - d / 6.0)))))
+    return math.log(q)
+
+
+@inner
+def exp_small(d):
+    """e^d; where |d| < SERIES by five terms of its series (truncation below 1e-17), else
+    ``math.exp`` (the last, small Newton steps in ln f and ln [H+])."""
+    if abs(d) < SERIES:
+        return 1.0 + d * (1.0 + d * (0.5 + d * (1.0 / 6.0 + d / 24.0)))
+    return math.exp(d)
 
 
 @inner
@@ -81,7 +103,7 @@ def h_from_invariant(R, T, Ka):
             dl = 1.0
         elif dl < -1.0:
             dl = -1.0
-        h *= math.exp(dl)
+        h *= exp_small(dl)
         if abs(dl) < 1e-15:
             break
     return h
@@ -127,37 +149,16 @@ def _bound(f, cvec, kf, kfh, w, S):
     return tot, der
 
 
+# the same, inlined by numba into :func:`equilibrium`'s stage loop (no call, so no reference
+# counting of its three arrays per stage; the general search keeps the compiled call, which
+# compiles once)
+_bound_inline = inlined(_bound.py_func)
+
+
 @inner
 def _F(f, cvec, kf, kfh, w, fT, S):
     b, db = _bound(f, cvec, kf, kfh, w, S)
     return f + b - fT, f + db
-
-
-@inner
-def _newton_convex(f, F, Fp, cvec, kf, kfh, w, fT, S):
-    """Newton in l = ln f on G(l) = ln((F + fT) / fT) = ln(f + bound) - ln fT (value F and
-    slope Fp = dF/dl at f; G' = Fp / (F + fT)) when every bound term has kf >= 0 and no
-    kfh: G is then a log-sum-exp of affine functions of l, increasing and convex, so from
-    above the root Newton never overshoots and from below its first step lands above it.
-    Where f or one run of kf dominates the sum, G is nearly affine in l and one step lands
-    on the root: from the total extractant, a loaded stage whose free extractant is 1e-3 of
-    it takes 2-3 steps (plain Newton on F took about 20, each cutting f by e^(1/3)). A step
-    below NEWTON_LAST is the last one (the next would be of its square); -1.0 if the
-    iteration budget ends first (then the caller brackets)."""
-    for it in range(60):
-        tot = F + fT
-        dl = -math.log(tot / fT) * tot / Fp
-        if dl > 30.0:
-            dl = 30.0
-        elif dl < -30.0:
-            dl = -30.0
-        f *= math.exp(dl)
-        if abs(dl) < NEWTON_LAST:
-            return f
-        F, Fp = _F(f, cvec, kf, kfh, w, fT, S)
-        if F == 0.0:
-            return f
-    return -1.0
 
 
 @inner
@@ -182,13 +183,11 @@ def _least(a, b, cvec, kf, kfh, w, fT, S):
 @inner
 def free_extractant(cvec, kf, kfh, w, fT, fguess):
     """Free extractant f in (0, fT] solving F(f) = f + sum_i c_i f^kf_i exp(-kfh_i f w) - fT = 0,
-    c_i = sc_i A_i x_i >= 0.
+    c_i = sc_i A_i x_i >= 0: the general search, for any sign of kf (:func:`equilibrium`
+    solves the convex case of mass action in place and comes here only if that fails).
 
-    With every kf >= 0 and no kfh (mass action) F is increasing and convex in ln f: Newton
-    in ln f on ln((F + fT) / fT) from the guess (the previous iterate's f; one or two
-    evaluations of F near the answer, :func:`_newton_convex`). F is
-    not monotone when a correlation gives D rising as the free extractant falls (kf < 0, some
-    PhCorrelation rows), so there the root is first bracketed, F(lo) <= 0 < F(hi), by steps in
+    F is not monotone when a correlation gives D rising as the free extractant falls (kf < 0,
+    some PhCorrelation rows), so the root is first bracketed, F(lo) <= 0 < F(hi), by steps in
     ln f that grow fourfold from the guess (a step that passes F's minimum, where F can dip
     below 0 between two close roots, is searched back by bisection on the slope), then refined
     by Newton in ln f safeguarded by bisection. When F has no root (the correlation asks more
@@ -201,16 +200,6 @@ def free_extractant(cvec, kf, kfh, w, fT, fguess):
     F, Fp = _F(f, cvec, kf, kfh, w, fT, S)
     if F == 0.0:
         return f
-    convex = True
-    for i in range(S):
-        if cvec[i] != 0.0 and (kf[i] < 0.0 or kfh[i] != 0.0):
-            convex = False
-    if convex:
-        f = _newton_convex(f, F, Fp, cvec, kf, kfh, w, fT, S)
-        if f > 0.0:
-            return f
-        f = fT
-        F, Fp = _F(f, cvec, kf, kfh, w, fT, S)
     lo = 0.0
     hi = fT
     step = 0.01
@@ -270,7 +259,7 @@ def free_extractant(cvec, kf, kfh, w, fT, fguess):
             dl = 2.0
         elif dl < -2.0:
             dl = -2.0
-        fn = f * math.exp(dl) if dl != 0.0 else 0.0
+        fn = f * exp_small(dl) if dl != 0.0 else 0.0
         if not (fn > lo and fn < hi):
             fn = math.sqrt(lo * hi)
         if abs(fn - f) <= 1e-15 * f:
@@ -310,7 +299,44 @@ def equilibrium(x, w, E0, kf, kh, kfh, sc, fT, use_h, use_f, f, D, g, beta, LH, 
         if use_f:
             for i in range(S):
                 cvec[i] = sc[i] * D[j, i] * x[j, i]
-            fj = free_extractant(cvec, kf, kfh, wj if use_h else 0.0, fT, f[j])
+            wf = wj if use_h else 0.0
+            convex = True
+            for i in range(S):
+                if cvec[i] != 0.0 and (kf[i] < 0.0 or kfh[i] != 0.0):
+                    convex = False
+            fj = -1.0
+            if convex:
+                # every bound term with kf >= 0 and no kfh (mass action): G(l) = ln((F + fT)
+                # / fT) = ln(f + bound) - ln fT is a log-sum-exp of affine functions of
+                # l = ln f, increasing and convex, so from above the root Newton in l never
+                # overshoots and from below its first step lands above it; where f or one run
+                # of kf dominates the sum G is nearly affine and one step lands on the root
+                # (a loaded stage whose free extractant is 1e-3 of fT: 2-3 steps from fT;
+                # plain Newton on F took about 20). A step below NEWTON_LAST is the last (the
+                # next would be of its square). Written here, not called: a call per stage
+                # passing three arrays costs more in atomic reference counts than its
+                # arithmetic (the kernel's time fell by a sixth).
+                fj = f[j]
+                if not (fj > 0.0) or fj > fT:
+                    fj = fT
+                b, db = _bound_inline(fj, cvec, kf, kfh, wf, S)
+                F, Fp = fj + b - fT, fj + db
+                for it in range(60 if F != 0.0 else 0):
+                    tot = F + fT
+                    dl = -ln_near1(tot / fT) * tot / Fp
+                    dl = min(max(dl, -30.0), 30.0)
+                    fj *= exp_small(dl)
+                    if abs(dl) < NEWTON_LAST:
+                        break
+                    b, db = _bound_inline(fj, cvec, kf, kfh, wf, S)
+                    F, Fp = fj + b - fT, fj + db
+                    if F == 0.0:
+                        break
+                else:
+                    if F != 0.0:
+                        fj = -1.0   # out of steps: the general search
+            if not fj > 0.0:
+                fj = free_extractant(cvec, kf, kfh, wf, fT, f[j])
         f[j] = fj
         k_last = np.nan
         pw = 1.0

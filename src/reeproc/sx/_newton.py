@@ -35,7 +35,7 @@ import numpy as np
 
 from ._jit import inner
 
-from ._equilibrium import equilibrium, h_function
+from ._equilibrium import equilibrium, h_function, ln_near1
 
 RCLIP = 2.0   # largest balance residual (ln In/Out) entering one Newton step
 BIG = 300.0   # exponent clamp: keeps every term and sum finite at far-off trial points
@@ -148,7 +148,7 @@ def evaluate(u, v, w, mx, my, Lout, Lup, O, ext, yin, E0, kf, kh, kfh, sc, z, fT
                 d = 0.0 if my[j, i] else O * _rel(v[j, i], uj, y[j, i], x[j, i])
             In = a + e + b
             Out = c + d
-            R[j, i] = math.log(In / Out)
+            R[j, i] = ln_near1(In / Out)
             if want_jac:
                 p = 1.0 / In
                 m = 1.0 / Out
@@ -171,7 +171,7 @@ def evaluate(u, v, w, mx, my, Lout, Lup, O, ext, yin, E0, kf, kh, kfh, sc, z, fT
                                                                        y[j - 1, i], y[j, i])
                 qb = 0.0 if mx[j, i] else eta[j] * D[j, i] * _rel(u[j, i], vj, x[j, i], y[j, i])
                 Q = qa + qb
-                R[j, S + i] = math.log(Q)
+                R[j, S + i] = ln_near1(Q)
                 if want_jac:
                     cf[j, i, 4] = qa / Q
                     cf[j, i, 5] = qb / Q

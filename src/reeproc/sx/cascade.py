@@ -366,15 +366,15 @@ class Cascade:
         ``failure``; one whose aqueous charge balance misses ``CHARGE_TOL`` raises
         ConvergenceError (an audit failure). ``where`` prefixes the messages (a batch
         item)."""
-        if converged:
-            _, rel = self._overall_balance(asm["arrays"], x, y)
-            if rel.size and not rel.max() <= MASS_TOL:   # (also NaN)
-                failure, sp = self._accumulation_note(asm, x, y)
-                if raise_on_failure:
-                    raise ConvergenceError(where + failure, residual=res, species=sp,
-                                           iterations=it)
-                converged = False
-        out = self._result(asm, x, y, h, f, converged, it, res, method)
+        balance = self._overall_balance(asm["arrays"], x, y)
+        rel = balance[1]
+        if converged and rel.size and not rel.max() <= MASS_TOL:   # (also NaN)
+            failure, sp = D.accumulation_note(asm, x, y, *balance)
+            if raise_on_failure:
+                raise ConvergenceError(where + failure, residual=res, species=sp,
+                                       iterations=it)
+            converged = False
+        out = self._result(asm, x, y, h, f, converged, it, res, method, balance)
         out.failure = failure
         if converged and not out.charge_balance_residual <= CHARGE_TOL:
             raise ConvergenceError(
@@ -444,7 +444,9 @@ class Cascade:
         return D.last_attempt(asm, tol, max_iter, excess, N_PICARD)
 
     # ------------------------------------------------------------------ results
-    def _result(self, asm, x, y, h, f, converged, it, res, method):
+    def _result(self, asm, x, y, h, f, converged, it, res, method, balance=None):
+        """The CascadeResult of a state (``balance``: its :meth:`_overall_balance`, formed
+        here when not given)."""
         a = asm["arrays"]
         n, m, k = self.extraction, self.scrub, self.strip
         nst = self.n_stages
@@ -498,7 +500,7 @@ class Cascade:
         else:
             # a non-converged iterate is no steady state: no outlet Streams are made from it
             raff = loaded = liquor = stripped = None
-        inflow, rel = self._overall_balance(a, x, y)
+        inflow, rel = balance or self._overall_balance(a, x, y)
         mb = float(np.max(rel)) if rel.size else 0.0
         inflow_d = {sp: float(inflow[i]) for i, sp in enumerate(active)}
         for i, sp in enumerate(inert):
